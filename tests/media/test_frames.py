@@ -1,0 +1,31 @@
+"""Frame sampling with decord returns the frames at the asked times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mediagen import write_video
+from videothat.errors import CorruptMediaError, ParameterError
+from videothat.media.frames import frame_times, sample_frames
+
+
+def test_frames_come_from_the_asked_times(tmp_path):
+    fps, n = 25, 100
+    levels = np.linspace(0, 250, n).astype(np.uint8)  # each frame's brightness encodes its index
+    frames = np.broadcast_to(levels[:, None, None, None], (n, 32, 48, 3)).copy()
+    path = write_video(tmp_path / "ramp.mp4", frames, fps=fps)
+    got = sample_frames(path, 1.0, 3.0, n=4, height=16, width=24)
+    assert tuple(got.shape) == (4, 16, 24, 3) and got.dtype.is_floating_point is False
+    want = levels[np.floor(frame_times(1.0, 3.0, 4) * fps).astype(int)]
+    assert np.abs(got.float().mean(dim=(1, 2, 3)).numpy() - want).max() < 4  # codec noise
+
+
+def test_bad_requests(tmp_path):
+    with pytest.raises(ParameterError):
+        frame_times(2.0, 1.0, 3)
+    with pytest.raises(ParameterError):
+        frame_times(0.0, 1.0, 0)
+    (tmp_path / "bad.mp4").write_bytes(b"\x00" * 5000)
+    with pytest.raises(CorruptMediaError, match="bad.mp4"):
+        sample_frames(tmp_path / "bad.mp4", 0.0, 1.0, n=2)

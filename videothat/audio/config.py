@@ -1,0 +1,74 @@
+"""Parameters of the spectral novelty curve (no heavy imports, so configs load fast)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from videothat.errors import ParameterError
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoveltyConfig:
+    """Parameters of the onset-strength curve (units in field comments).
+
+    Defaults are librosa's, so results compare with ``librosa.onset.onset_strength``.
+    """
+
+    sample_rate: int = 22050  # Hz, rate the audio is decoded at
+    n_fft: int = 2048  # samples per STFT frame
+    hop_length: int = 512  # samples between frames; frame rate = sample_rate / hop_length
+    n_mels: int = 128  # mel bands
+    fmin: float = 0.0  # Hz, lowest mel edge
+    fmax: float | None = None  # Hz, highest mel edge; None = sample_rate / 2
+    lag: int = 1  # frames between the compared spectra
+    max_size: int = 1  # mel bands of the maximum filter on the reference (1 = off)
+    top_db: float | None = 80.0  # dB below each item's peak that the spectrum is floored at
+    center: bool = True  # shift the curve by n_fft // (2 hop) frames so onsets line up in time
+    detrend: bool = False  # remove the DC component with librosa's leaky differentiator
+
+    def __post_init__(self) -> None:
+        _require_positive_int("sample_rate", self.sample_rate)
+        _require_positive_int("n_fft", self.n_fft)
+        _require_positive_int("hop_length", self.hop_length)
+        _require_positive_int("n_mels", self.n_mels)
+        _require_positive_int("lag", self.lag)
+        _require_positive_int("max_size", self.max_size)
+        if self.hop_length > self.n_fft:
+            raise ParameterError(
+                f"hop_length={self.hop_length} must not exceed n_fft={self.n_fft}: "
+                "frames would skip samples"
+            )
+        if self.fmin < 0 or self.fmin >= self.f_max:
+            raise ParameterError(
+                f"fmin={self.fmin} Hz must be in [0, fmax={self.f_max} Hz)"
+            )
+        if self.f_max > self.sample_rate / 2:
+            raise ParameterError(
+                f"fmax={self.fmax} Hz exceeds the Nyquist frequency "
+                f"{self.sample_rate / 2} Hz of sample_rate={self.sample_rate}"
+            )
+        if self.top_db is not None and self.top_db < 0:
+            raise ParameterError(f"top_db={self.top_db} must be non-negative or None")
+
+    @property
+    def f_max(self) -> float:
+        """Upper mel edge in Hz (``fmax`` or Nyquist)."""
+        return float(self.sample_rate / 2 if self.fmax is None else self.fmax)
+
+    @property
+    def frame_rate(self) -> float:
+        """Curve frames per second."""
+        return self.sample_rate / self.hop_length
+
+    def n_frames(self, n_samples: int) -> int:
+        """Number of curve frames for a waveform of ``n_samples`` samples."""
+        return 1 + n_samples // self.hop_length
+
+    def as_dict(self) -> dict[str, object]:
+        """All parameters, e.g. for a cache key."""
+        return asdict(self)
+
+
+def _require_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ParameterError(f"{name}={value!r} must be a positive integer")

@@ -1,0 +1,180 @@
+"""The analysis cache: per source file, its shots and each shot's novelty curve.
+
+Entries are keyed by the file's content hash (BLAKE2b) and a hash of the analysis
+parameters, so a renamed file is still a hit and a changed parameter is a miss. Each
+entry is one ``.npz`` (no pickle) with a format version, written to a temporary file and
+renamed, so a killed run never leaves half an entry and resumes with what it finished.
+
+A small SQLite table remembers ``(path, size, mtime, inode) -> content hash`` so that
+unchanged files of a large archive are not read again just to be hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from videothat.errors import CacheError
+from videothat.media.shots import Shot
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+HASH_CHUNK = 1 << 20  # bytes read at a time while hashing
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """Everything the matcher needs of one source file.
+
+    ``shots[i]`` has the novelty curve ``novelty[i]`` [shape=(frames_i,)] float32 at
+    ``frame_rate`` frames per second, frame 0 at ``shots[i].start``.
+    """
+
+    source: Path
+    content_hash: str
+    duration: float  # s, of the audio
+    has_video: bool
+    shots: list[Shot]
+    novelty: list[np.ndarray]
+    frame_rate: float
+
+
+def content_hash(path: str | Path) -> str:
+    """BLAKE2b-128 of a file's bytes, hex."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def params_key(params: dict[str, object]) -> str:
+    """Short stable hash of analysis parameters (JSON with sorted keys)."""
+    text = json.dumps({"format": FORMAT_VERSION, **params}, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def atomic_write(path: Path, write: callable) -> None:
+    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Catalog:
+    """Analysis entries under ``root`` for one set of analysis ``params``."""
+
+    def __init__(self, root: str | Path, params: dict[str, object]) -> None:
+        self.root = Path(root)
+        self.params = params
+        self.key = params_key(params)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()  # one connection, shared by the decode threads
+        self._db = sqlite3.connect(self.root / "hashes.sqlite", timeout=30, check_same_thread=False)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, "
+            "mtime_ns INTEGER, inode INTEGER, hash TEXT)"
+        )
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def hash_of(self, path: str | Path) -> str:
+        """Content hash of ``path``, reusing the stored one while size/mtime/inode match."""
+        path = Path(path).resolve()
+        st = path.stat()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT hash FROM hashes WHERE path=? AND size=? AND mtime_ns=? AND inode=?",
+                (str(path), st.st_size, st.st_mtime_ns, st.st_ino),
+            ).fetchone()
+        if row:
+            return row[0]
+        digest = content_hash(path)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
+                (str(path), st.st_size, st.st_mtime_ns, st.st_ino, digest),
+            )
+            self._db.commit()
+        return digest
+
+    def entry_path(self, digest: str) -> Path:
+        return self.root / f"v{FORMAT_VERSION}" / digest[:2] / f"{digest}-{self.key}.npz"
+
+    def get(self, path: str | Path, digest: str) -> FileAnalysis | None:
+        """The cached analysis of ``path`` (content ``digest``), or None on a miss."""
+        entry = self.entry_path(digest)
+        if not entry.exists():
+            return None
+        try:
+            return _load(entry, Path(path))
+        except (OSError, ValueError, KeyError, CacheError) as exc:
+            log.warning("ignoring unreadable cache entry %s (%s); re-analysing", entry, exc)
+            return None
+
+    def put(self, analysis: FileAnalysis) -> Path:
+        """Store ``analysis`` atomically; returns the entry's path."""
+        entry = self.entry_path(analysis.content_hash)
+        arrays = _to_arrays(analysis, self.params)
+        atomic_write(entry, lambda f: np.savez(f, **arrays))
+        return entry
+
+
+def _to_arrays(a: FileAnalysis, params: dict[str, object]) -> dict[str, np.ndarray]:
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "source": str(a.source),
+        "content_hash": a.content_hash,
+        "duration": a.duration,
+        "has_video": a.has_video,
+        "frame_rate": a.frame_rate,
+        "params": params,
+    }
+    lengths = [len(c) for c in a.novelty]
+    return {
+        "meta": np.array(json.dumps(meta, default=str)),
+        "shot_times": np.array([[s.start, s.end] for s in a.shots], dtype=np.float64).reshape(-1, 2),
+        "shot_fps": np.array([s.fps for s in a.shots], dtype=np.float64),
+        "novelty": np.concatenate(a.novelty).astype(np.float32) if a.novelty else np.zeros(0, np.float32),
+        "novelty_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+    }
+
+
+def _load(entry: Path, source: Path) -> FileAnalysis:
+    with np.load(entry, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise CacheError(f"{entry}: format version {meta.get('format_version')}, expected {FORMAT_VERSION}")
+        times, fps = z["shot_times"], z["shot_fps"]
+        flat, offsets = z["novelty"], z["novelty_offsets"]
+    shots = [Shot(source, float(s), float(e), float(f)) for (s, e), f in zip(times, fps)]
+    curves = [flat[offsets[i] : offsets[i + 1]] for i in range(len(shots))]
+    return FileAnalysis(
+        source=source,
+        content_hash=meta["content_hash"],
+        duration=float(meta["duration"]),
+        has_video=bool(meta["has_video"]),
+        shots=shots,
+        novelty=curves,
+        frame_rate=float(meta["frame_rate"]),
+    )

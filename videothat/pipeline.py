@@ -1,0 +1,223 @@
+"""The jobs, orchestrated in one place. Stages take and return plain values.
+
+``analyze``: files -> (cached) shots and per-shot novelty curves. Files are decoded and
+cut into shots on a thread pool while the main thread computes novelty for many files'
+shots in one device batch and stores each file's entry as soon as its batch is done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from videothat.catalog import Catalog, FileAnalysis
+from videothat.config import AnalysisConfig, resolve_device
+from videothat.errors import MediaError, NoAudioError, VideoThatError
+from videothat.media.discover import find_media
+from videothat.media.shots import Shot, whole_file_shot
+
+if TYPE_CHECKING:  # heavy imports wait until a file really needs decoding
+    import torch
+
+    from videothat.audio.novelty import SpectralNovelty
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be analysed and why (one line)."""
+
+    path: Path
+    message: str
+
+
+@dataclass
+class AnalysisReport:
+    """Outcome of :func:`analyze`: analyses in input order, failures, cache hits."""
+
+    analyses: list[FileAnalysis] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    cached: int = 0
+
+    @property
+    def n_shots(self) -> int:
+        return sum(len(a.shots) for a in self.analyses)
+
+    @property
+    def total_duration(self) -> float:
+        return sum(a.duration for a in self.analyses)
+
+
+@dataclass
+class _Decoded:
+    """A file decoded and cut into shots, waiting for its novelty."""
+
+    path: Path
+    digest: str
+    duration: float
+    has_video: bool
+    shots: list[Shot]
+    waves: list[torch.Tensor]  # per shot, [shape=(n_i,)] float32
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.duration for s in self.shots)
+
+
+def analyze(
+    paths: Iterable[str | Path],
+    config: AnalysisConfig,
+    *,
+    catalog: Catalog,
+    on_file: Callable[[Path, str], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> AnalysisReport:
+    """Analyse media files (shots + novelty), reusing and filling ``catalog``.
+
+    Bad files are reported in ``report.failures`` and never stop the others.
+    ``on_total(n)`` is called once with the number of files, ``on_file(path, status)``
+    after each file with status ``cached``, ``analysed`` or ``failed``.
+    """
+    files, problems = find_media(paths)
+    report = AnalysisReport(failures=[Failure(e.path, str(e)) for e in problems])
+    if on_total:
+        on_total(len(files))
+    notify = on_file or (lambda path, status: None)
+    novelty = _LazyNovelty(config)
+    pending: list[_Decoded] = []
+    for path, result in _prepare_all(files, config, catalog):
+        if isinstance(result, FileAnalysis):
+            report.analyses.append(result)
+            report.cached += 1
+            notify(path, "cached")
+        elif isinstance(result, _Decoded):
+            pending.append(result)
+            if sum(p.seconds for p in pending) >= config.batch_seconds:
+                _finish(pending, novelty, catalog, report, notify)
+        else:
+            report.failures.append(Failure(path, result))
+            notify(path, "failed")
+    _finish(pending, novelty, catalog, report, notify)
+    order = {p: i for i, p in enumerate(files)}
+    report.analyses.sort(key=lambda a: order.get(a.source, len(order)))
+    return report
+
+
+def _prepare_all(
+    files: list[Path], config: AnalysisConfig, catalog: Catalog
+) -> Iterator[tuple[Path, FileAnalysis | _Decoded | str]]:
+    """Prepare files on a pool, yielding in order, at most ``2 * workers`` in flight."""
+    with ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="decode") as pool:
+        queue: deque[tuple[Path, Future]] = deque()
+        todo = iter(files)
+        for path in todo:
+            queue.append((path, pool.submit(_prepare, path, config, catalog)))
+            if len(queue) >= 2 * config.workers:
+                break
+        while queue:
+            path, future = queue.popleft()
+            nxt = next(todo, None)
+            if nxt is not None:
+                queue.append((nxt, pool.submit(_prepare, nxt, config, catalog)))
+            yield path, future.result()
+
+
+def _prepare(path: Path, config: AnalysisConfig, catalog: Catalog) -> FileAnalysis | _Decoded | str:
+    """Cache lookup, else probe, decode and cut one file. Errors come back as text."""
+    try:
+        digest = catalog.hash_of(path)
+        cached = catalog.get(path, digest)
+        if cached is not None:
+            return cached
+        return _decode_and_cut(path, digest, config)
+    except VideoThatError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{path}: cannot read ({exc.strerror or exc})"
+
+
+def _decode_and_cut(path: Path, digest: str, config: AnalysisConfig) -> _Decoded:
+    from videothat.media.audio import decode_audio, peak_dbfs
+    from videothat.media.probe import probe
+    from videothat.media.shots import detect_shots
+
+    info = probe(path)
+    if info.audio is None:
+        raise NoAudioError(path, "has no audio stream (VideoThat matches shots by their sound)")
+    sr = config.novelty.sample_rate
+    audio = decode_audio(path, sr)
+    level = peak_dbfs(audio)
+    if level < config.silence_db:
+        raise NoAudioError(
+            path, f"audio is silent (peak {level:.1f} dBFS, below silence_db={config.silence_db})"
+        )
+    duration = audio.size / sr
+    if info.video is not None:
+        shots = detect_shots(path, config.shots)
+    else:
+        shots = whole_file_shot(path, duration)
+    shots = _clip_to_audio(shots, duration, min_seconds=config.novelty.hop_length / sr)
+    if not shots:
+        raise MediaError(path, f"no shot overlaps the {duration:.2f} s of audio")
+    import torch
+
+    wave = torch.from_numpy(audio)
+    waves = [wave[round(s.start * sr) : round(s.end * sr)] for s in shots]
+    return _Decoded(path, digest, duration, info.video is not None, shots, waves)
+
+
+def _clip_to_audio(shots: list[Shot], duration: float, *, min_seconds: float) -> list[Shot]:
+    """End shots at the end of the audio; drop those with less than ``min_seconds`` of it."""
+    clipped = [Shot(s.source, s.start, min(s.end, duration), s.fps) for s in shots]
+    return [s for s in clipped if s.duration >= min_seconds]
+
+
+class _LazyNovelty:
+    """Builds the :class:`SpectralNovelty` module (and imports torch) on first use, so a
+    run served entirely from the cache starts and ends fast."""
+
+    def __init__(self, config: AnalysisConfig) -> None:
+        self.config = config
+        self._module: SpectralNovelty | None = None
+
+    def get(self) -> SpectralNovelty:
+        if self._module is None:
+            from videothat.audio.novelty import SpectralNovelty
+
+            self._module = SpectralNovelty(self.config.novelty, device=resolve_device(self.config.device),
+                                           batch_frames=self.config.batch_frames)
+        return self._module
+
+
+def _finish(
+    pending: list[_Decoded],
+    lazy: _LazyNovelty,
+    catalog: Catalog,
+    report: AnalysisReport,
+    notify: Callable[[Path, str], None],
+) -> None:
+    """Novelty for all pending files' shots in one batch, then store each file."""
+    if not pending:
+        return
+    novelty = lazy.get()
+    waves = [w for p in pending for w in p.waves]
+    curves = novelty(waves).unbatch()
+    start = 0
+    for p in pending:
+        mine = [c.numpy().astype(np.float32, copy=False) for c in curves[start : start + len(p.shots)]]
+        start += len(p.shots)
+        analysis = FileAnalysis(p.path, p.digest, p.duration, p.has_video, p.shots, mine,
+                                novelty.config.frame_rate)
+        catalog.put(analysis)
+        report.analyses.append(analysis)
+        notify(p.path, "analysed")
+    pending.clear()
