@@ -132,6 +132,23 @@ class Catalog:
             log.warning("ignoring unreadable cache entry %s (%s); re-analysing", entry, exc)
             return None
 
+    def failure_path(self, digest: str) -> Path:
+        return self.entry_path(digest).with_suffix(".failed.json")
+
+    def get_failure(self, digest: str) -> str | None:
+        """Why content ``digest`` could not be analysed with these parameters, if known."""
+        try:
+            record = json.loads(self.failure_path(digest).read_text())
+        except (OSError, ValueError):
+            return None
+        return record.get("problem") if record.get("format_version") == FORMAT_VERSION else None
+
+    def put_failure(self, digest: str, problem: str) -> None:
+        """Remember that content ``digest`` is unusable (corrupt, no audio, silent): the
+        verdict depends only on the bytes and parameters, so a rerun need not decode again."""
+        record = json.dumps({"format_version": FORMAT_VERSION, "problem": problem})
+        atomic_write(self.failure_path(digest), lambda f: f.write(record.encode()))
+
     def put(self, analysis: FileAnalysis) -> Path:
         """Store ``analysis`` atomically; returns the entry's path."""
         entry = self.entry_path(analysis.content_hash)

@@ -66,23 +66,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise ParameterError("analyze needs at least one file or folder")
     config = analysis_config(compose_config(overrides))
     catalog = Catalog(args.cache_dir, config.cache_params())
-    bar = tqdm(total=0, unit="file", desc="analyze", disable=args.quiet, dynamic_ncols=True)
+    bars: list[tqdm] = []
     counts = {"cached": 0, "analysed": 0, "failed": 0}
+
+    def on_total(n: int) -> None:
+        bars.append(tqdm(total=n, unit="file", desc="analyze", disable=args.quiet, dynamic_ncols=True))
 
     def on_file(path: Path, status: str) -> None:
         counts[status] += 1
-        bar.set_postfix(counts, refresh=False)
-        bar.update(1)
-
-    def on_total(n: int) -> None:
-        bar.total = n
-        bar.refresh()
+        bars[0].set_postfix(counts, refresh=False)
+        bars[0].update(1)
 
     t0 = time.perf_counter()
     try:
         report = analyze(paths, config, catalog=catalog, on_file=on_file, on_total=on_total)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
         catalog.close()
     print_summary(report, time.perf_counter() - t0)
     return 1 if report.failures else 0

@@ -101,12 +101,13 @@ def analyze(
             notify(path, "cached")
         elif isinstance(result, _Decoded):
             pending.append(result)
+            notify(path, "analysed")  # decoding and shots are the slow part; novelty is batched
             if sum(p.seconds for p in pending) >= config.batch_seconds:
-                _finish(pending, novelty, catalog, report, notify)
+                _finish(pending, novelty, catalog, report)
         else:
             report.failures.append(Failure(path, result))
             notify(path, "failed")
-    _finish(pending, novelty, catalog, report, notify)
+    _finish(pending, novelty, catalog, report)
     order = {p: i for i, p in enumerate(files)}
     report.analyses.sort(key=lambda a: order.get(a.source, len(order)))
     return report
@@ -138,7 +139,14 @@ def _prepare(path: Path, config: AnalysisConfig, catalog: Catalog) -> FileAnalys
         cached = catalog.get(path, digest)
         if cached is not None:
             return cached
-        return _decode_and_cut(path, digest, config)
+        problem = catalog.get_failure(digest)
+        if problem is not None:
+            return f"{path}: {problem} (cached verdict)"
+        try:
+            return _decode_and_cut(path, digest, config)
+        except MediaError as exc:  # a verdict on the file's bytes: remember it
+            catalog.put_failure(digest, exc.problem)
+            raise
     except VideoThatError as exc:
         return str(exc)
     except OSError as exc:
@@ -198,13 +206,7 @@ class _LazyNovelty:
         return self._module
 
 
-def _finish(
-    pending: list[_Decoded],
-    lazy: _LazyNovelty,
-    catalog: Catalog,
-    report: AnalysisReport,
-    notify: Callable[[Path, str], None],
-) -> None:
+def _finish(pending: list[_Decoded], lazy: _LazyNovelty, catalog: Catalog, report: AnalysisReport) -> None:
     """Novelty for all pending files' shots in one batch, then store each file."""
     if not pending:
         return
@@ -219,5 +221,4 @@ def _finish(
                                 novelty.config.frame_rate)
         catalog.put(analysis)
         report.analyses.append(analysis)
-        notify(p.path, "analysed")
     pending.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from videothat.errors import MediaError, MediaNotFoundError
+from videothat.errors import CorruptMediaError, MediaError, MediaNotFoundError
 
 VIDEO_EXTENSIONS = frozenset(
     ".mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .flv .wmv .ogv .3gp".split()
@@ -49,3 +49,15 @@ def find_media(paths: Iterable[str | Path]) -> tuple[list[Path], list[MediaError
             problems.append(MediaNotFoundError(path, "no such file or folder"))
     unique = list(dict.fromkeys(p.resolve() for p in files))
     return unique, problems
+
+
+def check_file(path: str | Path) -> Path:
+    """Return ``path`` as a Path if it is a non-empty regular file, else raise."""
+    path = Path(path)
+    if not path.exists():
+        raise MediaNotFoundError(path, "no such file")
+    if not path.is_file():
+        raise MediaNotFoundError(path, "is not a regular file")
+    if path.stat().st_size == 0:
+        raise CorruptMediaError(path, "is empty (0 bytes)")
+    return path

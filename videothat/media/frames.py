@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from videothat.errors import CorruptMediaError, ParameterError
-from videothat.media.probe import check_file
+from videothat.media.discover import check_file
 
 
 def frame_times(start: float, end: float, n: int) -> np.ndarray:

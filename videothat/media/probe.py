@@ -9,7 +9,8 @@ from typing import Iterator
 
 import av
 
-from videothat.errors import CorruptMediaError, MediaNotFoundError
+from videothat.errors import CorruptMediaError
+from videothat.media.discover import check_file
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,6 @@ class MediaInfo:
     duration: float
     audio: AudioStreamInfo | None
     video: VideoStreamInfo | None
-
-
-def check_file(path: str | Path) -> Path:
-    """Return ``path`` as a Path if it is a non-empty regular file, else raise."""
-    path = Path(path)
-    if not path.exists():
-        raise MediaNotFoundError(path, "no such file")
-    if not path.is_file():
-        raise MediaNotFoundError(path, "is not a regular file")
-    if path.stat().st_size == 0:
-        raise CorruptMediaError(path, "is empty (0 bytes)")
-    return path
 
 
 @contextmanager

@@ -14,10 +14,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from videothat.errors import CorruptMediaError, ParameterError
-from videothat.media.probe import check_file
+from videothat.media.discover import check_file
 
 log = logging.getLogger(__name__)
-logging.getLogger("pyscenedetect").setLevel(logging.WARNING)  # it logs INFO per video
 
 DETECTORS = ("content", "adaptive")
 
@@ -86,6 +85,7 @@ def detect_shots(path: str | Path, config: ShotConfig) -> list[Shot]:
     """
     import scenedetect
 
+    logging.getLogger("pyscenedetect").setLevel(logging.WARNING)  # it logs INFO per video
     path = check_file(path)
     try:
         video = scenedetect.open_video(str(path), backend="pyav")

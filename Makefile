@@ -1,0 +1,35 @@
+# Quick start:  make demo   (set up .venv, run VideoThat on the built-in demo material)
+#               make test   (set up .venv, run the test suite; .ci/run calls this)
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CORPUS ?= $(HOME)/videothat-corpus
+
+.PHONY: install test test-all demo bench corpus clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[cpu,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-all: $(STAMP)  # slow tests too (and GPU tests where CUDA is present)
+	$(BIN)/python -m pytest -m "not gpu or gpu"
+
+demo: $(STAMP)
+	$(BIN)/videothat analyze ../shared/data/fixtures --cache-dir $(VENV)/demo-cache
+
+corpus:  # the development corpus for benchmarks (needs root for apt-get; ~80 MB)
+	bash ../shared/data/build_corpus.sh $(CORPUS)
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_novelty.py $(CORPUS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache
