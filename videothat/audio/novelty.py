@@ -49,9 +49,10 @@ class NoveltyBatch:
     frame_rate: float
 
     def unbatch(self) -> list[Tensor]:
-        """Per-item curves, each [shape=(lengths[i],)], on the CPU."""
+        """Per-item curves, each [shape=(lengths[i],)], on the CPU, each owning its memory
+        (not views that would keep the padded batch alive)."""
         curves = self.curves.cpu()
-        return [curves[i, :n] for i, n in enumerate(self.lengths.tolist())]
+        return [curves[i, :n].clone() for i, n in enumerate(self.lengths.tolist())]
 
 
 def mel_filterbank(
