@@ -115,11 +115,11 @@ def main() -> int:
     print("-" * len(header))
     for name, items in [("tracks", tracks), ("shots", shot_pieces(tracks))]:
         groups = batches(items, args.batch_seconds)
-        t_lib = timed(lambda: [librosa.onset.onset_strength(y=y, sr=SR) for y in items], args.repeat)
-        t_ours = timed(lambda: run_torch(groups), args.repeat)
+        t_lib = timed(lambda items=items: [librosa.onset.onset_strength(y=y, sr=SR) for y in items], args.repeat)
+        t_ours = timed(lambda groups=groups: run_torch(groups), args.repeat)
         diff = max(
             float(np.abs(ours.numpy() - librosa.onset.onset_strength(y=y, sr=SR)).max())
-            for y, ours in zip(items[:20], novelty([torch.from_numpy(y) for y in items[:20]]).unbatch())
+            for y, ours in zip(items[:20], novelty([torch.from_numpy(y) for y in items[:20]]).unbatch(), strict=True)
         )
         print(f"{name:<8} {len(items):>6} {t_lib:>10.3f} {t_ours:>8.3f} {total_s / t_lib:>13.0f} "
               f"{total_s / t_ours:>11.0f} {t_lib / t_ours:>8.2f}x "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -117,6 +118,6 @@ def cut_video(
     """A video with hard cuts at ``cut_times`` (s, on frame boundaries) and ``duration`` s."""
     bounds = [0, *[round(t * fps) for t in cut_times], round(duration * fps)]
     frames = np.concatenate(
-        [segment_frames(b - a, seed=i + 1) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+        [segment_frames(b - a, seed=i + 1) for i, (a, b) in enumerate(pairwise(bounds))]
     )
     return write_video(path, frames, fps=fps, audio=audio, sr=sr)

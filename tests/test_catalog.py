@@ -32,7 +32,7 @@ def test_round_trip_and_content_keying(tmp_path, media_file):
     cat.put(_analysis(media_file, digest))
     got = cat.get(media_file, digest)
     assert [(s.start, s.end, s.fps) for s in got.shots] == [(0.0, 1.5, 25.0), (1.5, 4.0, 25.0)]
-    for a, b in zip(got.novelty, _analysis(media_file, digest).novelty):
+    for a, b in zip(got.novelty, _analysis(media_file, digest).novelty, strict=True):
         np.testing.assert_array_equal(a, b)
     # the same bytes under another name are a hit, reported under the new name
     copy = tmp_path / "renamed.mp4"

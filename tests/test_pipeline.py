@@ -56,7 +56,7 @@ def test_good_files_analysed_bad_ones_reported(archive, tmp_path):
     assert "no such file" in problems["missing.mp4"]
     cuts = next(a for a in report.analyses if a.source.name == "cuts.mp4")
     assert [round(s.start, 2) for s in cuts.shots] == [0.0, *CUTS]
-    for shot, curve in zip(cuts.shots, cuts.novelty):
+    for shot, curve in zip(cuts.shots, cuts.novelty, strict=True):
         assert curve.shape == (1 + round(shot.duration * 22050) // 512,)
     song = next(a for a in report.analyses if a.source.name == "song.ogg")
     assert not song.has_video and len(song.shots) == 1 and song.duration == pytest.approx(20.0)
@@ -72,7 +72,7 @@ def test_shot_curves_equal_novelty_of_the_shot_audio(archive, tmp_path):
     (analysis,) = report.analyses
     audio = decode_audio(analysis.source, 22050)
     config = AnalysisConfig().novelty
-    for shot, curve in zip(analysis.shots, analysis.novelty):
+    for shot, curve in zip(analysis.shots, analysis.novelty, strict=True):
         piece = torch.from_numpy(audio[round(shot.start * 22050) : round(shot.end * 22050)])
         want = onset_strength([piece], config=config).unbatch()[0].numpy()
         np.testing.assert_allclose(curve, want, atol=1e-5)
@@ -87,9 +87,9 @@ def test_second_run_decodes_nothing(archive, tmp_path, monkeypatch):
     assert {f.path.name for f in second.failures} == {f.path.name for f in first.failures}
     verdicts = {f.path.name for f in second.failures if "cached verdict" in f.message}
     assert verdicts == {"mute.mp4", "silent.mp4", "empty.mkv", "junk.mp4"}
-    for a, b in zip(first.analyses, second.analyses):
+    for a, b in zip(first.analyses, second.analyses, strict=True):
         assert a.shots == b.shots
-        for x, y in zip(a.novelty, b.novelty):
+        for x, y in zip(a.novelty, b.novelty, strict=True):
             np.testing.assert_array_equal(x, y)
 
 

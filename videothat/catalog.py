@@ -184,7 +184,7 @@ def _load(entry: Path, source: Path) -> FileAnalysis:
             raise CacheError(f"{entry}: format version {meta.get('format_version')}, expected {FORMAT_VERSION}")
         times, fps = z["shot_times"], z["shot_fps"]
         flat, offsets = z["novelty"], z["novelty_offsets"]
-    shots = [Shot(source, float(s), float(e), float(f)) for (s, e), f in zip(times, fps)]
+    shots = [Shot(source, float(s), float(e), float(f)) for (s, e), f in zip(times, fps, strict=True)]
     curves = [flat[offsets[i] : offsets[i + 1]] for i in range(len(shots))]
     return FileAnalysis(
         source=source,

@@ -7,10 +7,9 @@ an error that names the key rather than a silently ignored value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-
-import re
 from typing import TYPE_CHECKING
 
 from videothat.audio.config import NoveltyConfig

@@ -68,7 +68,7 @@ def test_batched_equals_one_at_a_time(fixture_audio, device):
     config = NoveltyConfig()
     batch = onset_strength(pieces, config=config, device=device)
     singles = [onset_strength([p], config=config, device=device).unbatch()[0] for p in pieces]
-    for got, want, p in zip(batch.unbatch(), singles, pieces):
+    for got, want, p in zip(batch.unbatch(), singles, pieces, strict=True):
         assert got.shape[0] == config.n_frames(p.shape[0])
         torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
 

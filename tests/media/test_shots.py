@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from conftest import VIDEO_FIXTURE
@@ -25,10 +27,10 @@ def test_every_cut_found_within_one_frame_and_nothing_else(cut_file, config):
     shots = detect_shots(cut_file, config)
     found = [s.start for s in shots[1:]]
     assert len(found) == len(CUTS), found
-    for want, got in zip(CUTS, found):
+    for want, got in zip(CUTS, found, strict=True):
         assert abs(got - want) <= 1 / FPS + 1e-9
     assert shots[0].start == 0.0 and shots[-1].end == pytest.approx(DURATION, abs=1 / FPS)
-    assert all(a.end == b.start for a, b in zip(shots, shots[1:]))
+    assert all(a.end == b.start for a, b in pairwise(shots))
     assert all(s.fps == FPS and s.source == cut_file for s in shots)
 
 

@@ -130,7 +130,7 @@ def _as_list(
         lens = [n_max] * waveforms.shape[0] if lengths is None else [int(n) for n in lengths]
         if len(lens) != waveforms.shape[0] or any(not 0 <= n <= n_max for n in lens):
             raise ParameterError(f"lengths must give one length in [0, {n_max}] per row")
-        return [row[:n].float() for row, n in zip(waveforms, lens)]
+        return [row[:n].float() for row, n in zip(waveforms, lens, strict=True)]
     if len(waveforms) == 0:
         raise ParameterError("onset_strength needs at least one waveform")
     for i, w in enumerate(waveforms):
@@ -172,7 +172,7 @@ class _Layout:
         gaps[:-1] += self.pad_left  # ... and the centring zeros that open region i + 1
         zeros = items[0].new_zeros(max(self.pad_left, int(gaps.max())))
         pieces = [zeros[: self.pad_left]]
-        for item, gap in zip(items, gaps.tolist()):
+        for item, gap in zip(items, gaps.tolist(), strict=True):
             pieces += [item, zeros[:gap]]
         return torch.cat(pieces)
 

@@ -12,9 +12,13 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from videothat.errors import CorruptMediaError, ParameterError
 from videothat.media.discover import check_file
+
+if TYPE_CHECKING:
+    import scenedetect
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,7 @@ class Shot:
         return self.end - self.start
 
 
-def make_detector(config: ShotConfig, fps: float) -> "scenedetect.SceneDetector":
+def make_detector(config: ShotConfig, fps: float) -> scenedetect.SceneDetector:
     """The PySceneDetect detector for ``config`` at a video's frame rate."""
     from scenedetect.detectors import AdaptiveDetector, ContentDetector
 
