@@ -7,7 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from videothat.catalog import Catalog, FileAnalysis, atomic_write, content_hash
+from videothat.atomic import atomic_write
+from videothat.catalog import Catalog, FileAnalysis, content_hash
 from videothat.media.shots import Shot
 
 

@@ -14,15 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sqlite3
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from videothat.atomic import atomic_write
 from videothat.errors import CacheError
 from videothat.media.shots import Shot
 
@@ -62,21 +61,6 @@ def params_key(params: dict[str, object]) -> str:
     """Short stable hash of analysis parameters (JSON with sorted keys)."""
     text = json.dumps({"format": FORMAT_VERSION, **params}, sort_keys=True, default=str)
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
-def atomic_write(path: Path, write: callable) -> None:
-    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Catalog:
