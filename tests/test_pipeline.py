@@ -98,10 +98,10 @@ def test_killed_run_resumes(archive, tmp_path, monkeypatch):
     config = AnalysisConfig(batch_seconds=0.1, workers=1)  # store after every file
     real = pipeline._decode_and_cut
 
-    def die_on_third(path, digest, cfg):
+    def die_on_third(path, digest, cfg, as_song=False):
         if path.name == files[2].name:
             raise KeyboardInterrupt
-        return real(path, digest, cfg)
+        return real(path, digest, cfg, as_song)
 
     monkeypatch.setattr(pipeline, "_decode_and_cut", die_on_third)
     with pytest.raises(KeyboardInterrupt):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from videothat.audio.config import NoveltyConfig
 from videothat.errors import ParameterError
+from videothat.match.config import ScoreConfig, SearchConfig
 from videothat.media.shots import ShotConfig
 
 if TYPE_CHECKING:
@@ -99,6 +100,29 @@ def analysis_config(cfg: Mapping[str, object]) -> AnalysisConfig:
             "device": str(cfg.get("device", "auto")),
             **analysis,
         },
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchConfig:
+    """How shots are scored and placed: :class:`ScoreConfig` and :class:`SearchConfig`."""
+
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+
+
+def match_config(cfg: Mapping[str, object]) -> MatchConfig:
+    """Build a :class:`MatchConfig` from the flat ``match`` section."""
+    section = dict(cfg.get("match", {}))
+    score_keys = {f.name for f in fields(ScoreConfig)}
+    search_keys = {f.name for f in fields(SearchConfig)}
+    unknown = sorted(set(section) - score_keys - search_keys)
+    if unknown:
+        raise ParameterError(f"unknown key(s) {', '.join('match.' + k for k in unknown)}; "
+                             f"known: {', '.join(sorted(score_keys | search_keys))}")
+    return MatchConfig(
+        score=_build(ScoreConfig, "match", {k: v for k, v in section.items() if k in score_keys}),
+        search=_build(SearchConfig, "match", {k: v for k, v in section.items() if k in search_keys}),
     )
 
 

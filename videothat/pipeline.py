@@ -79,12 +79,15 @@ def analyze(
     catalog: Catalog,
     on_file: Callable[[Path, str], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    as_song: bool = False,
 ) -> AnalysisReport:
     """Analyse media files (shots + novelty), reusing and filling ``catalog``.
 
     Bad files are reported in ``report.failures`` and never stop the others.
     ``on_total(n)`` is called once with the number of files, ``on_file(path, status)``
-    after each file with status ``cached``, ``analysed`` or ``failed``.
+    after each file with status ``cached``, ``analysed`` or ``failed``. With ``as_song``
+    every file is analysed whole, as one shot (a song, even if it has pictures); the
+    catalog must then be one made for songs (see :func:`song_catalog_params`).
     """
     files, problems = find_media(paths)
     report = AnalysisReport(failures=[Failure(e.path, str(e)) for e in problems])
@@ -93,7 +96,7 @@ def analyze(
     notify = on_file or (lambda path, status: None)
     novelty = _LazyNovelty(config)
     pending: list[_Decoded] = []
-    for path, result in _prepare_all(files, config, catalog):
+    for path, result in _prepare_all(files, config, catalog, as_song):
         if isinstance(result, FileAnalysis):
             report.analyses.append(result)
             report.cached += 1
@@ -113,25 +116,25 @@ def analyze(
 
 
 def _prepare_all(
-    files: list[Path], config: AnalysisConfig, catalog: Catalog
+    files: list[Path], config: AnalysisConfig, catalog: Catalog, as_song: bool
 ) -> Iterator[tuple[Path, FileAnalysis | _Decoded | str]]:
     """Prepare files on a pool, yielding in order, at most ``2 * workers`` in flight."""
     with ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="decode") as pool:
         queue: deque[tuple[Path, Future]] = deque()
         todo = iter(files)
         for path in todo:
-            queue.append((path, pool.submit(_prepare, path, config, catalog)))
+            queue.append((path, pool.submit(_prepare, path, config, catalog, as_song)))
             if len(queue) >= 2 * config.workers:
                 break
         while queue:
             path, future = queue.popleft()
             nxt = next(todo, None)
             if nxt is not None:
-                queue.append((nxt, pool.submit(_prepare, nxt, config, catalog)))
+                queue.append((nxt, pool.submit(_prepare, nxt, config, catalog, as_song)))
             yield path, future.result()
 
 
-def _prepare(path: Path, config: AnalysisConfig, catalog: Catalog) -> FileAnalysis | _Decoded | str:
+def _prepare(path: Path, config: AnalysisConfig, catalog: Catalog, as_song: bool) -> FileAnalysis | _Decoded | str:
     """Cache lookup, else probe, decode and cut one file. Errors come back as text."""
     try:
         digest = catalog.hash_of(path)
@@ -142,7 +145,7 @@ def _prepare(path: Path, config: AnalysisConfig, catalog: Catalog) -> FileAnalys
         if problem is not None:
             return f"{path}: {problem} (cached verdict)"
         try:
-            return _decode_and_cut(path, digest, config)
+            return _decode_and_cut(path, digest, config, as_song)
         except MediaError as exc:  # a verdict on the file's bytes: remember it
             catalog.put_failure(digest, exc.problem)
             raise
@@ -152,7 +155,7 @@ def _prepare(path: Path, config: AnalysisConfig, catalog: Catalog) -> FileAnalys
         return f"{path}: cannot read ({exc.strerror or exc})"
 
 
-def _decode_and_cut(path: Path, digest: str, config: AnalysisConfig) -> _Decoded:
+def _decode_and_cut(path: Path, digest: str, config: AnalysisConfig, as_song: bool = False) -> _Decoded:
     from videothat.media.audio import decode_audio, peak_dbfs
     from videothat.media.probe import probe
     from videothat.media.shots import detect_shots
@@ -168,7 +171,7 @@ def _decode_and_cut(path: Path, digest: str, config: AnalysisConfig) -> _Decoded
             path, f"audio is silent (peak {level:.1f} dBFS, below silence_db={config.silence_db})"
         )
     duration = audio.size / sr
-    if info.video is not None:
+    if info.video is not None and not as_song:
         shots = detect_shots(path, config.shots)
     else:
         shots = whole_file_shot(path, duration)
@@ -221,3 +224,8 @@ def _finish(pending: list[_Decoded], lazy: _LazyNovelty, catalog: Catalog, repor
         catalog.put(analysis)
         report.analyses.append(analysis)
     pending.clear()
+
+
+def song_catalog_params(config: AnalysisConfig) -> dict[str, object]:
+    """Cache key parameters for songs (analysed whole, without shot detection)."""
+    return {"novelty": config.novelty.as_dict(), "silence_db": config.silence_db, "whole_file": True}

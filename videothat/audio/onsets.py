@@ -21,11 +21,11 @@ WAIT_S = 0.03
 DELTA = 0.07  # threshold above the local mean, in units of the curve's range
 
 
-def onset_frames(curve: np.ndarray, *, sample_rate: int, hop_length: int, delta: float = DELTA) -> np.ndarray:
-    """Onset frames of a novelty curve [shape=(T,)] -> int64 [shape=(n_onsets,)].
+def onset_frames(curve: np.ndarray, *, frame_rate: float, delta: float = DELTA) -> np.ndarray:
+    """Onset frames of a novelty curve [shape=(T,)] at ``frame_rate`` frames/s -> int64 [n_onsets].
 
-    Equals ``librosa.onset.onset_detect(onset_envelope=curve, sr=sample_rate,
-    hop_length=hop_length)`` for the same curve.
+    Equals ``librosa.onset.onset_detect(onset_envelope=curve, sr=sr, hop_length=hop)``
+    for the same curve, with ``frame_rate = sr / hop``.
     """
     x = np.asarray(curve, dtype=np.float64)
     if x.size == 0:
@@ -34,7 +34,7 @@ def onset_frames(curve: np.ndarray, *, sample_rate: int, hop_length: int, delta:
     x = x / (x.max() + np.finfo(x.dtype).tiny)
     if not x.any():
         return np.zeros(0, dtype=np.int64)
-    frames = lambda s, extra=0: int(np.ceil(s * sample_rate // hop_length + extra))  # noqa: E731
+    frames = lambda s, extra=0: int(np.ceil(np.floor(s * frame_rate) + extra))  # noqa: E731
     pre_max, post_max = frames(PRE_MAX_S), frames(POST_MAX_S, 1)
     pre_avg, post_avg = frames(PRE_AVG_S), frames(POST_AVG_S, 1)
     wait = frames(WAIT_S)

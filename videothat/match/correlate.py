@@ -1,13 +1,22 @@
 """Scores of shots against a song: every (shot, song offset) pair in one batched call.
 
 For a shot novelty curve ``x`` of ``L`` frames placed at song frame ``o`` of a song curve
-``y`` of ``T`` frames, over the ``m = min(L, T - o)`` frames that overlap::
+``y`` of ``T`` frames, over the ``m = min(L, T - o)`` frames that overlap (``m`` seconds
+written ``m_s``)::
 
-    score(o) = sum_{k < m} x[k] * y[o + k] / (m / frame_rate) ** power
+    raw(o)   = sum_{k < m} x[k] * y[o + k]
+    none:      score = raw / m_s ** power                     (VideoThat's original score)
+    window:    score = raw / sqrt((|x|^2 + m f) (|y_o|^2 + m f)) * m_s ** (1 - power)
 
-(VideoThat's original score with ``power`` = 0.5; it later used 0.75). Before scoring,
-a constant or each curve's mean may be subtracted from both curves (``subtract``), so
-that a note against silence lowers the score and silence against silence raises it.
+``power`` is 0.5 by default (the original; it later used 0.75). With ``normalize="window"``
+both curves are scaled to unit energy over the overlap (``|x|^2``, ``|y_o|^2``: sums of
+squares over it; ``f``: ``floor`` times the song curve's variance, so flat stretches do not
+divide by ~0): the raw sum of two unit-RMS curves, i.e. ``m`` times their correlation, then
+divided by ``m_s ** power`` as in the original. A shot is then judged by how its onsets
+line up with the song's, not by how loud either is; by Cauchy-Schwarz an exact copy of the
+song scores highest at its own place. Before scoring, a constant or each curve's mean may be
+subtracted (``subtract``), so that a note against silence lowers the score and silence
+against silence raises it.
 
 :func:`correlate` computes all offsets of all shots with FFTs, chunked over shots so
 memory stays bounded; :func:`prefix_scores` computes, for one song position, the score
@@ -17,46 +26,28 @@ the search needs to end a segment on a song onset.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from videothat.errors import ParameterError
-
-SUBTRACT_MODES = ("none", "mean")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScoreConfig:
-    """How a (shot, offset) pair is scored (units in comments)."""
-
-    power: float = 0.5  # p: the raw sum is divided by (overlap in seconds) ** p
-    subtract: str | float = "mean"  # "none", "mean" (each curve's own mean) or a constant
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.power <= 2.0:
-            raise ParameterError(f"power={self.power} must be in [0, 2]")
-        if isinstance(self.subtract, str) and self.subtract not in SUBTRACT_MODES:
-            try:
-                float(self.subtract)
-            except ValueError:
-                raise ParameterError(
-                    f"subtract={self.subtract!r} must be one of {SUBTRACT_MODES} or a number"
-                ) from None
+from videothat.match.config import ScoreConfig
 
 
 @dataclass(frozen=True)
 class ShotBank:
     """Shot curves ready for scoring, on one device.
 
-    ``curves`` [shape=(S, L_max)] float32 (centred per ``subtract``, zero past each
-    length), ``lengths`` [shape=(S,)] int64 frames.
+    ``curves`` [shape=(S, L_max)] float32 (with ``subtract`` applied, zero past each
+    length); ``lengths`` [shape=(S,)] int64 frames; ``energy`` [shape=(S, L_max + 1)]
+    cumulative sums of ``curves ** 2`` (``energy[:, m]`` = energy of the first m frames).
     """
 
     curves: Tensor
     lengths: Tensor
+    energy: Tensor
 
     @property
     def device(self) -> torch.device:
@@ -65,81 +56,94 @@ class ShotBank:
     def __len__(self) -> int:
         return self.curves.shape[0]
 
+    def truncated(self, frames: int) -> ShotBank:
+        """The bank with every shot cut to its first ``frames`` frames."""
+        return ShotBank(self.curves[:, :frames], self.lengths.clamp(max=frames), self.energy[:, : frames + 1])
+
+
+@dataclass(frozen=True)
+class SongCurve:
+    """The song curve ready for scoring: ``curve`` [shape=(T,)], ``energy`` [shape=(T + 1,)]
+    cumulative sums of its squares, ``floor`` the energy per frame added by ``window``."""
+
+    curve: Tensor
+    energy: Tensor
+    floor: float
+
+    def __len__(self) -> int:
+        return self.curve.shape[0]
+
+
+def _subtract(curve: Tensor, valid: Tensor, config: ScoreConfig) -> Tensor:
+    """Apply ``config.subtract`` along the last dim over ``valid`` frames; zero elsewhere."""
+    if config.subtract == "none":
+        return torch.where(valid, curve, 0.0)
+    if config.subtract == "mean":
+        mean = (curve * valid).sum(-1, keepdim=True) / valid.sum(-1, keepdim=True).clamp(min=1)
+        return torch.where(valid, curve - mean, 0.0)
+    return torch.where(valid, curve - float(config.subtract), 0.0)
+
+
+def _cumulative_energy(curves: Tensor) -> Tensor:
+    """[..., n] -> [..., n + 1]: 0 then running sums of squares (float64 for long sums)."""
+    zero = torch.zeros(*curves.shape[:-1], 1, dtype=torch.float64, device=curves.device)
+    return torch.cat([zero, torch.cumsum(curves.double() ** 2, dim=-1)], dim=-1).float()
+
 
 def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.device | str = "cpu") -> ShotBank:
-    """Pad shot curves into one tensor and move it to ``device`` (once).
-
-    Each curve has its own mean (or the constant) subtracted before padding, so padded
-    frames contribute nothing.
-    """
+    """Pad shot curves into one tensor, apply ``subtract``, and move it to ``device`` (once)."""
     if len(curves) == 0:
         raise ParameterError("no shot curves to score")
     tensors = [torch.as_tensor(c, dtype=torch.float32) for c in curves]
     lengths = torch.tensor([t.shape[0] for t in tensors], dtype=torch.int64)
     if bool((lengths == 0).any()):
         raise ParameterError("shot curves must have at least one frame")
-    padded = torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True)  # [S, L_max], zero padded
-    valid = torch.arange(padded.shape[1])[None, :] < lengths[:, None]
-    if config.subtract == "mean":
-        padded = torch.where(valid, padded - (padded.sum(1) / lengths)[:, None], 0.0)
-    elif config.subtract != "none":
-        padded = torch.where(valid, padded - float(config.subtract), 0.0)
-    return ShotBank(padded.to(device), lengths.to(device))
+    padded = torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True).to(device)  # [S, L_max]
+    lengths = lengths.to(device)
+    valid = torch.arange(padded.shape[1], device=padded.device)[None, :] < lengths[:, None]
+    centred = _subtract(padded, valid, config)
+    return ShotBank(centred, lengths, _cumulative_energy(centred))
 
 
-def prepare_song(curve: Tensor, config: ScoreConfig, *, device: torch.device | str = "cpu") -> Tensor:
-    """The song curve with the same subtraction as the shots. [shape=(T,)]"""
-    curve = torch.as_tensor(curve, dtype=torch.float32)
-    if config.subtract == "mean":
-        curve = curve - curve.mean()
-    elif config.subtract != "none":
-        curve = curve - float(config.subtract)
-    return curve.to(device)
+def prepare_song(curve: Tensor, config: ScoreConfig, *, device: torch.device | str = "cpu") -> SongCurve:
+    """The song curve with the shots' ``subtract``, and its energies."""
+    curve = torch.as_tensor(curve, dtype=torch.float32).to(device)
+    if curve.numel() == 0:
+        raise ParameterError("the song curve is empty")
+    centred = _subtract(curve, torch.ones_like(curve, dtype=torch.bool), config)
+    floor = config.floor * float(torch.var(curve, correction=0)) + 1e-12
+    return SongCurve(centred, _cumulative_energy(centred), floor)
 
 
-def length_norm(frames: Tensor, *, frame_rate: float, power: float) -> Tensor:
-    """(frames / frame_rate) ** power, the score's denominator (frames >= 1)."""
-    return (frames.to(torch.float32) / frame_rate).pow(power)
+def finish_scores(raw: Tensor, shot_energy: Tensor, song_energy: Tensor, frames: Tensor, *,
+                  frame_rate: float, floor: float, config: ScoreConfig) -> Tensor:
+    """Scores from raw sums over ``frames`` overlapping frames (all broadcastable)."""
+    seconds = frames.to(torch.float32) / frame_rate
+    if config.normalize == "none":
+        return raw / seconds.pow(config.power)
+    norm = torch.sqrt((shot_energy + frames * floor) * (song_energy + frames * floor))
+    return raw / norm * seconds.pow(1.0 - config.power)
 
 
 def correlate(
-    bank: ShotBank,
-    song: Tensor,
-    *,
-    frame_rate: float,
-    power: float,
-    max_elements: int = 1 << 25,
+    bank: ShotBank, song: SongCurve, *, frame_rate: float, config: ScoreConfig, max_elements: int = 1 << 24
 ) -> Tensor:
     """Score of every shot at every song offset.
 
-    Parameters
-    ----------
-    bank : shots, [shape=(S, L_max)]
-    song : [shape=(T,)] on the bank's device
-    frame_rate : curve frames per second
-    power : length normalisation exponent p
-    max_elements : complex FFT elements per shot chunk (bounds memory to about
-        ``16 * max_elements`` bytes beside the output)
+    ``max_elements`` bounds the complex FFT elements per chunk of shots (memory about
+    ``32 * max_elements`` bytes beside the output).
 
-    Returns
-    -------
-    [shape=(S, T)] float32: ``scores[s, o]`` for the shot's first frame at song frame o.
+    Returns [shape=(S, T)] float32: ``scores[s, o]`` for the shot's first frame at song frame o.
     """
-    out = torch.empty(len(bank), song.shape[0], device=song.device, dtype=torch.float32)
-    for s0, chunk in _score_chunks(bank, song, frame_rate=frame_rate, power=power, max_elements=max_elements):
+    out = torch.empty(len(bank), len(song), device=bank.device, dtype=torch.float32)
+    for s0, chunk in _score_chunks(bank, song, frame_rate=frame_rate, config=config, max_elements=max_elements):
         out[s0 : s0 + chunk.shape[0]] = chunk
     return out
 
 
 def best_offsets(
-    bank: ShotBank,
-    song: Tensor,
-    *,
-    frame_rate: float,
-    power: float,
-    max_frames: int,
-    min_frames: int = 1,
-    max_elements: int = 1 << 25,
+    bank: ShotBank, song: SongCurve, *, frame_rate: float, config: ScoreConfig, max_frames: int,
+    min_frames: int = 1, max_elements: int = 1 << 24,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Each shot's best song offset, without holding the whole (S, T) score matrix.
 
@@ -149,36 +153,39 @@ def best_offsets(
 
     Returns scores, offsets, lengths, each [shape=(S,)] (score -inf where none fits).
     """
-    cut = ShotBank(bank.curves[:, :max_frames], bank.lengths.clamp(max=max_frames))
-    t = song.shape[0]
-    o = torch.arange(t, device=song.device)
-    scores = torch.empty(len(bank), device=song.device)
-    offsets = torch.empty(len(bank), dtype=torch.int64, device=song.device)
-    for s0, chunk in _score_chunks(cut, song, frame_rate=frame_rate, power=power, max_elements=max_elements):
-        lengths = torch.minimum(cut.lengths[s0 : s0 + chunk.shape[0], None], t - o[None, :])
+    cut = bank.truncated(max_frames)
+    t = len(song)
+    o = torch.arange(t, device=bank.device)
+    scores = torch.empty(len(bank), device=bank.device)
+    offsets = torch.empty(len(bank), dtype=torch.int64, device=bank.device)
+    for s0, chunk in _score_chunks(cut, song, frame_rate=frame_rate, config=config, max_elements=max_elements):
+        rows = slice(s0, s0 + chunk.shape[0])
+        lengths = torch.minimum(cut.lengths[rows, None], t - o[None, :])
         after = t - o[None, :] - lengths
         fits = (lengths >= min(min_frames, t)) & ((o == 0) | (o >= min_frames))[None, :]
         fits &= (after == 0) | (after >= min_frames)
-        scores[s0 : s0 + chunk.shape[0]], offsets[s0 : s0 + chunk.shape[0]] = (
-            torch.where(fits, chunk, -torch.inf).max(dim=1)
-        )
-    lengths = torch.minimum(cut.lengths, t - offsets)
-    return scores, offsets, lengths
+        scores[rows], offsets[rows] = torch.where(fits, chunk, -torch.inf).max(dim=1)
+    return scores, offsets, torch.minimum(cut.lengths, t - offsets)
 
 
-def _score_chunks(bank: ShotBank, song: Tensor, *, frame_rate: float, power: float, max_elements: int):
+def _score_chunks(
+    bank: ShotBank, song: SongCurve, *, frame_rate: float, config: ScoreConfig, max_elements: int
+) -> Iterator[tuple[int, Tensor]]:
     """Yield (first shot, scores [shape=(chunk, T)]) over chunks of shots (one FFT batch each)."""
     n_shots, l_max = bank.curves.shape
-    t = song.shape[0]
+    t = len(song)
     n_fft = _fast_len(t + l_max - 1)
-    song_f = torch.fft.rfft(song.to(torch.float32), n=n_fft)
+    song_f = torch.fft.rfft(song.curve, n=n_fft)
     chunk = max(1, max_elements // (n_fft // 2 + 1))
-    offsets = torch.arange(t, device=song.device)
+    offsets = torch.arange(t, device=bank.device)
     for s0 in range(0, n_shots, chunk):  # chunks bound memory; each is one batched FFT
-        shots_f = torch.fft.rfft(bank.curves[s0 : s0 + chunk], n=n_fft)
-        raw = torch.fft.irfft(song_f * shots_f.conj(), n=n_fft)[:, :t]
-        overlap = torch.minimum(bank.lengths[s0 : s0 + chunk, None], t - offsets[None, :])
-        yield s0, raw / length_norm(overlap, frame_rate=frame_rate, power=power)
+        rows = slice(s0, s0 + chunk)
+        raw = torch.fft.irfft(song_f * torch.fft.rfft(bank.curves[rows], n=n_fft).conj(), n=n_fft)[:, :t]
+        overlap = torch.minimum(bank.lengths[rows, None], t - offsets[None, :])  # [c, T]
+        shot_energy = bank.energy[rows].gather(1, overlap)
+        song_energy = song.energy[offsets[None, :] + overlap] - song.energy[offsets][None, :]
+        yield s0, finish_scores(raw, shot_energy, song_energy, overlap, frame_rate=frame_rate,
+                                floor=song.floor, config=config)
 
 
 def _fast_len(n: int) -> int:
@@ -198,14 +205,8 @@ def _fast_len(n: int) -> int:
 
 
 def prefix_scores(
-    bank: ShotBank,
-    song: Tensor,
-    position: int,
-    *,
-    max_frames: int,
-    frame_rate: float,
-    power: float,
-    in_points: Tensor | None = None,
+    bank: ShotBank, song: SongCurve, position: int, *, max_frames: int, frame_rate: float,
+    config: ScoreConfig, in_points: Tensor | None = None,
 ) -> Tensor:
     """Scores of every prefix of every shot (from each in-point) placed at ``position``.
 
@@ -217,14 +218,18 @@ def prefix_scores(
     """
     if in_points is None:
         in_points = torch.zeros(1, dtype=torch.int64, device=bank.device)
-    k = min(max_frames, song.shape[0] - position)
+    k = min(max_frames, len(song) - position)
     if k <= 0:
-        raise ParameterError(f"position={position} is not inside the song ({song.shape[0]} frames)")
+        raise ParameterError(f"position={position} is not inside the song ({len(song)} frames)")
     steps = torch.arange(k, device=bank.device)
     frames = in_points[:, None] + steps[None, :]  # [J, K] shot frame of each step
     inside = frames < bank.curves.shape[1]
     shot_vals = bank.curves[:, frames.clamp(max=bank.curves.shape[1] - 1)] * inside  # [S, J, K]
-    raw = torch.cumsum(shot_vals * song[position : position + k], dim=-1)
-    scores = raw / length_norm(steps + 1, frame_rate=frame_rate, power=power)
+    raw = torch.cumsum(shot_vals * song.curve[position : position + k], dim=-1)
+    ends = (frames + 1).clamp(max=bank.curves.shape[1])
+    shot_energy = bank.energy[:, ends] - bank.energy[:, in_points][:, :, None]
+    song_energy = song.energy[position + 1 : position + k + 1] - song.energy[position]
+    scores = finish_scores(raw, shot_energy, song_energy, steps + 1, frame_rate=frame_rate,
+                           floor=song.floor, config=config)
     valid = frames[None, :, :] < bank.lengths[:, None, None]
     return torch.where(valid, scores, torch.full_like(scores, -torch.inf))

@@ -1,15 +1,21 @@
 """Which shot plays where: beam search over the song timeline.
 
-A timeline covers song frames [0, T) exactly with segments; each segment plays one
-shot from an in-point for a length. Its score is the correlation score of
+A timeline covers the song exactly with segments; each segment plays one shot from an
+in-point for a length. Its score is the correlation score of
 :mod:`videothat.match.correlate` for that placement (a trimmed shot when the segment is
-shorter than the shot), and a timeline's score is the sum of its segments' scores.
+shorter than the shot). A timeline's value is the time integral of its segment scores,
+``sum(score_k * seconds_k)``: every complete timeline covers the same song, so values
+compare across segmentations; partial hypotheses compare by value per second covered.
 
 ``sequential`` mode walks the song from the start. Every hypothesis is extended by its
 ``expansions`` best next segments and the ``beam_width`` best extended hypotheses are
-kept; width 1 is VideoThat's original greedy strategy (at each cut, the best-scoring
-next segment). Segment ends are song onsets (``snap="onsets"``), the natural end of the
-shot, or the end of the song; a step with no such end allowed falls back to any end.
+kept. Width 1 is VideoThat's original greedy strategy: at each cut, the next segment
+with the best score. Segment ends are song onsets (``snap="onsets"``), the natural end of
+the shot, or the end of the song; a step with no such end allowed falls back to any end.
+
+The search runs on curve frames, but positions are carried in seconds: a segment that
+plays a shot to its end ends exactly where the shot ends, so frame rounding never
+accumulates along the timeline (each cut is within half a frame of its exact time).
 
 ``global`` mode first pins the best-matching (shot, offset) pairs anywhere in the song,
 best first, where they fit, then fills the gaps between them with the sequential search
@@ -19,62 +25,37 @@ best first, where they fit, then fills the gaps between them with the sequential
 from __future__ import annotations
 
 import bisect
+import heapq
 import logging
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 
-from videothat.errors import ParameterError, VideoThatError
-from videothat.match.correlate import ShotBank, best_offsets, prefix_scores
+from videothat.errors import VideoThatError
+from videothat.match.config import ScoreConfig, SearchConfig
+from videothat.match.correlate import ShotBank, SongCurve, best_offsets, prefix_scores
 
 log = logging.getLogger(__name__)
-
-MODES = ("sequential", "global")
-SNAPS = ("onsets", "none")
-
 
 class SearchError(VideoThatError):
     """No timeline satisfies the constraints (not enough shot material, lengths)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class SearchConfig:
-    """Search constraints and effort (units in comments)."""
-
-    beam_width: int = 8  # hypotheses kept per step; 1 = the original greedy strategy
-    expansions: int = 8  # best next segments tried from each hypothesis
-    min_length: float = 1.0  # s, shortest segment (the song's end may force a shorter song)
-    max_length: float = 8.0  # s, longest segment
-    reuse: bool = False  # may a shot appear more than once
-    snap: str = "onsets"  # segment ends on song onsets (or shot end / song end) | none
-    in_point_step: float = 0.0  # s; > 0 also tries in-points every this many seconds into a shot
-    mode: str = "sequential"  # sequential | global
-    pin_threshold: float = 0.0  # global mode: only placements scoring above this are pinned
-
-    def __post_init__(self) -> None:
-        if self.beam_width < 1 or self.expansions < 1:
-            raise ParameterError(f"beam_width={self.beam_width} and expansions={self.expansions} must be >= 1")
-        if not 0 < self.min_length <= self.max_length:
-            raise ParameterError(f"need 0 < min_length ({self.min_length} s) <= max_length ({self.max_length} s)")
-        if self.snap not in SNAPS:
-            raise ParameterError(f"snap={self.snap!r} must be one of {SNAPS}")
-        if self.mode not in MODES:
-            raise ParameterError(f"mode={self.mode!r} must be one of {MODES}")
-        if self.in_point_step < 0:
-            raise ParameterError(f"in_point_step={self.in_point_step} s must be >= 0")
-
-
 @dataclass(frozen=True)
 class Placement:
-    """Shot ``shot`` from its frame ``in_frame`` plays over song frames [start, start + length)."""
+    """Shot ``shot`` from its frame ``in_frame`` over song frames [start, start + length);
+    exactly, over song seconds [start_time, end_time)."""
 
     shot: int
     in_frame: int
     start: int
     length: int
     score: float
+    start_time: float
+    end_time: float
 
     @property
     def end(self) -> int:
@@ -83,52 +64,73 @@ class Placement:
 
 @dataclass(frozen=True)
 class _Hyp:
-    score: float
-    pos: int
+    value: float  # sum of score * seconds
+    last: float  # score of the last segment (width-1 ranking: the original greedy)
+    time: float  # s, song time reached
+    pos: int  # frame reached
     used: Tensor | None  # [S] bool, None when reuse is allowed
     placements: tuple[Placement, ...]
+
+    @property
+    def shots(self) -> frozenset[int]:
+        return frozenset(p.shot for p in self.placements)
 
 
 @dataclass(frozen=True)
 class _Context:
     bank: ShotBank
-    song: Tensor
+    song: SongCurve
     frame_rate: float
-    power: float
+    score: ScoreConfig
     config: SearchConfig
     is_onset: Tensor  # [T + 1] bool
     in_points: Tensor  # [J] int64
+    shot_seconds: list[float]  # exact shot durations
+    duration: float  # s, the song's exact duration
     min_f: int
     max_f: int
 
 
+@dataclass(frozen=True)
+class _Range:
+    start: int
+    end: int
+    start_time: float
+    end_time: float
+
+
 def search(
     bank: ShotBank,
-    song: Tensor,
+    song: SongCurve,
     *,
     frame_rate: float,
-    power: float,
+    score: ScoreConfig,
     config: SearchConfig,
     onsets: Tensor | None = None,
+    shot_seconds: Sequence[float] | None = None,
+    duration: float | None = None,
 ) -> list[Placement]:
-    """Cover the song curve [shape=(T,)] with shots from ``bank``; placements in song order.
+    """Cover the song curve (T frames) with shots from ``bank``; placements in song order.
 
-    ``onsets`` are song onset frames (int64) that segment ends may snap to.
+    ``onsets``: song onset frames (int64) that segment ends may snap to;
+    ``shot_seconds``: exact shot durations (default: curve lengths / frame_rate);
+    ``duration``: exact song duration in seconds (default: T / frame_rate).
 
     Raises
     ------
     SearchError : the shots cannot cover the song under the constraints.
     """
-    ctx = _context(bank, song, frame_rate, power, config, onsets)
+    ctx = _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration)
     _check_material(ctx)
     used = None if config.reuse else torch.zeros(len(bank), dtype=torch.bool, device=bank.device)
+    whole = _Range(0, len(song), 0.0, ctx.duration)
     if config.mode == "sequential":
-        return _beam(ctx, 0, song.shape[0], used)
-    return _global(ctx, used)
+        return _beam(ctx, whole, used)
+    return _global(ctx, whole, used)
 
 
-def _context(bank, song, frame_rate, power, config, onsets) -> _Context:
-    t = song.shape[0]
+def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration) -> _Context:
+    t = len(song)
     is_onset = torch.zeros(t + 1, dtype=torch.bool, device=bank.device)
     if onsets is not None and config.snap == "onsets":
         is_onset[onsets[(onsets > 0) & (onsets < t)].to(bank.device)] = True
@@ -136,14 +138,18 @@ def _context(bank, song, frame_rate, power, config, onsets) -> _Context:
     max_f = max(min_f, round(config.max_length * frame_rate))
     step = round(config.in_point_step * frame_rate)
     longest = int(bank.lengths.max())
-    in_points = torch.arange(0, max(1, longest - min_f + 1), step, device=bank.device) if step > 0 else None
-    if in_points is None or in_points.numel() == 0:
+    if step > 0:
+        in_points = torch.arange(0, max(1, longest - min_f + 1), step, device=bank.device)
+    else:
         in_points = torch.zeros(1, dtype=torch.int64, device=bank.device)
-    return _Context(bank, song, frame_rate, power, config, is_onset, in_points, min_f, max_f)
+    if shot_seconds is None:
+        shot_seconds = (bank.lengths.cpu().double() / frame_rate).tolist()
+    return _Context(bank, song, frame_rate, score, config, is_onset, in_points, list(shot_seconds),
+                    t / frame_rate if duration is None else float(duration), min_f, max_f)
 
 
 def _check_material(ctx: _Context) -> None:
-    t = ctx.song.shape[0]
+    t = len(ctx.song)
     usable = ctx.bank.lengths.clamp(max=ctx.max_f)
     usable = usable[usable >= min(ctx.min_f, t)]
     if usable.numel() == 0:
@@ -156,47 +162,113 @@ def _check_material(ctx: _Context) -> None:
         )
 
 
-def _beam(ctx: _Context, start: int, end: int, used: Tensor | None) -> list[Placement]:
-    """Cover song frames [start, end) exactly."""
-    beam = [_Hyp(0.0, start, used, ())]
-    while any(h.pos < end for h in beam):
-        extended: list[_Hyp] = []
-        for h in beam:  # at most beam_width hypotheses; each expansion is one batched call
-            extended.extend([h] if h.pos >= end else _expand(ctx, h, end))
-        if not extended:
-            raise SearchError(
-                f"no way to cover song time {start / ctx.frame_rate:.2f}-{end / ctx.frame_rate:.2f} s with "
-                f"the remaining shots between {ctx.config.min_length} and {ctx.config.max_length} s; "
-                "relax match.min_length/max_length or allow match.reuse=true"
-            )
-        extended.sort(key=lambda h: -h.score)  # stable: ties keep expansion order (deterministic)
-        beam = extended[: ctx.config.beam_width]
-    return list(beam[0].placements)
+def _beam(ctx: _Context, span: _Range, used: Tensor | None) -> list[Placement]:
+    """Cover song frames [span.start, span.end) exactly (seconds [start_time, end_time)).
+
+    Width 1 is the original greedy walk. Wider beams are time-synchronous: hypotheses
+    are kept per song frame they have reached (``beam_width`` best values each) and
+    frames are expanded in increasing order, so only hypotheses that cover the same song
+    time, and whose values therefore compare, compete. All hypotheses at a frame share
+    one batched scoring of the shots there.
+    """
+    start = _Hyp(0.0, 0.0, span.start_time, span.start, used, ())
+    if ctx.config.beam_width == 1:
+        return list(_greedy(ctx, span, start).placements)
+    frontier: dict[int, list[_Hyp]] = {span.start: [start]}
+    heap = [span.start]
+    while heap and heap[0] < span.end:
+        pos = heapq.heappop(heap)
+        hyps = frontier.pop(pos)
+        scores = _position_scores(ctx, pos, span)
+        for h in hyps:  # at most beam_width per frame
+            for new in _expand(ctx, h, span, scores) or _expand(ctx, replace(h, used=None), span, scores):
+                _push(frontier, heap, new, ctx.config.beam_width)
+    finished = frontier.get(span.end)
+    if not finished:
+        raise SearchError(
+            f"no way to cover song time {span.start_time:.2f}-{span.end_time:.2f} s with shots between "
+            f"{ctx.config.min_length} and {ctx.config.max_length} s; relax match.min_length/max_length"
+        )
+    return list(finished[0].placements)
 
 
-def _expand(ctx: _Context, h: _Hyp, end: int) -> list[_Hyp]:
-    """The best next segments from hypothesis ``h`` as new hypotheses."""
-    scores = prefix_scores(ctx.bank, ctx.song, h.pos, max_frames=min(ctx.max_f, end - h.pos),
-                           frame_rate=ctx.frame_rate, power=ctx.power, in_points=ctx.in_points)
-    allowed = _allowed(ctx, h, end, scores.shape[-1])
-    masked = torch.where(allowed, scores, -torch.inf)
+def _push(frontier: dict[int, list[_Hyp]], heap: list[int], h: _Hyp, width: int) -> None:
+    """Add ``h`` to the hypotheses at its frame, keeping the ``width`` best values.
+
+    Hypotheses at one frame that used the same set of shots have the same future: only
+    the better one is kept (recombination), which leaves room for different ones.
+    """
+    here = frontier.get(h.pos)
+    if here is None:
+        frontier[h.pos] = [h]
+        heapq.heappush(heap, h.pos)
+        return
+    if len(here) >= width and h.value <= here[-1].value:
+        return
+    twin = next((x for x in here if x.shots == h.shots), None)
+    if twin is not None:
+        if twin.value >= h.value:
+            return
+        here.remove(twin)
+    bisect.insort(here, h, key=lambda x: -x.value)
+    del here[width:]
+
+
+def _greedy(ctx: _Context, span: _Range, h: _Hyp) -> _Hyp:
+    """VideoThat's original strategy: from each cut, the best-scoring next segment."""
+    while h.pos < span.end:
+        scores = _position_scores(ctx, h.pos, span)
+        nxt = _expand(ctx, h, span, scores) or _expand(ctx, replace(h, used=None), span, scores)
+        if not nxt:
+            raise SearchError(f"no shot fits at song time {h.time:.2f} s between {ctx.config.min_length} and "
+                              f"{ctx.config.max_length} s; relax match.min_length/max_length")
+        if h.used is not None and nxt[0].used is None:
+            log.warning("no unused shot fits at %.2f s; reusing a shot there", h.time)
+        h = nxt[0]
+    return h
+
+
+def _position_scores(ctx: _Context, pos: int, span: _Range) -> Tensor:
+    """Scores of every shot prefix placed at frame ``pos``. [shape=(S, J, K)]"""
+    return prefix_scores(ctx.bank, ctx.song, pos, max_frames=min(ctx.max_f, span.end - pos),
+                         frame_rate=ctx.frame_rate, config=ctx.score, in_points=ctx.in_points)
+
+
+def _expand(ctx: _Context, h: _Hyp, span: _Range, scores: Tensor) -> list[_Hyp]:
+    """``h`` extended by its ``expansions`` best-scoring next segments (by segment score,
+    whose length normalisation makes segments of different lengths compare)."""
+    k = scores.shape[-1]
+    masked = torch.where(_allowed(ctx, h, span.end, k), scores, -torch.inf)
     if ctx.config.snap != "none" and not bool(torch.isfinite(masked).any()):
-        masked = torch.where(_allowed(ctx, h, end, scores.shape[-1], snap=False), scores, -torch.inf)
+        masked = torch.where(_allowed(ctx, h, span.end, k, snap=False), scores, -torch.inf)
     values, flat = masked.flatten().topk(min(ctx.config.expansions, masked.numel()))
     out = []
-    n_in, k = masked.shape[1], masked.shape[2]
-    for value, index in zip(values.tolist(), flat.tolist(), strict=True):
-        if not math.isfinite(value):
+    n_in = masked.shape[1]
+    for score, index in zip(values.tolist(), flat.tolist(), strict=True):
+        if not math.isfinite(score):
             break
         shot, rest = divmod(index, n_in * k)
         j, length = divmod(rest, k)
-        placement = Placement(shot, int(ctx.in_points[j]), h.pos, length + 1, value)
-        used = h.used
-        if used is not None:
-            used = used.clone()
-            used[shot] = True
-        out.append(_Hyp(h.score + value, h.pos + length + 1, used, (*h.placements, placement)))
+        out.append(_extend(ctx, h, span, shot, int(ctx.in_points[j]), length + 1, score))
     return out
+
+
+def _extend(ctx: _Context, h: _Hyp, span: _Range, shot: int, in_frame: int, length: int, score: float) -> _Hyp:
+    """``h`` followed by one segment; its end time is exact where the shot or span ends."""
+    stop = h.pos + length
+    if stop >= span.end:
+        end_time, stop = span.end_time, span.end
+    elif length == int(ctx.bank.lengths[shot]) - in_frame:  # the shot's natural end
+        end_time = h.time + ctx.shot_seconds[shot] - in_frame / ctx.frame_rate
+        stop = min(max(round(end_time * ctx.frame_rate), h.pos + 1), span.end)
+    else:
+        end_time = stop / ctx.frame_rate
+    placement = Placement(shot, in_frame, h.pos, stop - h.pos, score, h.time, end_time)
+    used = h.used
+    if used is not None:
+        used = used.clone()
+        used[shot] = True
+    return _Hyp(h.value + score * (end_time - h.time), score, end_time, stop, used, (*h.placements, placement))
 
 
 def _allowed(ctx: _Context, h: _Hyp, end: int, k: int, *, snap: bool = True) -> Tensor:
@@ -218,10 +290,10 @@ def _allowed(ctx: _Context, h: _Hyp, end: int, k: int, *, snap: bool = True) -> 
     return allowed
 
 
-def _global(ctx: _Context, used: Tensor | None) -> list[Placement]:
+def _global(ctx: _Context, whole: _Range, used: Tensor | None) -> list[Placement]:
     """Pin the best (shot, offset) pairs where they fit, then fill the gaps sequentially."""
-    t = ctx.song.shape[0]
-    scores, offsets, lengths = best_offsets(ctx.bank, ctx.song, frame_rate=ctx.frame_rate, power=ctx.power,
+    t = len(ctx.song)
+    scores, offsets, lengths = best_offsets(ctx.bank, ctx.song, frame_rate=ctx.frame_rate, config=ctx.score,
                                             max_frames=ctx.max_f, min_frames=ctx.min_f)
     order = torch.argsort(scores, descending=True, stable=True)
     pinned: list[Placement] = []
@@ -230,22 +302,31 @@ def _global(ctx: _Context, used: Tensor | None) -> list[Placement]:
         score = float(scores[shot])
         if not math.isfinite(score) or score <= ctx.config.pin_threshold:
             break
-        p = Placement(shot, 0, int(offsets[shot]), int(lengths[shot]), score)
-        i = bisect.bisect(starts, p.start)
+        start, length = int(offsets[shot]), int(lengths[shot])
+        i = bisect.bisect(starts, start)
         lo = pinned[i - 1].end if i > 0 else 0
         hi = pinned[i].start if i < len(pinned) else t
-        if p.start < lo or p.end > hi or 0 < p.start - lo < ctx.min_f or 0 < hi - p.end < ctx.min_f:
+        end = start + length
+        if start < lo or end > hi or 0 < start - lo < ctx.min_f or 0 < hi - end < ctx.min_f:
             continue
-        pinned.insert(i, p)
-        starts.insert(i, p.start)
+        start_time = start / ctx.frame_rate if start > lo else (pinned[i - 1].end_time if i > 0 else 0.0)
+        if end == t:
+            end_time = ctx.duration
+        elif end == hi and i < len(pinned):
+            end_time = pinned[i].start_time
+        else:
+            end_time = end / ctx.frame_rate
+        pinned.insert(i, Placement(shot, 0, start, length, score, start_time, end_time))
+        starts.insert(i, start)
     if used is not None:
         used = used.clone()
         used[[p.shot for p in pinned]] = True
     placements = list(pinned)
-    edges = [0, *[x for p in pinned for x in (p.start, p.end)], t]
-    for gap_start, gap_end in zip(edges[::2], edges[1::2], strict=True):
-        if gap_end > gap_start:
-            filled = _beam(ctx, gap_start, gap_end, used)
+    bounds = [(0, 0.0), *[(x, y) for p in pinned for x, y in ((p.start, p.start_time), (p.end, p.end_time))],
+              (t, ctx.duration)]
+    for (a, a_time), (b, b_time) in zip(bounds[::2], bounds[1::2], strict=True):
+        if b > a:
+            filled = _beam(ctx, _Range(a, b, a_time, b_time), used)
             if used is not None:
                 used[[p.shot for p in filled]] = True
             placements.extend(filled)

@@ -1,0 +1,86 @@
+"""From analyses to a timeline: gather shots, score, search, convert frames to seconds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from videothat.audio.onsets import onset_frames
+from videothat.catalog import FileAnalysis
+from videothat.config import MatchConfig
+from videothat.match.correlate import prepare_song, shot_bank
+from videothat.match.search import Placement, SearchError, search
+from videothat.match.timeline import Cut, Timeline
+from videothat.media.shots import Shot
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """A timeline with what it was made from: shots and their curves, the song curve [T]
+    and its onset frames."""
+
+    timeline: Timeline
+    placements: list[Placement]
+    shots: list[Shot]
+    curves: list[np.ndarray]  # the shots' novelty curves as scored
+    song_curve: np.ndarray
+    onsets: np.ndarray
+    frame_rate: float
+
+
+def usable_shots(sources: Sequence[FileAnalysis]) -> tuple[list[Shot], list[np.ndarray]]:
+    """Shots of sources with pictures and sound, each curve cut to whole frames of the shot
+    (so a placement never reads past the shot's end)."""
+    shots, curves = [], []
+    for analysis in sources:
+        if not analysis.has_video:
+            continue
+        for shot, curve in zip(analysis.shots, analysis.novelty, strict=True):
+            frames = min(len(curve), math.floor(shot.duration * analysis.frame_rate + 1e-6))
+            if frames >= 1:
+                shots.append(shot)
+                curves.append(curve[:frames])
+    return shots, curves
+
+
+def match(
+    song: FileAnalysis,
+    sources: Sequence[FileAnalysis],
+    config: MatchConfig,
+    *,
+    device: torch.device | str = "cpu",
+) -> MatchResult:
+    """Place shots of ``sources`` over ``song`` (analysed whole, one curve).
+
+    Raises
+    ------
+    SearchError : no usable shots, or not enough to cover the song.
+    """
+    shots, curves = usable_shots(sources)
+    if not shots:
+        raise SearchError("no usable shots: none of the videos has both pictures and sound")
+    fr = song.frame_rate
+    song_curve = np.concatenate(song.novelty)[: max(1, math.ceil(song.duration * fr - 1e-9))]
+    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in curves], config.score, device=device)
+    song_t = prepare_song(torch.from_numpy(song_curve), config.score, device=device)
+    onsets = onset_frames(song_curve, frame_rate=fr)
+    placements = search(bank, song_t, frame_rate=fr, score=config.score, config=config.search,
+                        onsets=torch.from_numpy(onsets), shot_seconds=[s.duration for s in shots],
+                        duration=song.duration)
+    timeline = to_timeline(song, placements, shots)
+    return MatchResult(timeline, placements, shots, curves, song_curve, onsets, fr)
+
+
+def to_timeline(song: FileAnalysis, placements: Sequence[Placement], shots: Sequence[Shot]) -> Timeline:
+    """Placements (exact song seconds) to cuts with their source times."""
+    cuts = []
+    for p in placements:
+        shot = shots[p.shot]
+        source_start = shot.start + p.in_frame / song.frame_rate
+        cuts.append(Cut(shot.source, source_start, source_start + (p.end_time - p.start_time),
+                        p.start_time, p.end_time, p.score))
+    return Timeline(song.source, song.duration, cuts).validate()

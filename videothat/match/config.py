@@ -1,0 +1,64 @@
+"""Parameters of scoring and search (no heavy imports, so configs load fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from videothat.errors import ParameterError
+
+SUBTRACT_MODES = ("none", "mean")
+NORMALIZE_MODES = ("window", "none")
+MODES = ("sequential", "global")
+SNAPS = ("onsets", "none")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreConfig:
+    """How a (shot, offset) pair is scored (units in comments)."""
+
+    power: float = 0.5  # p: the raw sum is divided by (overlap in seconds) ** p
+    subtract: str | float = "mean"  # "none", "mean" (each curve's own mean) or a constant
+    normalize: str = "window"  # window: both curves scaled to unit energy over the overlap; none: raw
+    floor: float = 0.05  # window: energy added per frame, as a fraction of the song curve's variance
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.power <= 2.0:
+            raise ParameterError(f"power={self.power} must be in [0, 2]")
+        if self.normalize not in NORMALIZE_MODES:
+            raise ParameterError(f"normalize={self.normalize!r} must be one of {NORMALIZE_MODES}")
+        if not self.floor > 0:
+            raise ParameterError(f"floor={self.floor} must be positive")
+        if isinstance(self.subtract, str) and self.subtract not in SUBTRACT_MODES:
+            try:
+                float(self.subtract)
+            except ValueError:
+                raise ParameterError(
+                    f"subtract={self.subtract!r} must be one of {SUBTRACT_MODES} or a number"
+                ) from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchConfig:
+    """Search constraints and effort (units in comments)."""
+
+    beam_width: int = 16  # hypotheses kept per song frame reached; 1 = the original greedy strategy
+    expansions: int = 16  # best next segments tried from each hypothesis
+    min_length: float = 1.0  # s, shortest segment (the song's end may force a shorter song)
+    max_length: float = 8.0  # s, longest segment
+    reuse: bool = False  # may a shot appear more than once
+    snap: str = "onsets"  # segment ends on song onsets (or shot end / song end) | none
+    in_point_step: float = 0.0  # s; > 0 also tries in-points every this many seconds into a shot
+    mode: str = "sequential"  # sequential | global
+    pin_threshold: float = 0.0  # global mode: only placements scoring above this are pinned
+
+    def __post_init__(self) -> None:
+        if self.beam_width < 1 or self.expansions < 1:
+            raise ParameterError(f"beam_width={self.beam_width} and expansions={self.expansions} must be >= 1")
+        if not 0 < self.min_length <= self.max_length:
+            raise ParameterError(f"need 0 < min_length ({self.min_length} s) <= max_length ({self.max_length} s)")
+        if self.snap not in SNAPS:
+            raise ParameterError(f"snap={self.snap!r} must be one of {SNAPS}")
+        if self.mode not in MODES:
+            raise ParameterError(f"mode={self.mode!r} must be one of {MODES}")
+        if self.in_point_step < 0:
+            raise ParameterError(f"in_point_step={self.in_point_step} s must be >= 0")

@@ -1,0 +1,128 @@
+"""Synthetic media written with PyAV (no ffmpeg binary needed).
+
+Used by the tests, the evaluation scripts and the built-in demo: shots of distinct
+drifting textures with hard cuts at exact frame boundaries, over any sound track.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import pairwise
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def tone(seconds: float, sr: int, freq: float = 440.0, *, amp: float = 0.5, channels: int = 1) -> np.ndarray:
+    """A sine tone [shape=(channels, n)] float32."""
+    t = np.arange(int(round(seconds * sr))) / sr
+    wave = (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return np.repeat(wave[None], channels, axis=0)
+
+
+def clicks(seconds: float, sr: int, times: list[float], *, amp: float = 0.8) -> np.ndarray:
+    """Decaying noise bursts at ``times`` (s) over silence. [shape=(1, n)] float32"""
+    rng = np.random.default_rng(0)
+    out = np.zeros(int(round(seconds * sr)), dtype=np.float32)
+    burst = (rng.standard_normal(sr // 20) * np.exp(-np.arange(sr // 20) / (sr / 200))).astype(np.float32)
+    for t in times:
+        i = int(round(t * sr))
+        out[i : i + burst.size] += amp * burst[: max(0, out.size - i)]
+    return out[None]
+
+
+def segment_frames(n_frames: int, seed: int, size: tuple[int, int] = (96, 128)) -> np.ndarray:
+    """Frames of one synthetic shot: a textured pattern with its own colours, drifting.
+
+    [shape=(n_frames, H, W, 3)] uint8. Different seeds give clearly different shots.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = size
+    base = rng.integers(0, 256, size=(h // 8, w // 8, 3), dtype=np.uint8)
+    base = np.kron(base, np.ones((8, 8, 1), dtype=np.uint8))
+    tint = rng.integers(0, 256, size=3)
+    frames = []
+    for k in range(n_frames):
+        shifted = np.roll(base, shift=k, axis=1).astype(np.int32)
+        frames.append(((shifted + tint) // 2).astype(np.uint8))
+    return np.stack(frames)
+
+
+def write_video(
+    path: Path,
+    frames: np.ndarray,
+    *,
+    fps: int = 25,
+    audio: np.ndarray | None = None,
+    sr: int = 44100,
+    vcodec: str = "libx264",
+    acodec: str = "aac",
+    options: dict[str, str] | None = None,
+) -> Path:
+    """Write RGB ``frames`` [N, H, W, 3] and optional ``audio`` [C, n] float32 to ``path``.
+
+    ``options`` are muxer options, e.g. ``{"movflags": "faststart"}`` (index first).
+    """
+    with av.open(str(path), mode="w", options=options or {}) as out:
+        vs = out.add_stream(vcodec, rate=fps)
+        vs.width, vs.height = frames.shape[2], frames.shape[1]
+        vs.pix_fmt = "yuv420p"
+        a_s = None
+        if audio is not None:
+            a_s = out.add_stream(acodec, rate=sr)
+            a_s.layout = "mono" if audio.shape[0] == 1 else "stereo"
+        for img in frames:
+            for packet in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+        if a_s is not None:
+            _encode_audio(out, a_s, audio, sr)
+    return path
+
+
+def write_audio(path: Path, audio: np.ndarray, *, sr: int = 44100, codec: str = "pcm_s16le") -> Path:
+    """Write ``audio`` [C, n] float32 to an audio-only container chosen by ``path``'s suffix."""
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream(codec, rate=sr)
+        stream.layout = "mono" if audio.shape[0] == 1 else "stereo"
+        _encode_audio(out, stream, audio, sr)
+    return path
+
+
+def _encode_audio(out: av.container.OutputContainer, stream, audio: np.ndarray, sr: int) -> None:
+    fmt = stream.codec_context.codec.audio_formats[0].name
+    layout = "mono" if audio.shape[0] == 1 else "stereo"
+    resampler = av.AudioResampler(format=fmt, layout=layout, rate=sr)
+    chunk = 1024
+    interleaved = np.ascontiguousarray(audio.T.reshape(1, -1))
+    for start in range(0, audio.shape[1], chunk):
+        piece = interleaved[:, start * audio.shape[0] : (start + chunk) * audio.shape[0]]
+        frame = av.AudioFrame.from_ndarray(piece, format="flt", layout=layout)
+        frame.sample_rate = sr
+        frame.pts = start
+        frame.time_base = Fraction(1, sr)
+        for f in resampler.resample(frame):
+            for packet in stream.encode(f):
+                out.mux(packet)
+    for f in resampler.resample(None):
+        for packet in stream.encode(f):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
+
+
+def cut_video(
+    path: Path, cut_times: list[float], duration: float, *, fps: int = 25, audio: np.ndarray | None = None,
+    sr: int = 44100, first_seed: int = 1, size: tuple[int, int] = (96, 128),
+) -> Path:
+    """A video with hard cuts at ``cut_times`` (s, on frame boundaries) and ``duration`` s.
+
+    Shot i shows the texture of seed ``first_seed + i``.
+    """
+    bounds = [0, *[round(t * fps) for t in cut_times], round(duration * fps)]
+    frames = np.concatenate(
+        [segment_frames(b - a, seed=first_seed + i, size=size) for i, (a, b) in enumerate(pairwise(bounds))]
+    )
+    return write_video(path, frames, fps=fps, audio=audio, sr=sr)
