@@ -43,6 +43,7 @@ class SearchConfig:
 
     beam_width: int = 16  # hypotheses kept per song frame reached; 1 = the original greedy strategy
     expansions: int = 16  # best next segments tried from each hypothesis
+    shortlist: int = 64  # shots scored exactly at each song frame: the best by correlation there; 0 = all
     min_length: float = 1.0  # s, shortest segment (the song's end may force a shorter song)
     max_length: float = 8.0  # s, longest segment
     reuse: bool = False  # may a shot appear more than once
@@ -52,6 +53,8 @@ class SearchConfig:
     pin_threshold: float = 0.0  # global mode: only placements scoring above this are pinned
 
     def __post_init__(self) -> None:
+        if self.shortlist < 0:
+            raise ParameterError(f"shortlist={self.shortlist} must be >= 0 (0 = every shot)")
         if self.beam_width < 1 or self.expansions < 1:
             raise ParameterError(f"beam_width={self.beam_width} and expansions={self.expansions} must be >= 1")
         if not 0 < self.min_length <= self.max_length:

@@ -56,6 +56,10 @@ class ShotBank:
     def __len__(self) -> int:
         return self.curves.shape[0]
 
+    def subset(self, shots: Tensor) -> ShotBank:
+        """The bank of the shots with indices ``shots`` [shape=(N,)], in that order."""
+        return ShotBank(self.curves[shots], self.lengths[shots], self.energy[shots])
+
     def truncated(self, frames: int) -> ShotBank:
         """The bank with every shot cut to its first ``frames`` frames."""
         return ShotBank(self.curves[:, :frames], self.lengths.clamp(max=frames), self.energy[:, : frames + 1])
@@ -166,6 +170,33 @@ def best_offsets(
         fits &= (after == 0) | (after >= min_frames)
         scores[rows], offsets[rows] = torch.where(fits, chunk, -torch.inf).max(dim=1)
     return scores, offsets, torch.minimum(cut.lengths, t - offsets)
+
+
+def shortlist(
+    bank: ShotBank, song: SongCurve, *, frame_rate: float, config: ScoreConfig, lengths: Sequence[int], k: int,
+    max_elements: int = 1 << 24,
+) -> Tensor:
+    """The ``k`` best shots at every song frame, for each of several placement lengths.
+
+    For each length in ``lengths`` (frames), shots are cut to that length and scored at
+    every offset with :func:`correlate`; the top ``k`` per offset are kept, chunk by chunk,
+    so the (S, T) matrix is never held. Returns [shape=(T, len(lengths) * k)] int64 shot
+    indices (a shot may appear under several lengths).
+    """
+    t = len(song)
+    k = min(k, len(bank))
+    picks = []
+    for frames in lengths:
+        best = torch.full((t, k), -torch.inf, device=bank.device)
+        index = torch.zeros((t, k), dtype=torch.int64, device=bank.device)
+        chunks = _score_chunks(bank.truncated(frames), song, frame_rate=frame_rate, config=config,
+                               max_elements=max_elements)
+        for s0, chunk in chunks:
+            ids = torch.arange(s0, s0 + chunk.shape[0], device=bank.device).expand(t, -1)
+            best, where = torch.cat([best, chunk.T], dim=1).topk(k, dim=1)
+            index = torch.cat([index, ids], dim=1).gather(1, where)
+        picks.append(index)
+    return torch.cat(picks, dim=1)
 
 
 def _score_chunks(

@@ -28,15 +28,16 @@ import bisect
 import heapq
 import logging
 import math
+import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from videothat.errors import VideoThatError
 from videothat.match.config import ScoreConfig, SearchConfig
-from videothat.match.correlate import ShotBank, SongCurve, best_offsets, prefix_scores
+from videothat.match.correlate import ShotBank, SongCurve, best_offsets, prefix_scores, shortlist
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,24 @@ class Placement:
         return self.start + self.length
 
 
-@dataclass(frozen=True)
-class _Hyp:
+@dataclass(eq=False)
+class _Node:
+    """A partial timeline: its last segment and a link to the rest (shared, not copied)."""
+
     value: float  # sum of score * seconds
-    last: float  # score of the last segment (width-1 ranking: the original greedy)
     time: float  # s, song time reached
     pos: int  # frame reached
-    used: Tensor | None  # [S] bool, None when reuse is allowed
-    placements: tuple[Placement, ...]
+    key: int  # hash of the set of shots used (Zobrist): equal sets, equal futures
+    parent: _Node | None
+    placement: Placement | None
+    used: Tensor | None = None  # [S] bool, filled in when the node is expanded
 
-    @property
-    def shots(self) -> frozenset[int]:
-        return frozenset(p.shot for p in self.placements)
+    def placements(self) -> list[Placement]:
+        out, node = [], self
+        while node is not None and node.placement is not None:
+            out.append(node.placement)
+            node = node.parent
+        return out[::-1]
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ class _Context:
     duration: float  # s, the song's exact duration
     min_f: int
     max_f: int
+    zobrist: list[int]  # a random 64-bit key per shot
+    shortlist: Tensor | None  # [T, N] candidate shots per song frame, None = every shot
 
 
 @dataclass(frozen=True)
@@ -144,8 +153,14 @@ def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, durati
         in_points = torch.zeros(1, dtype=torch.int64, device=bank.device)
     if shot_seconds is None:
         shot_seconds = (bank.lengths.cpu().double() / frame_rate).tolist()
+    rng = random.Random(len(bank))  # fixed seed: deterministic
+    zobrist = [rng.getrandbits(64) for _ in range(len(bank))]
+    candidates = None
+    if 0 < config.shortlist < len(bank):
+        candidates = shortlist(bank, song, frame_rate=frame_rate, config=score,
+                               lengths=[min_f, max_f], k=max(1, config.shortlist // 2))
     return _Context(bank, song, frame_rate, score, config, is_onset, in_points, list(shot_seconds),
-                    t / frame_rate if duration is None else float(duration), min_f, max_f)
+                    t / frame_rate if duration is None else float(duration), min_f, max_f, zobrist, candidates)
 
 
 def _check_material(ctx: _Context) -> None:
@@ -168,125 +183,139 @@ def _beam(ctx: _Context, span: _Range, used: Tensor | None) -> list[Placement]:
     Width 1 is the original greedy walk. Wider beams are time-synchronous: hypotheses
     are kept per song frame they have reached (``beam_width`` best values each) and
     frames are expanded in increasing order, so only hypotheses that cover the same song
-    time, and whose values therefore compare, compete. All hypotheses at a frame share
-    one batched scoring of the shots there.
+    time, and whose values therefore compare, compete. All hypotheses at a frame are
+    scored in one batched call.
     """
-    start = _Hyp(0.0, 0.0, span.start_time, span.start, used, ())
-    if ctx.config.beam_width == 1:
-        return list(_greedy(ctx, span, start).placements)
-    frontier: dict[int, list[_Hyp]] = {span.start: [start]}
+    root = _Node(0.0, span.start_time, span.start, 0, None, None, used)
+    frontier: dict[int, list[_Node]] = {span.start: [root]}
     heap = [span.start]
+    width = ctx.config.beam_width
     while heap and heap[0] < span.end:
         pos = heapq.heappop(heap)
-        hyps = frontier.pop(pos)
-        scores = _position_scores(ctx, pos, span)
-        for h in hyps:  # at most beam_width per frame
-            for new in _expand(ctx, h, span, scores) or _expand(ctx, replace(h, used=None), span, scores):
-                _push(frontier, heap, new, ctx.config.beam_width)
+        nodes = frontier.pop(pos)
+        for node in nodes:
+            if node.used is None and used is not None:
+                node.used = node.parent.used.clone()
+                node.used[node.placement.shot] = True
+        children = _expand(ctx, nodes, span, frontier if width > 1 else None)
+        if width == 1:  # the greedy walk: only the best next segment goes on
+            frontier = {children[0].pos: [children[0]]} if children else {}
+            heap = list(frontier)
+            continue
+        for child in children:
+            _push(frontier, heap, child, width)
     finished = frontier.get(span.end)
     if not finished:
         raise SearchError(
             f"no way to cover song time {span.start_time:.2f}-{span.end_time:.2f} s with shots between "
             f"{ctx.config.min_length} and {ctx.config.max_length} s; relax match.min_length/max_length"
         )
-    return list(finished[0].placements)
+    return finished[0].placements()
 
 
-def _push(frontier: dict[int, list[_Hyp]], heap: list[int], h: _Hyp, width: int) -> None:
-    """Add ``h`` to the hypotheses at its frame, keeping the ``width`` best values.
+def _push(frontier: dict[int, list[_Node]], heap: list[int], node: _Node, width: int) -> None:
+    """Add ``node`` to the hypotheses at its frame, keeping the ``width`` best values.
 
     Hypotheses at one frame that used the same set of shots have the same future: only
     the better one is kept (recombination), which leaves room for different ones.
     """
-    here = frontier.get(h.pos)
+    here = frontier.get(node.pos)
     if here is None:
-        frontier[h.pos] = [h]
-        heapq.heappush(heap, h.pos)
+        frontier[node.pos] = [node]
+        heapq.heappush(heap, node.pos)
         return
-    if len(here) >= width and h.value <= here[-1].value:
+    if len(here) >= width and node.value <= here[-1].value:
         return
-    twin = next((x for x in here if x.shots == h.shots), None)
+    twin = next((x for x in here if x.key == node.key), None)
     if twin is not None:
-        if twin.value >= h.value:
+        if twin.value >= node.value:
             return
         here.remove(twin)
-    bisect.insort(here, h, key=lambda x: -x.value)
+    bisect.insort(here, node, key=lambda x: -x.value)
     del here[width:]
 
 
-def _greedy(ctx: _Context, span: _Range, h: _Hyp) -> _Hyp:
-    """VideoThat's original strategy: from each cut, the best-scoring next segment."""
-    while h.pos < span.end:
-        scores = _position_scores(ctx, h.pos, span)
-        nxt = _expand(ctx, h, span, scores) or _expand(ctx, replace(h, used=None), span, scores)
-        if not nxt:
-            raise SearchError(f"no shot fits at song time {h.time:.2f} s between {ctx.config.min_length} and "
-                              f"{ctx.config.max_length} s; relax match.min_length/max_length")
-        if h.used is not None and nxt[0].used is None:
-            log.warning("no unused shot fits at %.2f s; reusing a shot there", h.time)
-        h = nxt[0]
-    return h
+def _expand(
+    ctx: _Context, nodes: list[_Node], span: _Range, frontier: dict[int, list[_Node]] | None = None
+) -> list[_Node]:
+    """Each node extended by its ``expansions`` best-scoring next segments (by segment score,
+    whose length normalisation makes segments of different lengths compare), as new nodes.
+
+    One batched call scores every candidate shot prefix at the nodes' common frame;
+    the nodes differ only in which shots they have used. With ``frontier``, children that
+    it would prune anyway are not built.
+    """
+    pos = nodes[0].pos
+    shots = None if ctx.shortlist is None else torch.unique(ctx.shortlist[pos])
+    bank = ctx.bank if shots is None else ctx.bank.subset(shots)
+    k = min(ctx.max_f, span.end - pos)
+    scores = prefix_scores(bank, ctx.song, pos, max_frames=k, frame_rate=ctx.frame_rate, config=ctx.score,
+                           in_points=ctx.in_points)
+    allowed = _allowed(ctx, bank, pos, span.end, k, snap=True)
+    if ctx.config.snap != "none" and not bool(allowed.any()):
+        allowed = _allowed(ctx, bank, pos, span.end, k, snap=False)
+    free = torch.stack([torch.ones(len(bank), dtype=torch.bool, device=bank.device) if n.used is None
+                        else ~(n.used if shots is None else n.used[shots]) for n in nodes])  # [H, N]
+    masked = torch.where(allowed[None] & free[:, :, None, None], scores[None], -torch.inf)
+    stuck = ~torch.isfinite(masked.flatten(1)).any(dim=1)
+    if bool(stuck.any()):  # no unused shot fits: those paths may reuse one rather than die
+        log.debug("reusing a shot at frame %d", pos)
+        masked[stuck] = torch.where(allowed, scores, -torch.inf)
+    values, flat = masked.flatten(1).topk(min(ctx.config.expansions, masked[0].numel()), dim=1)
+    n_in = masked.shape[2]
+    children = []
+    shot_ids = None if shots is None else shots.tolist()
+    for node, row_values, row_index in zip(nodes, values.tolist(), flat.tolist(), strict=True):
+        for score, index in zip(row_values, row_index, strict=True):
+            if not math.isfinite(score):
+                break
+            shot, rest = divmod(index, n_in * k)
+            j, length = divmod(rest, k)
+            if frontier is not None and _hopeless(frontier, node, score, length + 1, ctx):
+                continue
+            shot = shot if shot_ids is None else shot_ids[shot]
+            children.append(_extend(ctx, node, span, shot, int(ctx.in_points[j]), length + 1, score))
+    return children
 
 
-def _position_scores(ctx: _Context, pos: int, span: _Range) -> Tensor:
-    """Scores of every shot prefix placed at frame ``pos``. [shape=(S, J, K)]"""
-    return prefix_scores(ctx.bank, ctx.song, pos, max_frames=min(ctx.max_f, span.end - pos),
-                         frame_rate=ctx.frame_rate, config=ctx.score, in_points=ctx.in_points)
+def _hopeless(frontier: dict[int, list[_Node]], node: _Node, score: float, length: int, ctx: _Context) -> bool:
+    """Would the child surely be pruned at its frame? (Checked before building it; the
+    margin of one frame covers exact end times that differ from the frame grid.)"""
+    here = frontier.get(node.pos + length)
+    if here is None or len(here) < ctx.config.beam_width:
+        return False
+    return node.value + score * length / ctx.frame_rate + abs(score) / ctx.frame_rate < here[-1].value
 
 
-def _expand(ctx: _Context, h: _Hyp, span: _Range, scores: Tensor) -> list[_Hyp]:
-    """``h`` extended by its ``expansions`` best-scoring next segments (by segment score,
-    whose length normalisation makes segments of different lengths compare)."""
-    k = scores.shape[-1]
-    masked = torch.where(_allowed(ctx, h, span.end, k), scores, -torch.inf)
-    if ctx.config.snap != "none" and not bool(torch.isfinite(masked).any()):
-        masked = torch.where(_allowed(ctx, h, span.end, k, snap=False), scores, -torch.inf)
-    values, flat = masked.flatten().topk(min(ctx.config.expansions, masked.numel()))
-    out = []
-    n_in = masked.shape[1]
-    for score, index in zip(values.tolist(), flat.tolist(), strict=True):
-        if not math.isfinite(score):
-            break
-        shot, rest = divmod(index, n_in * k)
-        j, length = divmod(rest, k)
-        out.append(_extend(ctx, h, span, shot, int(ctx.in_points[j]), length + 1, score))
-    return out
-
-
-def _extend(ctx: _Context, h: _Hyp, span: _Range, shot: int, in_frame: int, length: int, score: float) -> _Hyp:
-    """``h`` followed by one segment; its end time is exact where the shot or span ends."""
-    stop = h.pos + length
+def _extend(ctx: _Context, node: _Node, span: _Range, shot: int, in_frame: int, length: int, score: float) -> _Node:
+    """``node`` followed by one segment; its end time is exact where the shot or span ends."""
+    stop = node.pos + length
     if stop >= span.end:
         end_time, stop = span.end_time, span.end
     elif length == int(ctx.bank.lengths[shot]) - in_frame:  # the shot's natural end
-        end_time = h.time + ctx.shot_seconds[shot] - in_frame / ctx.frame_rate
-        stop = min(max(round(end_time * ctx.frame_rate), h.pos + 1), span.end)
+        end_time = node.time + ctx.shot_seconds[shot] - in_frame / ctx.frame_rate
+        stop = min(max(round(end_time * ctx.frame_rate), node.pos + 1), span.end)
     else:
         end_time = stop / ctx.frame_rate
-    placement = Placement(shot, in_frame, h.pos, stop - h.pos, score, h.time, end_time)
-    used = h.used
-    if used is not None:
-        used = used.clone()
-        used[shot] = True
-    return _Hyp(h.value + score * (end_time - h.time), score, end_time, stop, used, (*h.placements, placement))
+    placement = Placement(shot, in_frame, node.pos, stop - node.pos, score, node.time, end_time)
+    key = node.key ^ ctx.zobrist[shot] if node.used is not None else node.key
+    return _Node(node.value + score * (end_time - node.time), end_time, stop, key, node, placement)
 
 
-def _allowed(ctx: _Context, h: _Hyp, end: int, k: int, *, snap: bool = True) -> Tensor:
-    """Which (shot, in-point, length) candidates may follow ``h``. [shape=(S, J, K)] bool"""
-    device = ctx.bank.device
+def _allowed(ctx: _Context, bank: ShotBank, pos: int, end: int, k: int, *, snap: bool) -> Tensor:
+    """Which (shot, in-point, length) candidates may start at frame ``pos``. [shape=(N, J, K)] bool"""
+    device = bank.device
     length = torch.arange(1, k + 1, device=device)
-    stop = h.pos + length
+    stop = pos + length
     left = end - stop
-    if end - h.pos < ctx.min_f:  # a range shorter than min_length is covered in one piece
+    if end - pos < ctx.min_f:  # a range shorter than min_length is covered in one piece
         ok = left == 0
     else:
         ok = (length >= ctx.min_f) & ((left == 0) | (left >= ctx.min_f))
-    allowed = ok[None, None, :].expand(len(ctx.bank), ctx.in_points.numel(), k)
+    allowed = ok[None, None, :].expand(len(bank), ctx.in_points.numel(), k)
     if snap and ctx.config.snap != "none":
-        natural_end = (ctx.bank.lengths[:, None] - ctx.in_points[None, :])[:, :, None] == length[None, None, :]
+        natural_end = (bank.lengths[:, None] - ctx.in_points[None, :])[:, :, None] == length[None, None, :]
         allowed = allowed & ((ctx.is_onset[stop] | (left == 0))[None, None, :] | natural_end)
-    if h.used is not None:
-        allowed = allowed & ~h.used[:, None, None]
     return allowed
 
 
