@@ -169,7 +169,10 @@ def run_case(name: str, song: np.ndarray, truths: dict[Path, Truth], work: Path,
     rows = []
     for beam in beams:
         mcfg = MatchConfig()
-        mcfg = replace(mcfg, search=replace(mcfg.search, beam_width=beam, mode=args.mode))
+        search = replace(mcfg.search, beam_width=beam, mode=args.mode)
+        if args.expansions:
+            search = replace(search, expansions=args.expansions)
+        mcfg = replace(mcfg, search=search)
         t0 = time.perf_counter()
         result = match(song_analysis, videos.analyses, mcfg)
         elapsed = time.perf_counter() - t0
@@ -192,6 +195,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--mode", default="sequential", choices=["sequential", "global"])
+    parser.add_argument("--expansions", type=int, default=None, help="override match.expansions")
+    parser.add_argument("--no-pairs", action="store_true", help="songs only")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not (args.corpus / "music").is_dir():
@@ -216,7 +221,7 @@ def main() -> int:
             rows += run_case(path.stem, song, truths, work, args.beams, args)
             progress(rows[-len(args.beams):])
         with open(args.corpus / "pairs" / "pairs.csv") as f:
-            pairs = list(csv.DictReader(f))
+            pairs = [] if args.no_pairs else list(csv.DictReader(f))
         for k, pair in enumerate(pairs):
             a = decode_audio(args.corpus / "pairs" / pair["file_a"], SR)[: round(args.seconds * SR)]
             b = decode_audio(args.corpus / "pairs" / pair["file_b"], SR)

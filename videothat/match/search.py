@@ -251,48 +251,57 @@ def _expand(
     k = min(ctx.max_f, span.end - pos)
     scores = prefix_scores(bank, ctx.song, pos, max_frames=k, frame_rate=ctx.frame_rate, config=ctx.score,
                            in_points=ctx.in_points)
-    allowed = _allowed(ctx, bank, pos, span.end, k, snap=True)
+    allowed = _allowed(ctx, bank, pos, span.end, k, snap=True) & torch.isfinite(scores)
     if ctx.config.snap != "none" and not bool(allowed.any()):
-        allowed = _allowed(ctx, bank, pos, span.end, k, snap=False)
+        allowed = _allowed(ctx, bank, pos, span.end, k, snap=False) & torch.isfinite(scores)
+    # Compact to the allowed candidates: usually a few per shot (onset ends, the natural end).
+    cand = allowed.flatten().nonzero()[:, 0]  # [M] flat (shot, in-point, length) indices
+    if cand.numel() == 0:
+        return []
+    cand_scores = scores.flatten()[cand]
+    n_in = scores.shape[1]
+    cand_shot = cand // (n_in * k)
     free = torch.stack([torch.ones(len(bank), dtype=torch.bool, device=bank.device) if n.used is None
                         else ~(n.used if shots is None else n.used[shots]) for n in nodes])  # [H, N]
-    masked = torch.where(allowed[None] & free[:, :, None, None], scores[None], -torch.inf)
-    stuck = ~torch.isfinite(masked.flatten(1)).any(dim=1)
+    masked = torch.where(free[:, cand_shot], cand_scores[None], -torch.inf)  # [H, M]
+    values, best = masked.topk(min(ctx.config.expansions, cand.numel()), dim=1)
+    stuck = torch.isinf(values[:, 0])
     if bool(stuck.any()):  # no unused shot fits: those paths may reuse one rather than die
         log.debug("reusing a shot at frame %d", pos)
-        masked[stuck] = torch.where(allowed, scores, -torch.inf)
-    values, flat = masked.flatten(1).topk(min(ctx.config.expansions, masked[0].numel()), dim=1)
-    n_in = masked.shape[2]
+        values[stuck], best[stuck] = cand_scores.topk(values.shape[1])
+    length = cand[best] % k + 1  # [H, E]
+    if frontier is not None:  # drop children their frame's beam would prune anyway
+        value = values * length / ctx.frame_rate + values.abs() / ctx.frame_rate  # one frame of margin
+        value += torch.tensor([n.value for n in nodes], device=value.device)[:, None]
+        worst = torch.tensor([_worst(frontier, pos + j, ctx.config.beam_width) for j in range(1, k + 1)],
+                             device=value.device)
+        values = torch.where(value < worst[length - 1], -torch.inf, values)
     children = []
     shot_ids = None if shots is None else shots.tolist()
-    for node, row_values, row_index in zip(nodes, values.tolist(), flat.tolist(), strict=True):
+    for node, row_values, row_index in zip(nodes, values.tolist(), cand[best].tolist(), strict=True):
         for score, index in zip(row_values, row_index, strict=True):
             if not math.isfinite(score):
-                break
-            shot, rest = divmod(index, n_in * k)
-            j, length = divmod(rest, k)
-            if frontier is not None and _hopeless(frontier, node, score, length + 1, ctx):
                 continue
+            shot, rest = divmod(index, n_in * k)
+            j, length_m1 = divmod(rest, k)
             shot = shot if shot_ids is None else shot_ids[shot]
-            children.append(_extend(ctx, node, span, shot, int(ctx.in_points[j]), length + 1, score))
+            children.append(_extend(ctx, node, span, shot, int(ctx.in_points[j]), length_m1 + 1, score))
     return children
 
 
-def _hopeless(frontier: dict[int, list[_Node]], node: _Node, score: float, length: int, ctx: _Context) -> bool:
-    """Would the child surely be pruned at its frame? (Checked before building it; the
-    margin of one frame covers exact end times that differ from the frame grid.)"""
-    here = frontier.get(node.pos + length)
-    if here is None or len(here) < ctx.config.beam_width:
-        return False
-    return node.value + score * length / ctx.frame_rate + abs(score) / ctx.frame_rate < here[-1].value
+def _worst(frontier: dict[int, list[_Node]], pos: int, width: int) -> float:
+    """The value a new hypothesis must beat to enter the beam at frame ``pos``."""
+    here = frontier.get(pos)
+    return here[-1].value if here is not None and len(here) >= width else -math.inf
 
 
 def _extend(ctx: _Context, node: _Node, span: _Range, shot: int, in_frame: int, length: int, score: float) -> _Node:
     """``node`` followed by one segment; its end time is exact where the shot or span ends."""
     stop = node.pos + length
-    if stop >= span.end:
+    natural = length == int(ctx.bank.lengths[shot]) - in_frame
+    if stop >= span.end or (natural and stop == span.end - 1):
         end_time, stop = span.end_time, span.end
-    elif length == int(ctx.bank.lengths[shot]) - in_frame:  # the shot's natural end
+    elif natural:
         end_time = node.time + ctx.shot_seconds[shot] - in_frame / ctx.frame_rate
         stop = min(max(round(end_time * ctx.frame_rate), node.pos + 1), span.end)
     else:
@@ -303,20 +312,24 @@ def _extend(ctx: _Context, node: _Node, span: _Range, shot: int, in_frame: int, 
 
 
 def _allowed(ctx: _Context, bank: ShotBank, pos: int, end: int, k: int, *, snap: bool) -> Tensor:
-    """Which (shot, in-point, length) candidates may start at frame ``pos``. [shape=(N, J, K)] bool"""
+    """Which (shot, in-point, length) candidates may start at frame ``pos``. [shape=(N, J, K)] bool
+
+    A segment must leave either nothing or at least ``min_length`` of the range. A shot
+    played to its natural end may also leave one frame: its exact end time is within a
+    frame of the range's end, and it is stretched to it (see :func:`_extend`).
+    """
     device = bank.device
     length = torch.arange(1, k + 1, device=device)
-    stop = pos + length
-    left = end - stop
+    left = end - (pos + length)
     if end - pos < ctx.min_f:  # a range shorter than min_length is covered in one piece
-        ok = left == 0
+        ok, ok_natural = left == 0, left <= 1
     else:
         ok = (length >= ctx.min_f) & ((left == 0) | (left >= ctx.min_f))
-    allowed = ok[None, None, :].expand(len(bank), ctx.in_points.numel(), k)
+        ok_natural = (length >= ctx.min_f) & ((left <= 1) | (left >= ctx.min_f))
+    natural_end = (bank.lengths[:, None] - ctx.in_points[None, :])[:, :, None] == length[None, None, :]
     if snap and ctx.config.snap != "none":
-        natural_end = (bank.lengths[:, None] - ctx.in_points[None, :])[:, :, None] == length[None, None, :]
-        allowed = allowed & ((ctx.is_onset[stop] | (left == 0))[None, None, :] | natural_end)
-    return allowed
+        ok = ok & (ctx.is_onset[pos + length] | (left == 0))
+    return ok[None, None, :] | (natural_end & ok_natural[None, None, :])
 
 
 def _global(ctx: _Context, whole: _Range, used: Tensor | None) -> list[Placement]:

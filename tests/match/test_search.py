@@ -1,0 +1,133 @@
+"""Beam search: exact coverage, constraints, determinism, greedy baseline, reconstruction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from videothat.match.config import ScoreConfig, SearchConfig
+from videothat.match.correlate import prefix_scores, prepare_song, shot_bank
+from videothat.match.search import SearchError, search
+
+FR = 22050 / 512
+SCORE = ScoreConfig()
+
+
+def novelty_like(rng: np.random.Generator, frames: int) -> np.ndarray:
+    spikes = (rng.random(frames) < 3 / FR) * rng.uniform(1, 4, frames)
+    return (np.convolve(spikes, np.exp(-np.arange(6) / 2.0))[:frames] + 0.2 * rng.random(frames)).astype(np.float32)
+
+
+def _setup(seed: int, n_shots: int, song_s: float, device: str = "cpu"):
+    rng = np.random.default_rng(seed)
+    song = novelty_like(rng, round(song_s * FR))
+    curves = [novelty_like(rng, int(rng.uniform(1.2, 6) * FR)) for _ in range(n_shots)]
+    onsets = torch.from_numpy(np.flatnonzero(song > 2.0))
+    bank = shot_bank([torch.from_numpy(c) for c in curves], SCORE, device=device)
+    return bank, prepare_song(torch.from_numpy(song), SCORE, device=device), onsets
+
+
+def _run(bank, song, onsets, **kw):
+    return search(bank, song, frame_rate=FR, score=SCORE, config=SearchConfig(**kw), onsets=onsets,
+                  duration=len(song) / FR - 0.004)
+
+
+def _check_cover(placements, bank, song, config: SearchConfig, duration: float):
+    assert placements[0].start == 0 and placements[0].start_time == 0.0
+    assert placements[-1].end == len(song) and placements[-1].end_time == pytest.approx(duration)
+    for a, b in zip(placements, placements[1:], strict=False):
+        assert a.end == b.start and a.end_time == b.start_time
+    for p in placements:
+        assert p.in_frame + p.length <= int(bank.lengths[p.shot]) + 1  # natural ends may round up
+        assert config.min_length - 1 / FR <= p.end_time - p.start_time <= config.max_length + 1 / FR
+
+
+@pytest.mark.parametrize("width", [1, 4, 16])
+def test_covers_the_song_exactly_within_lengths_without_reuse(width, device):
+    bank, song, onsets = _setup(0, 60, 40.0, device)
+    config = SearchConfig(beam_width=width, min_length=1.0, max_length=5.0)
+    placements = _run(bank, song, onsets, beam_width=width, min_length=1.0, max_length=5.0)
+    _check_cover(placements, bank, song, config, len(song) / FR - 0.004)
+    assert len({p.shot for p in placements}) == len(placements)
+
+
+def test_deterministic():
+    bank, song, onsets = _setup(1, 40, 30.0)
+    assert _run(bank, song, onsets) == _run(bank, song, onsets)
+
+
+def test_segment_ends_are_onsets_shot_ends_or_the_song_end():
+    bank, song, onsets = _setup(2, 50, 30.0)
+    onset_set = set(onsets.tolist())
+    for p in _run(bank, song, onsets, snap="onsets"):
+        natural = abs(p.in_frame + p.length - int(bank.lengths[p.shot])) <= 1  # exact end time, rounded
+        assert p.end in onset_set or p.end == len(song) or natural
+
+
+def test_width_one_is_the_original_greedy():
+    """Reference: at each cut, the allowed (shot, length) with the best score, by loops."""
+    bank, song, onsets = _setup(3, 25, 20.0)
+    config = SearchConfig(beam_width=1, snap="none", min_length=1.0, max_length=4.0)
+    got = search(bank, song, frame_rate=FR, score=SCORE, config=config)
+    t, min_f, max_f = len(song), round(1.0 * FR), round(4.0 * FR)
+    pos, used, want = 0, set(), []
+    while pos < t:
+        k = min(max_f, t - pos)
+        scores = prefix_scores(bank, song, pos, max_frames=k, frame_rate=FR, config=SCORE)[:, 0, :]
+        best = (-math.inf, None, None)
+        for s in range(len(bank)):
+            for length in range(1, k + 1):
+                left = t - pos - length
+                ok = length >= min_f and (left == 0 or left >= min_f) if t - pos >= min_f else left == 0
+                if ok and s not in used and float(scores[s, length - 1]) > best[0]:
+                    best = (float(scores[s, length - 1]), s, length)
+        _, s, length = best
+        want.append((s, pos, length))
+        used.add(s)
+        pos += length
+    assert [(p.shot, p.start, p.length) for p in got][: len(want)] == want[: len(got)]
+    assert len(got) == len(want)
+
+
+@pytest.mark.parametrize("mode", ["sequential", "global"])
+def test_reconstructs_a_shuffled_song(mode):
+    """Shots that are pieces of the song itself go back to their places."""
+    rng = np.random.default_rng(4)
+    song = novelty_like(rng, round(40 * FR))
+    cuts = np.cumsum(rng.integers(round(1.5 * FR), round(5 * FR), 30))
+    cuts = [0, *[int(c) for c in cuts if c < len(song) - round(1.5 * FR)], len(song)]
+    pieces = [song[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    order = rng.permutation(len(pieces))
+    bank = shot_bank([torch.from_numpy(pieces[i]) for i in order], SCORE)
+    y = prepare_song(torch.from_numpy(song), SCORE)
+    placements = search(bank, y, frame_rate=FR, score=SCORE, config=SearchConfig(mode=mode, max_length=6.0))
+    assert [int(order[p.shot]) for p in placements] == list(range(len(pieces)))
+    assert [p.start for p in placements] == cuts[:-1]
+
+
+def test_not_enough_footage_is_a_clear_error_unless_reuse():
+    bank, song, onsets = _setup(5, 4, 60.0)
+    with pytest.raises(SearchError, match="not enough footage.*match.reuse=true"):
+        _run(bank, song, onsets)
+    placements = _run(bank, song, onsets, reuse=True)
+    assert placements[-1].end == len(song) and len({p.shot for p in placements}) < len(placements)
+
+
+def test_shortlist_search_equals_full_search_when_it_holds_every_shot():
+    bank, song, onsets = _setup(6, 30, 20.0)
+    assert _run(bank, song, onsets, shortlist=0) == _run(bank, song, onsets, shortlist=64)
+
+
+def test_in_points_let_a_shot_start_later():
+    rng = np.random.default_rng(7)
+    song = novelty_like(rng, round(10 * FR))
+    shot = np.concatenate([novelty_like(rng, round(3 * FR)), song])  # the song starts 3 s into the shot
+    bank = shot_bank([torch.from_numpy(shot)], SCORE)
+    y = prepare_song(torch.from_numpy(song), SCORE)
+    config = replace(SearchConfig(), in_point_step=1 / FR, max_length=12.0, reuse=True)
+    (p,) = search(bank, y, frame_rate=FR, score=SCORE, config=config)
+    assert p.in_frame == round(3 * FR)

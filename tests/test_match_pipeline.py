@@ -1,0 +1,64 @@
+"""Analysis + matcher end to end on real music cut into generated videos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import AUDIO_FIXTURES
+from mediagen import cut_video, write_audio
+from videothat.catalog import Catalog
+from videothat.config import AnalysisConfig, MatchConfig
+from videothat.match.assemble import match
+from videothat.media.audio import decode_audio
+from videothat.pipeline import analyze, song_catalog_params
+
+SR = 22050
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    """The rock fixture cut into 8 shots spread over 3 videos (plus one from another song)."""
+    root = tmp_path_factory.mktemp("match")
+    song = decode_audio(next(p for p in AUDIO_FIXTURES if "rock" in p.name), SR)[: 24 * SR]
+    song_path = write_audio(root / "song.wav", song[None], sr=SR)
+    bounds = [0.0, 2.4, 5.6, 8.0, 11.2, 14.0, 17.6, 20.8, 24.0]
+    pieces = list(zip(bounds, bounds[1:], strict=False))
+    layout = {"v0.mp4": [5, 0, 3], "v1.mp4": [7, 2], "v2.mp4": [1, 6, 4]}
+    truth = {}
+    for name, idx in layout.items():
+        audio = np.concatenate([song[round(pieces[i][0] * SR) : round(pieces[i][1] * SR)] for i in idx])
+        starts = np.cumsum([0.0] + [pieces[i][1] - pieces[i][0] for i in idx])
+        cut_video(root / name, list(starts[1:-1]), float(starts[-1]), audio=audio[None], sr=SR,
+                  first_seed=10 * len(truth))
+        truth[name] = [(float(a), float(b), pieces[i][0]) for a, b, i in zip(starts[:-1], starts[1:], idx, strict=True)]
+    other = decode_audio(next(p for p in AUDIO_FIXTURES if "electro" in p.name), SR)[: 6 * SR]
+    cut_video(root / "other.mp4", [3.0], 6.0, audio=other[None], sr=SR, first_seed=99)
+    cfg = AnalysisConfig()
+    videos = analyze([root / n for n in [*layout, "other.mp4"]], cfg, catalog=Catalog(root / "c", cfg.cache_params()))
+    (song_analysis,) = analyze([song_path], cfg, catalog=Catalog(root / "c", song_catalog_params(cfg)),
+                               as_song=True).analyses
+    return song_analysis, videos.analyses, truth
+
+
+def test_timeline_puts_every_shot_back(case):
+    song, videos, truth = case
+    result = match(song, videos, MatchConfig())
+    timeline = result.timeline.validate()
+    assert timeline.duration == pytest.approx(24.0, abs=0.01)
+    correct = 0.0
+    for cut in timeline.segments:
+        for a, b, song_t in truth.get(cut.source.name, []):
+            if a - 1e-6 <= cut.source_start < b and abs(song_t + cut.source_start - a - cut.song_start) < 0.04:
+                correct += cut.duration
+    assert correct / timeline.duration >= 0.95
+    assert len(timeline.segments) == 8
+
+
+def test_greedy_baseline_runs_and_covers(case):
+    from dataclasses import replace
+
+    song, videos, _ = case
+    config = MatchConfig()
+    result = match(song, videos, replace(config, search=replace(config.search, beam_width=1)))
+    assert result.timeline.validate().segments[-1].song_end == pytest.approx(song.duration)
