@@ -22,14 +22,21 @@ test: $(STAMP)
 test-all: $(STAMP)  # slow tests too (and GPU tests where CUDA is present)
 	$(BIN)/python -m pytest -m "not gpu or gpu"
 
-demo: $(STAMP)
-	$(BIN)/videothat analyze ../shared/data/fixtures --cache-dir $(VENV)/demo-cache
+FIXTURES := ../shared/data/fixtures
+demo: $(STAMP)  # until `videothat make` renders: cut a real song onto real hand-held footage
+	mkdir -p $(VENV)/demo
+	$(BIN)/videothat match --song $(FIXTURES)/rock_war_of_freedom_30s.ogg \
+		--videos $(FIXTURES)/handheld_box_with_sound.mp4 -o $(VENV)/demo/demo \
+		match.reuse=true match.in_point_step=0.5 --cache-dir $(VENV)/demo-cache
 
 corpus:  # the development corpus for benchmarks (needs root for apt-get; ~80 MB)
 	bash ../shared/data/build_corpus.sh $(CORPUS)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_novelty.py $(CORPUS)
+	$(BIN)/python scripts/bench_analyze.py $(CORPUS)/videos
+	$(BIN)/python scripts/bench_match.py
+	$(BIN)/python scripts/eval_reconstruct.py $(CORPUS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -172,7 +172,7 @@ def run_case(name: str, song: np.ndarray, truths: dict[Path, Truth], work: Path,
         search = replace(mcfg.search, beam_width=beam, mode=args.mode)
         if args.expansions:
             search = replace(search, expansions=args.expansions)
-        mcfg = replace(mcfg, search=search)
+        mcfg = replace(mcfg, search=search, score=replace(mcfg.score, **args.score))
         t0 = time.perf_counter()
         result = match(song_analysis, videos.analyses, mcfg)
         elapsed = time.perf_counter() - t0
@@ -197,8 +197,11 @@ def main() -> int:
     parser.add_argument("--mode", default="sequential", choices=["sequential", "global"])
     parser.add_argument("--expansions", type=int, default=None, help="override match.expansions")
     parser.add_argument("--no-pairs", action="store_true", help="songs only")
+    parser.add_argument("--score", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="match score overrides, e.g. compress=log power=0.75")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    args.score = {k: _number(v) for k, v in (item.split("=", 1) for item in args.score)}
     if not (args.corpus / "music").is_dir():
         print(f"{args.corpus}: not a development corpus; build it with\n"
               f"  bash ../shared/data/build_corpus.sh {args.corpus}", file=sys.stderr)
@@ -234,6 +237,13 @@ def main() -> int:
             progress(rows[-len(args.beams):])
     print_table(rows, args.beams)
     return 0
+
+
+def _number(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def progress(rows: list[dict]) -> None:

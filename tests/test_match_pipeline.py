@@ -38,11 +38,11 @@ def case(tmp_path_factory):
     videos = analyze([root / n for n in [*layout, "other.mp4"]], cfg, catalog=Catalog(root / "c", cfg.cache_params()))
     (song_analysis,) = analyze([song_path], cfg, catalog=Catalog(root / "c", song_catalog_params(cfg)),
                                as_song=True).analyses
-    return song_analysis, videos.analyses, truth
+    return song_analysis, videos.analyses, truth, root
 
 
 def test_timeline_puts_every_shot_back(case):
-    song, videos, truth = case
+    song, videos, truth, _ = case
     result = match(song, videos, MatchConfig())
     timeline = result.timeline.validate()
     assert timeline.duration == pytest.approx(24.0, abs=0.01)
@@ -58,7 +58,44 @@ def test_timeline_puts_every_shot_back(case):
 def test_greedy_baseline_runs_and_covers(case):
     from dataclasses import replace
 
-    song, videos, _ = case
+    song, videos, _, _ = case
     config = MatchConfig()
     result = match(song, videos, replace(config, search=replace(config.search, beam_width=1)))
     assert result.timeline.validate().segments[-1].song_end == pytest.approx(song.duration)
+
+
+def test_cli_match_writes_timeline_and_otio(case, tmp_path, capsys):
+    import opentimelineio as otio
+
+    from videothat.cli import main
+    from videothat.match.timeline import Timeline
+
+    *_, root = case
+    out = tmp_path / "mv"
+    code = main(["match", "--song", str(root / "song.wav"), "--videos", str(root / "v0.mp4"), str(root / "v1.mp4"),
+                 str(root / "v2.mp4"), "-o", str(out), "--cache-dir", str(root / "c"), "-q"])
+    assert code == 0
+    timeline = Timeline.load_json(tmp_path / "mv.timeline.json")
+    assert timeline.duration == pytest.approx(24.0, abs=0.01) and len(timeline.segments) == 8
+    assert len(list(otio.adapters.read_from_file(str(tmp_path / "mv.otio")).find_clips())) == 9  # + the song
+    assert "8 segments over 24.0 s from 8 of 8 shots" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--song", "{root}/nope.wav", "--videos", "{root}/v0.mp4"], "nope.wav: no such file"),
+    (["--song", "{root}/song.wav", "--videos", "{root}/v0.mp4"], "not enough footage"),
+    (["--song", "{root}/song.wav", "--videos", "{root}", "-o", "/nonexistent/dir/out"], "cannot write"),
+    (["--song", "{root}/song.wav", "--videos", "{root}", "match.beam_width=0"], "beam_width=0"),
+    (["--song", "{root}/song.wav", "--videos", "{root}", "match.snap=beats"], "snap='beats'"),
+])
+def test_cli_match_errors_are_one_line(case, tmp_path, capsys, args, words):
+    from videothat.cli import main
+
+    *_, root = case
+    argv = ["match", *[a.format(root=root) for a in args], "--cache-dir", str(root / "c"), "-q"]
+    if "-o" not in argv:
+        argv += ["-o", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert words in err[-1] and err[-1].startswith("videothat: error:")
+    assert not list(tmp_path.glob("out*"))

@@ -55,8 +55,6 @@ def compose_config(overrides: list[str]) -> dict:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from videothat.catalog import Catalog
     from videothat.config import analysis_config
     from videothat.pipeline import analyze
@@ -66,26 +64,77 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise ParameterError("analyze needs at least one file or folder")
     config = analysis_config(compose_config(overrides))
     catalog = Catalog(args.cache_dir, config.cache_params())
+    on_total, on_file, close = _progress(args.quiet, "analyze")
+
+    t0 = time.perf_counter()
+    try:
+        report = analyze(paths, config, catalog=catalog, on_file=on_file, on_total=on_total)
+    finally:
+        close()
+        catalog.close()
+    print_summary(report, time.perf_counter() - t0)
+    return 1 if report.failures else 0
+
+
+def _progress(quiet: bool, desc: str):
+    """(on_total, on_file, close) callbacks drawing one tqdm bar over files."""
+    from tqdm import tqdm
+
     bars: list[tqdm] = []
     counts = {"cached": 0, "analysed": 0, "failed": 0}
 
     def on_total(n: int) -> None:
-        bars.append(tqdm(total=n, unit="file", desc="analyze", disable=args.quiet, dynamic_ncols=True))
+        bars.append(tqdm(total=n, unit="file", desc=desc, disable=quiet, dynamic_ncols=True))
 
     def on_file(path: Path, status: str) -> None:
         counts[status] += 1
         bars[0].set_postfix(counts, refresh=False)
         bars[0].update(1)
 
-    t0 = time.perf_counter()
-    try:
-        report = analyze(paths, config, catalog=catalog, on_file=on_file, on_total=on_total)
-    finally:
+    def close() -> None:
         for bar in bars:
             bar.close()
-        catalog.close()
-    print_summary(report, time.perf_counter() - t0)
-    return 1 if report.failures else 0
+
+    return on_total, on_file, close
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from videothat.config import analysis_config, match_config
+    from videothat.pipeline import match_files
+
+    paths, overrides = split_overrides(args.items + args.overrides)
+    if not paths:
+        raise ParameterError("match needs --videos with at least one file or folder")
+    cfg = compose_config(overrides)
+    analysis, matching = analysis_config(cfg), match_config(cfg)
+    out = _output_path(args.output, ".timeline.json")
+    on_total, on_file, close = _progress(args.quiet, "analyze")
+    t0 = time.perf_counter()
+    try:
+        result, report = match_files(args.song, paths, analysis, matching, cache_dir=args.cache_dir,
+                                     on_file=on_file, on_total=on_total)
+    finally:
+        close()
+    for failure in report.failures:
+        print(f"skipped {failure.message}", file=sys.stderr)
+    timeline = result.timeline
+    timeline.save_json(out)
+    otio_path = timeline.save_otio(out.with_name(out.name.removesuffix(".timeline.json") + ".otio"))
+    used = len({p.shot for p in result.placements})
+    print(f"{len(timeline.segments)} segments over {timeline.duration:.1f} s from {used} of "
+          f"{len(result.shots)} shots ({time.perf_counter() - t0:.1f} s)")
+    print(f"timeline: {out}")
+    print(f"OpenTimelineIO: {otio_path}")
+    return 0
+
+
+def _output_path(path: Path, suffix: str) -> Path:
+    """Check that ``path`` can be written (its folder exists and is writable)."""
+    path = path if path.name.endswith(suffix) else path.with_name(path.name + suffix)
+    folder = path.resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise ParameterError(f"cannot write {path}: folder {folder} does not exist or is not writable")
+    return path
 
 
 def print_summary(report, seconds: float) -> None:
@@ -120,6 +169,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="analysis cache folder (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)
+    p = sub.add_parser(
+        "match",
+        help="place the videos' shots on a song; write the timeline (JSON and OpenTimelineIO)",
+        description="Analyse the song and the videos (cached), find where each shot's sound fits the song's "
+        "rhythm and write OUT.timeline.json and OUT.otio. Overrides as key=value, e.g. match.beam_width=32.",
+    )
+    p.add_argument("--song", type=Path, required=True, help="the song (any audio or video file)")
+    p.add_argument("--videos", dest="items", nargs="+", required=True, metavar="PATH|key=value",
+                   help="videos with their own sound: files or folders (recursive)")
+    p.add_argument("-o", "--output", type=Path, default=Path("out.timeline.json"),
+                   help="timeline path (default: %(default)s); the .otio goes beside it")
+    p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
+                   help="analysis cache folder (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+    p.set_defaults(func=cmd_match)
     return parser
 
 

@@ -1,6 +1,7 @@
 """The jobs, orchestrated in one place. Stages take and return plain values.
 
-``analyze``: files -> (cached) shots and per-shot novelty curves. Files are decoded and
+``analyze``: files -> (cached) shots and per-shot novelty curves.
+``match_files``: a song and videos -> a timeline placing the videos' shots on the song. Files are decoded and
 cut into shots on a thread pool while the main thread computes novelty for many files'
 shots in one device batch and stores each file's entry as soon as its batch is done.
 """
@@ -11,6 +12,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from videothat.catalog import Catalog, FileAnalysis
-from videothat.config import AnalysisConfig, resolve_device
+from videothat.config import AnalysisConfig, MatchConfig, resolve_device
 from videothat.errors import MediaError, NoAudioError, VideoThatError
 from videothat.media.discover import find_media
 from videothat.media.shots import Shot, whole_file_shot
@@ -27,6 +29,7 @@ if TYPE_CHECKING:  # heavy imports wait until a file really needs decoding
     import torch
 
     from videothat.audio.novelty import SpectralNovelty
+    from videothat.match.assemble import MatchResult
 
 log = logging.getLogger(__name__)
 
@@ -229,3 +232,43 @@ def _finish(pending: list[_Decoded], lazy: _LazyNovelty, catalog: Catalog, repor
 def song_catalog_params(config: AnalysisConfig) -> dict[str, object]:
     """Cache key parameters for songs (analysed whole, without shot detection)."""
     return {"novelty": config.novelty.as_dict(), "silence_db": config.silence_db, "whole_file": True}
+
+
+def match_files(
+    song: str | Path,
+    videos: Iterable[str | Path],
+    analysis: AnalysisConfig,
+    matching: MatchConfig,
+    *,
+    cache_dir: Path,
+    on_file: Callable[[Path, str], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> tuple[MatchResult, AnalysisReport]:
+    """Analyse a song and videos (through the cache) and place the videos' shots on the song.
+
+    Bad videos are reported in the returned report and skipped.
+
+    Raises
+    ------
+    MediaError : the song cannot be used (missing, no audio, silent, corrupt).
+    SearchError : no usable shots, or too little footage for the song.
+    """
+    from videothat.match.assemble import match
+
+    with _catalog(cache_dir, song_catalog_params(analysis)) as songs:
+        song_report = analyze([song], analysis, catalog=songs, as_song=True)
+    if song_report.failures:
+        raise MediaError(song_report.failures[0].path, song_report.failures[0].message.split(": ", 1)[-1])
+    with _catalog(cache_dir, analysis.cache_params()) as shots:
+        report = analyze(videos, analysis, catalog=shots, on_file=on_file, on_total=on_total)
+    result = match(song_report.analyses[0], report.analyses, matching, device=resolve_device(analysis.device))
+    return result, report
+
+
+@contextmanager
+def _catalog(root: Path, params: dict[str, object]) -> Iterator[Catalog]:
+    catalog = Catalog(root, params)
+    try:
+        yield catalog
+    finally:
+        catalog.close()

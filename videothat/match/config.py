@@ -18,12 +18,15 @@ class ScoreConfig:
 
     power: float = 0.5  # p: the raw sum is divided by (overlap in seconds) ** p
     subtract: str | float = "mean"  # "none", "mean" (each curve's own mean) or a constant
+    compress: str = "none"  # none | log: log(1 + curve) before scoring, weighing onset timing over size
     normalize: str = "window"  # window: both curves scaled to unit energy over the overlap; none: raw
     floor: float = 0.05  # window: energy added per frame, as a fraction of the song curve's variance
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.power <= 2.0:
             raise ParameterError(f"power={self.power} must be in [0, 2]")
+        if self.compress not in ("none", "log"):
+            raise ParameterError(f"compress={self.compress!r} must be none or log")
         if self.normalize not in NORMALIZE_MODES:
             raise ParameterError(f"normalize={self.normalize!r} must be one of {NORMALIZE_MODES}")
         if not self.floor > 0:

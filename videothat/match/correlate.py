@@ -79,7 +79,10 @@ class SongCurve:
 
 
 def _subtract(curve: Tensor, valid: Tensor, config: ScoreConfig) -> Tensor:
-    """Apply ``config.subtract`` along the last dim over ``valid`` frames; zero elsewhere."""
+    """Apply ``config.compress`` and ``config.subtract`` along the last dim over ``valid``
+    frames; zero elsewhere."""
+    if config.compress == "log":
+        curve = torch.log1p(curve.clamp(min=0))
     if config.subtract == "none":
         return torch.where(valid, curve, 0.0)
     if config.subtract == "mean":

@@ -169,7 +169,7 @@ def _check_material(ctx: _Context) -> None:
     usable = usable[usable >= min(ctx.min_f, t)]
     if usable.numel() == 0:
         raise SearchError(f"no shot is at least {ctx.config.min_length} s long (match.min_length)")
-    if not ctx.config.reuse and int(usable.sum()) < t:
+    if not ctx.config.reuse and int(usable.sum()) + usable.numel() < t:  # a frame of rounding per shot
         raise SearchError(
             f"not enough footage: the usable shots add up to {int(usable.sum()) / ctx.frame_rate:.1f} s "
             f"(at most {ctx.config.max_length} s each), the song lasts {t / ctx.frame_rate:.1f} s; "
@@ -261,8 +261,7 @@ def _expand(
     cand_scores = scores.flatten()[cand]
     n_in = scores.shape[1]
     cand_shot = cand // (n_in * k)
-    free = torch.stack([torch.ones(len(bank), dtype=torch.bool, device=bank.device) if n.used is None
-                        else ~(n.used if shots is None else n.used[shots]) for n in nodes])  # [H, N]
+    free = torch.stack([_free(n, shots, len(bank), bank.device) for n in nodes])  # [H, N]
     masked = torch.where(free[:, cand_shot], cand_scores[None], -torch.inf)  # [H, M]
     values, best = masked.topk(min(ctx.config.expansions, cand.numel()), dim=1)
     stuck = torch.isinf(values[:, 0])
@@ -287,6 +286,17 @@ def _expand(
             shot = shot if shot_ids is None else shot_ids[shot]
             children.append(_extend(ctx, node, span, shot, int(ctx.in_points[j]), length_m1 + 1, score))
     return children
+
+
+def _free(node: _Node, shots: Tensor | None, n: int, device: torch.device) -> Tensor:
+    """Which candidate shots ``node`` may use next: unused ones, or with reuse allowed any
+    but the one it just played (no cut from a shot to itself). [shape=(n,)] bool"""
+    if node.used is not None:
+        return ~(node.used if shots is None else node.used[shots])
+    free = torch.ones(n, dtype=torch.bool, device=device)
+    if node.placement is not None:
+        free[node.placement.shot if shots is None else shots == node.placement.shot] = False
+    return free
 
 
 def _worst(frontier: dict[int, list[_Node]], pos: int, width: int) -> float:
