@@ -128,6 +128,6 @@ def test_in_points_let_a_shot_start_later():
     shot = np.concatenate([novelty_like(rng, round(3 * FR)), song])  # the song starts 3 s into the shot
     bank = shot_bank([torch.from_numpy(shot)], SCORE)
     y = prepare_song(torch.from_numpy(song), SCORE)
-    config = replace(SearchConfig(), in_point_step=1 / FR, max_length=12.0, reuse=True)
+    config = replace(SearchConfig(), in_point_step=3.0, max_length=12.0, reuse=True)
     (p,) = search(bank, y, frame_rate=FR, score=SCORE, config=config)
     assert p.in_frame == round(3 * FR)

@@ -41,6 +41,8 @@ from videothat.match.correlate import ShotBank, SongCurve, best_offsets, prefix_
 
 log = logging.getLogger(__name__)
 
+MAX_IN_POINTS = 64  # in-points tried per shot at most (memory of the per-frame score tensor)
+
 class SearchError(VideoThatError):
     """No timeline satisfies the constraints (not enough shot material, lengths)."""
 
@@ -147,6 +149,10 @@ def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, durati
     max_f = max(min_f, round(config.max_length * frame_rate))
     step = round(config.in_point_step * frame_rate)
     longest = int(bank.lengths.max())
+    if step > 0 and longest - min_f + 1 > MAX_IN_POINTS * step:  # bound the (N, J, K) score tensor
+        step = math.ceil((longest - min_f + 1) / MAX_IN_POINTS)
+        log.warning("in_point_step raised to %.2f s: at most %d in-points per shot", step / frame_rate,
+                    MAX_IN_POINTS)
     if step > 0:
         in_points = torch.arange(0, max(1, longest - min_f + 1), step, device=bank.device)
     else:
