@@ -1,4 +1,4 @@
-# Quick start:  make demo   (set up .venv, run VideoThat on the built-in demo material)
+# Quick start:  make demo   (set up .venv, make a music video from the built-in demo material)
 #               make test   (set up .venv, run the test suite; .ci/run calls this)
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -22,12 +22,8 @@ test: $(STAMP)
 test-all: $(STAMP)  # slow tests too (and GPU tests where CUDA is present)
 	$(BIN)/python -m pytest -m "not gpu or gpu"
 
-FIXTURES := ../shared/data/fixtures
-demo: $(STAMP)  # until `videothat make` renders: cut a real song onto real hand-held footage
-	mkdir -p $(VENV)/demo
-	$(BIN)/videothat match --song $(FIXTURES)/rock_war_of_freedom_30s.ogg \
-		--videos $(FIXTURES)/handheld_box_with_sound.mp4 -o $(VENV)/demo/demo \
-		match.reuse=true match.in_point_step=0.5 --cache-dir $(VENV)/demo-cache
+demo: $(STAMP)  # the main job on built-in material: writes videothat_demo.mp4 (+ .timeline.json, .otio)
+	$(BIN)/videothat demo -o videothat_demo.mp4
 
 corpus:  # the development corpus for benchmarks (needs root for apt-get; ~80 MB)
 	bash ../shared/data/build_corpus.sh $(CORPUS)

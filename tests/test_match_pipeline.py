@@ -99,3 +99,36 @@ def test_cli_match_errors_are_one_line(case, tmp_path, capsys, args, words):
     err = capsys.readouterr().err.strip().splitlines()
     assert words in err[-1] and err[-1].startswith("videothat: error:")
     assert not list(tmp_path.glob("out*"))
+
+
+def test_cli_make_renders_the_music_video(case, tmp_path, capsys):
+    import opentimelineio as otio
+
+    from videothat.cli import main
+    from videothat.match.timeline import Timeline
+    from videothat.media.probe import probe
+
+    *_, root = case
+    out = tmp_path / "mv.mp4"
+    code = main(["make", "--song", str(root / "song.wav"), "--videos", str(root / "v0.mp4"), str(root / "v1.mp4"),
+                 str(root / "v2.mp4"), "-o", str(out), "--cache-dir", str(root / "c"), "-q",
+                 "render.width=160", "render.height=90", "render.fps=10"])
+    assert code == 0
+    info = probe(out)
+    assert info.duration == pytest.approx(24.0, abs=0.1) and (info.video.width, info.video.height) == (160, 90)
+    song = decode_audio(root / "song.wav", SR)
+    sound = decode_audio(out, SR)[: song.size]
+    assert np.corrcoef(sound, song[: sound.size])[0, 1] > 0.95  # the sound track is the song
+    timeline = Timeline.load_json(tmp_path / "mv.timeline.json")
+    assert timeline.duration == pytest.approx(info.duration, abs=0.1)
+    assert len(list(otio.adapters.read_from_file(str(tmp_path / "mv.otio")).find_clips())) == 9
+    assert f"video: {out}" in capsys.readouterr().out
+
+
+def test_cli_make_unwritable_output_writes_nothing(case, tmp_path, capsys):
+    from videothat.cli import main
+
+    *_, root = case
+    code = main(["make", "--song", str(root / "song.wav"), "--videos", str(root), "-o", "/proc/nope/out.mp4",
+                 "--cache-dir", str(root / "c"), "-q"])
+    assert code == 2 and "cannot write /proc/nope/out.mp4" in capsys.readouterr().err

@@ -128,6 +128,63 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_make(args: argparse.Namespace) -> int:
+    from videothat.config import analysis_config, match_config, render_config
+    from videothat.pipeline import make_video
+
+    if args.command == "demo":
+        from videothat.demo import build_demo
+
+        song, videos = build_demo(args.cache_dir / "demo-material")
+        paths, overrides = [str(v) for v in videos], list(args.overrides)
+    else:
+        song = args.song
+        paths, overrides = split_overrides(args.items + args.overrides)
+        if not paths:
+            raise ParameterError("make needs --videos with at least one file or folder")
+    cfg = compose_config(overrides)
+    analysis, matching, rendering = analysis_config(cfg), match_config(cfg), render_config(cfg)
+    if args.preview:
+        rendering = rendering.preview()
+    output = _output_path(args.output, ".mp4")
+    on_total, on_file, close = _progress(args.quiet, "analyze")
+    render_bar = _RenderBar(args.quiet)
+    t0 = time.perf_counter()
+    try:
+        made = make_video(song, paths, analysis, matching, rendering, output=output, cache_dir=args.cache_dir,
+                          on_file=on_file, on_total=on_total, on_render=render_bar.update)
+    finally:
+        close()
+        render_bar.close()
+    for failure in made.report.failures:
+        print(f"skipped {failure.message}", file=sys.stderr)
+    timeline = made.result.timeline
+    used = len({p.shot for p in made.result.placements})
+    print(f"{len(timeline.segments)} segments over {timeline.duration:.1f} s from {used} of "
+          f"{len(made.result.shots)} shots, {rendering.width}x{rendering.height} at {rendering.fps:g} fps "
+          f"({time.perf_counter() - t0:.1f} s)")
+    print(f"video: {made.video}\ntimeline: {made.timeline}\nOpenTimelineIO: {made.otio}")
+    return 0
+
+
+class _RenderBar:
+    """A tqdm bar over rendered frames, created on the first report."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet, self.bar = quiet, None
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="frame", desc="render", disable=self.quiet, dynamic_ncols=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _output_path(path: Path, suffix: str) -> Path:
     """Check that ``path`` can be written (its folder exists and is writable)."""
     path = path if path.name.endswith(suffix) else path.with_name(path.name + suffix)
@@ -185,6 +242,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     p.set_defaults(func=cmd_match)
+    for name in ("make", "demo"):
+        demo = name == "demo"
+        p = sub.add_parser(
+            name,
+            help="run the main job on the built-in demo material" if demo else
+            "make a music video: shots of the videos cut to the song's rhythm, the song as sound",
+            description=("Make a music video from material VideoThat ships and generates (no arguments, "
+                         "no downloads)." if demo else "Analyse (cached), match and render OUT.mp4 with the song "
+                         "as its sound; OUT.timeline.json and OUT.otio beside it.")
+            + " Overrides as key=value, e.g. render.height=1080 match.beam_width=32.",
+        )
+        if not demo:
+            p.add_argument("--song", type=Path, required=True, help="the song (any audio or video file)")
+            p.add_argument("--videos", dest="items", nargs="+", required=True, metavar="PATH|key=value",
+                           help="videos with their own sound: files or folders (recursive)")
+        p.add_argument("-o", "--output", type=Path, default=Path("videothat_demo.mp4" if demo else "out.mp4"),
+                       help="the video (default: %(default)s)")
+        p.add_argument("--preview", action="store_true", help="render fast at 360p, 15 fps")
+        p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
+                       help="analysis cache folder (default: %(default)s)")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+        p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+        p.set_defaults(func=cmd_make)
     return parser
 
 

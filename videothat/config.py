@@ -126,6 +126,13 @@ def match_config(cfg: Mapping[str, object]) -> MatchConfig:
     )
 
 
+def render_config(cfg: Mapping[str, object]):
+    """Build a :class:`videothat.media.render.RenderConfig` from the ``render`` section."""
+    from videothat.media.render import RenderConfig
+
+    return _build(RenderConfig, "render", dict(cfg.get("render", {})))
+
+
 def as_dict(config: AnalysisConfig) -> dict[str, object]:
     """Plain nested dict of a config (for printing and JSON)."""
     return asdict(config)

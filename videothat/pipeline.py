@@ -1,7 +1,8 @@
 """The jobs, orchestrated in one place. Stages take and return plain values.
 
 ``analyze``: files -> (cached) shots and per-shot novelty curves.
-``match_files``: a song and videos -> a timeline placing the videos' shots on the song. Files are decoded and
+``match_files``: a song and videos -> a timeline placing the videos' shots on the song.
+``make_video``: ... and the music video rendered from it, with its timeline beside it. Files are decoded and
 cut into shots on a thread pool while the main thread computes novelty for many files'
 shots in one device batch and stores each file's entry as soon as its batch is done.
 """
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # heavy imports wait until a file really needs decoding
 
     from videothat.audio.novelty import SpectralNovelty
     from videothat.match.assemble import MatchResult
+    from videothat.media.render import RenderConfig
 
 log = logging.getLogger(__name__)
 
@@ -272,3 +274,51 @@ def _catalog(root: Path, params: dict[str, object]) -> Iterator[Catalog]:
         yield catalog
     finally:
         catalog.close()
+
+
+@dataclass(frozen=True)
+class MadeVideo:
+    """What :func:`make_video` wrote, and the match it came from."""
+
+    video: Path
+    timeline: Path
+    otio: Path
+    result: MatchResult
+    report: AnalysisReport
+
+
+def make_video(
+    song: str | Path,
+    videos: Iterable[str | Path],
+    analysis: AnalysisConfig,
+    matching: MatchConfig,
+    rendering: RenderConfig,
+    *,
+    output: Path,
+    cache_dir: Path,
+    on_file: Callable[[Path, str], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    on_render: Callable[[int, int], None] | None = None,
+) -> MadeVideo:
+    """The main job: analyse (cached), match, render ``output`` (mp4) with the song as sound,
+    and write ``OUT.timeline.json`` and ``OUT.otio`` beside it. ``on_render(done, total)``
+    reports rendered frames. Every output appears only when complete."""
+    from videothat.media.audio import decode_audio
+    from videothat.media.render import AUDIO_RATE, output_frame_count, render
+
+    result, report = match_files(song, videos, analysis, matching, cache_dir=cache_dir,
+                                 on_file=on_file, on_total=on_total)
+    total = output_frame_count(result.timeline.duration, rendering.fps)
+    done = [0]
+
+    def frames(k: int) -> None:
+        done[0] += k
+        if on_render:
+            on_render(done[0], total)
+
+    audio = decode_audio(song, AUDIO_RATE)
+    render(result.timeline, output, rendering, song_audio=audio, song_rate=AUDIO_RATE, on_frames=frames)
+    stem = output.with_suffix("")
+    timeline = result.timeline.save_json(stem.with_name(stem.name + ".timeline.json"))
+    otio = result.timeline.save_otio(stem.with_name(stem.name + ".otio"), rate=rendering.fps)
+    return MadeVideo(output, timeline, otio, result, report)

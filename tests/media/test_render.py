@@ -1,0 +1,87 @@
+"""Rendering: frame-accurate cuts, fitting, the song as sound, atomic output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from mediagen import tone, write_video
+from videothat.errors import ParameterError
+from videothat.match.timeline import Cut, Timeline
+from videothat.media.audio import decode_audio
+from videothat.media.probe import probe
+from videothat.media.render import RenderConfig, fit_frame, render
+
+STEP = 5  # brightness step per source frame: frame i shows level STEP * i (i < 50)
+
+
+def counting_video(path: Path, fps: int, size: tuple[int, int], n: int = 50) -> Path:
+    """Each frame shows its own index as a flat grey level (the timestamp is the picture)."""
+    levels = (np.arange(n) * STEP).astype(np.uint8)
+    frames = np.broadcast_to(levels[:, None, None, None], (n, *size, 3)).copy()
+    return write_video(path, frames, fps=fps, audio=tone(n / fps, 44100, amp=0.1), sr=44100)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("render")
+    a = counting_video(root / "a.mp4", 25, (120, 160))  # 4:3 at 25 fps
+    b = counting_video(root / "b.mp4", 30, (90, 160))  # 16:9 at 30 fps
+    song = tone(3.0, 22050, 330.0, amp=0.3)[0] * np.sin(np.linspace(0, 40, 3 * 22050)).astype(np.float32)
+    timeline = Timeline(root / "song.wav", 3.0, [
+        Cut(a, 0.52, 1.52, 0.0, 1.0, 0.0),
+        Cut(b, 0.2, 1.4, 1.0, 2.2, 0.0),
+        Cut(a, 1.0, 1.8, 2.2, 3.0, 0.0),
+    ])
+    out = render(timeline, root / "out.mp4", RenderConfig(width=320, height=180, fps=30, crf=10),
+                 song_audio=song, song_rate=22050)
+    return timeline, out, song
+
+
+def test_each_frame_comes_from_its_source_time(rendered):
+    timeline, out, _ = rendered
+    fps = {"a.mp4": 25, "b.mp4": 30}
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 90
+    for n, image in enumerate(frames):
+        t = n / 30
+        cut = next(c for c in timeline.segments if c.song_start <= t < c.song_end)
+        want = np.floor((cut.source_start + t - cut.song_start) * fps[cut.source.name] + 1e-6)
+        centre = image[60:120, 140:180].mean()
+        assert abs(centre - STEP * want) < STEP / 2, (n, centre, STEP * want)  # codec rounding, not a neighbour
+
+
+def test_duration_size_and_sound(rendered):
+    timeline, out, song = rendered
+    info = probe(out)
+    assert (info.video.width, info.video.height) == (320, 180)
+    assert info.duration == pytest.approx(3.0, abs=1 / 30)
+    sound = decode_audio(out, 22050)[: song.size]
+    assert np.corrcoef(sound, song[: sound.size])[0, 1] > 0.95
+
+
+def test_fit_keeps_the_aspect_ratio():
+    square = np.full((100, 100, 3), 200, np.uint8)
+    boxed = fit_frame(square, 160, 90, "letterbox")
+    cols = np.flatnonzero(boxed[45, :, 0] > 100)
+    assert boxed.shape == (90, 160, 3) and cols[0] == 35 and cols[-1] == 124  # 90x90 centred
+    cropped = fit_frame(square, 160, 90, "crop")
+    assert (cropped[..., 0] > 100).all()
+
+
+def test_failed_render_leaves_nothing(tmp_path):
+    timeline = Timeline(tmp_path / "song.wav", 1.0, [Cut(tmp_path / "missing.mp4", 0.0, 1.0, 0.0, 1.0, 0.0)])
+    with pytest.raises(Exception, match="missing.mp4"):
+        render(timeline, tmp_path / "out.mp4", RenderConfig(width=64, height=36),
+               song_audio=np.zeros(22050, np.float32), song_rate=22050)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kw, word", [(dict(width=101), "even"), (dict(fps=0.5), "fps"), (dict(fit="stretch"), "fit")])
+def test_bad_render_parameters(kw, word):
+    with pytest.raises(ParameterError, match=word):
+        RenderConfig(**kw)
