@@ -132,3 +132,15 @@ def test_cli_make_unwritable_output_writes_nothing(case, tmp_path, capsys):
     code = main(["make", "--song", str(root / "song.wav"), "--videos", str(root), "-o", "/proc/nope/out.mp4",
                  "--cache-dir", str(root / "c"), "-q"])
     assert code == 2 and "cannot write /proc/nope/out.mp4" in capsys.readouterr().err
+
+
+def test_cli_make_without_usable_videos_says_why(case, tmp_path, capsys):
+    from videothat.cli import main
+
+    *_, root = case
+    mute = cut_video(tmp_path / "mute.mp4", [0.5], 1.0)
+    code = main(["make", "--song", str(root / "song.wav"), "--videos", str(mute), "-o", str(tmp_path / "o.mp4"),
+                 "--cache-dir", str(root / "c"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no usable videos" in err and "mute.mp4: has no audio stream" in err
+    assert not (tmp_path / "o.mp4").exists()

@@ -10,10 +10,23 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _temp_beside(path: Path, suffix: str) -> tuple[int, str]:
+    """A new temporary file next to ``path`` with the permissions a plain file would get."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
+    return fd, tmp
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_beside(path, f"{path.suffix}.tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -29,8 +42,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to (by any library); renamed to ``path``
     when the block ends without error, removed otherwise."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f"{path.suffix}.tmp")
+    fd, tmp = _temp_beside(path, f"{path.suffix}.tmp")
     os.close(fd)
     try:
         yield Path(tmp)

@@ -152,7 +152,7 @@ def cmd_make(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         made = make_video(song, paths, analysis, matching, rendering, output=output, cache_dir=args.cache_dir,
-                          on_file=on_file, on_total=on_total, on_render=render_bar.update)
+                          on_file=on_file, on_total=on_total, on_render=render_bar.update, report=args.report)
     finally:
         close()
         render_bar.close()
@@ -164,6 +164,8 @@ def cmd_make(args: argparse.Namespace) -> int:
           f"{len(made.result.shots)} shots, {rendering.width}x{rendering.height} at {rendering.fps:g} fps "
           f"({time.perf_counter() - t0:.1f} s)")
     print(f"video: {made.video}\ntimeline: {made.timeline}\nOpenTimelineIO: {made.otio}")
+    if made.html:
+        print(f"report: {made.html}")
     return 0
 
 
@@ -260,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", type=Path, default=Path("videothat_demo.mp4" if demo else "out.mp4"),
                        help="the video (default: %(default)s)")
         p.add_argument("--preview", action="store_true", help="render fast at 360p, 15 fps")
+        p.add_argument("--report", action="store_true", default=demo,
+                       help="also write OUT.report.html: plots, figures, cut list" + (" (always on)" if demo else ""))
         p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                        help="analysis cache folder (default: %(default)s)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -10,6 +10,7 @@ shots in one device batch and stores each file's entry as soon as its batch is d
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,6 +52,10 @@ class AnalysisReport:
     analyses: list[FileAnalysis] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     cached: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage (decode/shots summed over threads)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
     @property
     def n_shots(self) -> int:
@@ -71,9 +76,10 @@ class _Decoded:
     has_video: bool
     shots: list[Shot]
     waves: list[torch.Tensor]  # per shot, [shape=(n_i,)] float32
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent per stage on this file
 
     @property
-    def seconds(self) -> float:
+    def audio_seconds(self) -> float:
         return sum(s.duration for s in self.shots)
 
 
@@ -109,7 +115,9 @@ def analyze(
         elif isinstance(result, _Decoded):
             pending.append(result)
             notify(path, "analysed")  # decoding and shots are the slow part; novelty is batched
-            if sum(p.seconds for p in pending) >= config.batch_seconds:
+            for stage, spent in result.seconds.items():
+                report.add_time(stage, spent)
+            if sum(p.audio_seconds for p in pending) >= config.batch_seconds:
                 _finish(pending, novelty, catalog, report)
         else:
             report.failures.append(Failure(path, result))
@@ -165,6 +173,7 @@ def _decode_and_cut(path: Path, digest: str, config: AnalysisConfig, as_song: bo
     from videothat.media.probe import probe
     from videothat.media.shots import detect_shots
 
+    t0 = time.perf_counter()
     info = probe(path)
     if info.audio is None:
         raise NoAudioError(path, "has no audio stream (VideoThat matches shots by their sound)")
@@ -176,10 +185,12 @@ def _decode_and_cut(path: Path, digest: str, config: AnalysisConfig, as_song: bo
             path, f"audio is silent (peak {level:.1f} dBFS, below silence_db={config.silence_db})"
         )
     duration = audio.size / sr
+    t1 = time.perf_counter()
     if info.video is not None and not as_song:
         shots = detect_shots(path, config.shots)
     else:
         shots = whole_file_shot(path, duration)
+    t2 = time.perf_counter()
     shots = _clip_to_audio(shots, duration, min_seconds=config.novelty.hop_length / sr)
     if not shots:
         raise MediaError(path, f"no shot overlaps the {duration:.2f} s of audio")
@@ -187,7 +198,8 @@ def _decode_and_cut(path: Path, digest: str, config: AnalysisConfig, as_song: bo
 
     wave = torch.from_numpy(audio)
     waves = [wave[round(s.start * sr) : round(s.end * sr)] for s in shots]
-    return _Decoded(path, digest, duration, info.video is not None, shots, waves)
+    return _Decoded(path, digest, duration, info.video is not None, shots, waves,
+                    {"decode": t1 - t0, "shots": t2 - t1})
 
 
 def _clip_to_audio(shots: list[Shot], duration: float, *, min_seconds: float) -> list[Shot]:
@@ -217,9 +229,11 @@ def _finish(pending: list[_Decoded], lazy: _LazyNovelty, catalog: Catalog, repor
     """Novelty for all pending files' shots in one batch, then store each file."""
     if not pending:
         return
+    t0 = time.perf_counter()
     novelty = lazy.get()
     waves = [w for p in pending for w in p.waves]
     curves = novelty(waves).unbatch()
+    report.add_time("novelty", time.perf_counter() - t0)
     start = 0
     for p in pending:
         mine = [c.numpy().astype(np.float32, copy=False) for c in curves[start : start + len(p.shots)]]
@@ -256,6 +270,7 @@ def match_files(
     SearchError : no usable shots, or too little footage for the song.
     """
     from videothat.match.assemble import match
+    from videothat.match.search import SearchError
 
     with _catalog(cache_dir, song_catalog_params(analysis)) as songs:
         song_report = analyze([song], analysis, catalog=songs, as_song=True)
@@ -263,7 +278,15 @@ def match_files(
         raise MediaError(song_report.failures[0].path, song_report.failures[0].message.split(": ", 1)[-1])
     with _catalog(cache_dir, analysis.cache_params()) as shots:
         report = analyze(videos, analysis, catalog=shots, on_file=on_file, on_total=on_total)
+    for stage, spent in song_report.seconds.items():
+        report.add_time(stage, spent)
+    if not any(a.has_video for a in report.analyses):
+        reasons = "; ".join(f.message for f in report.failures[:3]) or "no file with pictures was given"
+        raise SearchError(f"no usable videos: the matcher needs videos with pictures and sound "
+                          f"({len(report.failures)} skipped: {reasons})")
+    t0 = time.perf_counter()
     result = match(song_report.analyses[0], report.analyses, matching, device=resolve_device(analysis.device))
+    report.add_time("match", time.perf_counter() - t0)
     return result, report
 
 
@@ -285,6 +308,8 @@ class MadeVideo:
     otio: Path
     result: MatchResult
     report: AnalysisReport
+    html: Path | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
 
 
 def make_video(
@@ -299,15 +324,18 @@ def make_video(
     on_file: Callable[[Path, str], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     on_render: Callable[[int, int], None] | None = None,
+    report: bool = False,
 ) -> MadeVideo:
     """The main job: analyse (cached), match, render ``output`` (mp4) with the song as sound,
     and write ``OUT.timeline.json`` and ``OUT.otio`` beside it. ``on_render(done, total)``
-    reports rendered frames. Every output appears only when complete."""
+    reports rendered frames; with ``report``, ``OUT.report.html`` too. Every output appears
+    only when complete."""
     from videothat.media.audio import decode_audio
     from videothat.media.render import AUDIO_RATE, output_frame_count, render
 
-    result, report = match_files(song, videos, analysis, matching, cache_dir=cache_dir,
-                                 on_file=on_file, on_total=on_total)
+    result, analysis_report = match_files(song, videos, analysis, matching, cache_dir=cache_dir,
+                                          on_file=on_file, on_total=on_total)
+    t1 = time.perf_counter()
     total = output_frame_count(result.timeline.duration, rendering.fps)
     done = [0]
 
@@ -318,7 +346,14 @@ def make_video(
 
     audio = decode_audio(song, AUDIO_RATE)
     render(result.timeline, output, rendering, song_audio=audio, song_rate=AUDIO_RATE, on_frames=frames)
+    t2 = time.perf_counter()
     stem = output.with_suffix("")
     timeline = result.timeline.save_json(stem.with_name(stem.name + ".timeline.json"))
     otio = result.timeline.save_otio(stem.with_name(stem.name + ".otio"), rate=rendering.fps)
-    return MadeVideo(output, timeline, otio, result, report)
+    page = None
+    if report:
+        from videothat.report import write_report
+
+        page = write_report(result, stem.with_name(stem.name + ".report.html"), video=output)
+    stages = {**analysis_report.seconds, "render": t2 - t1, "write outputs": time.perf_counter() - t2}
+    return MadeVideo(output, timeline, otio, result, analysis_report, page, stages)

@@ -85,3 +85,26 @@ def test_failed_render_leaves_nothing(tmp_path):
 def test_bad_render_parameters(kw, word):
     with pytest.raises(ParameterError, match=word):
         RenderConfig(**kw)
+
+
+def test_rotated_sources_are_shown_upright(tmp_path):
+    """A phone-style video whose display matrix says: turn 90 degrees counter-clockwise."""
+    source = tmp_path / "rot.mp4"
+    with av.open(str(source), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
+        stream.set_display_rotation(90)
+        image = np.zeros((32, 64, 3), np.uint8)
+        image[:, :32] = 255  # left half white: upright, the bottom half is white
+        for _ in range(25):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    timeline = Timeline(tmp_path / "song.wav", 0.5, [Cut(source, 0.0, 0.5, 0.0, 0.5, 0.0)])
+    out = render(timeline, tmp_path / "out.mp4", RenderConfig(width=64, height=64, fps=10),
+                 song_audio=np.zeros(11025, np.float32), song_rate=22050)
+    with av.open(str(out)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")[..., 0].astype(int)
+    assert frame[48, 32] > 200 and frame[16, 32] < 50  # upright: white below, black above
+    assert frame[:, :12].max() < 50 and frame[:, 52:].max() < 50  # 32x64 picture pillar-boxed in 64x64

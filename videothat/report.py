@@ -1,0 +1,168 @@
+"""A self-contained HTML report of a match: plots (embedded PNG), figures and the cut list.
+
+What it shows: the song's novelty with the chosen segments drawn over it and each
+segment's own novelty overlaid; cut points against the song's onsets; summary figures
+(onset F-measure between the song and the assembled shot novelty, the fraction of cuts
+within 50 ms of a song onset, shots used of those available); and the segment table.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from videothat.audio.onsets import onset_frames
+from videothat.match.assemble import MatchResult
+
+WINDOW_S = 0.05  # s, onset matching window (as mir_eval's default)
+
+
+def onset_f_measure(reference: np.ndarray, estimate: np.ndarray, *, window: float = WINDOW_S) -> float:
+    """F-measure of onset times (s) matched one-to-one within ``window`` (as mir_eval).
+
+    On a line, matching each reference onset, in time order, to the earliest unmatched
+    estimate within the window gives a maximum matching.
+    """
+    reference, estimate = np.sort(reference), np.sort(estimate)
+    if reference.size == 0 or estimate.size == 0:
+        return 0.0
+    matched, j = 0, 0
+    for r in reference:  # two sorted lists: one pass
+        while j < estimate.size and estimate[j] < r - window:
+            j += 1
+        if j < estimate.size and abs(estimate[j] - r) <= window:
+            matched += 1
+            j += 1
+    precision, recall = matched / estimate.size, matched / reference.size
+    return 0.0 if matched == 0 else 2 * precision * recall / (precision + recall)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Figures of a match."""
+
+    onset_f: float  # song onsets vs onsets of the assembled shot novelty (50 ms)
+    cuts_on_onsets: float  # fraction of inner cuts within 50 ms of a song onset
+    shots_used: int
+    shots_available: int
+    segments: int
+
+
+def assembled_curve(result: MatchResult) -> np.ndarray:
+    """The novelty of the shots as placed: each segment's curve from its in-point. [T]"""
+    out = np.zeros_like(result.song_curve)
+    for p in result.placements:
+        piece = result.curves[p.shot][p.in_frame : p.in_frame + p.length]
+        end = min(p.start + piece.size, out.size)
+        out[p.start : end] = piece[: end - p.start]
+    return out
+
+
+def summarize(result: MatchResult) -> Summary:
+    fr = result.frame_rate
+    song_onsets = result.onsets / fr
+    shot_onsets = onset_frames(assembled_curve(result), frame_rate=fr) / fr
+    cuts = np.array([c.song_start for c in result.timeline.segments[1:]])
+    near = (np.abs(cuts[:, None] - song_onsets[None, :]).min(axis=1) <= WINDOW_S) if cuts.size and song_onsets.size \
+        else np.zeros(0, dtype=bool)
+    return Summary(
+        onset_f=onset_f_measure(song_onsets, shot_onsets),
+        cuts_on_onsets=float(near.mean()) if near.size else 1.0,
+        shots_used=len({p.shot for p in result.placements}),
+        shots_available=len(result.shots),
+        segments=len(result.timeline.segments),
+    )
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _timeline_plot(result: MatchResult) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fr = result.frame_rate
+    t = np.arange(result.song_curve.size) / fr
+    sources = sorted({str(c.source) for c in result.timeline.segments})
+    colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(sources)}
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 6.2), sharex=True, height_ratios=[3, 1.2])
+    for cut in result.timeline.segments:
+        top.axvspan(cut.song_start, cut.song_end, color=colours[str(cut.source)], alpha=0.13, lw=0)
+    top.plot(t, result.song_curve, color="#222", lw=0.8, label="song novelty")
+    shot = assembled_curve(result)
+    top.plot(t, shot, color="#d1495b", lw=0.9, alpha=0.85, label="each segment's own novelty")
+    for cut in result.timeline.segments[1:]:
+        top.axvline(cut.song_start, color="#1f5fbf", lw=1.0, alpha=0.8)
+    top.set_ylabel("onset strength")
+    top.legend(loc="upper right", fontsize=9, frameon=False)
+    top.set_title("Segments over the song (background: source video; blue lines: cuts)", fontsize=11, loc="left")
+    for onset in result.onsets / fr:
+        bottom.axvline(onset, ymin=0.55, ymax=1.0, color="#555", lw=0.6)
+    for cut in result.timeline.segments[1:]:
+        bottom.axvline(cut.song_start, ymin=0.0, ymax=0.45, color="#1f5fbf", lw=1.4)
+    bottom.set_yticks([0.25, 0.75], ["cuts", "song onsets"])
+    bottom.set_ylim(0, 1)
+    bottom.set_xlabel("song time (s)")
+    bottom.set_xlim(0, result.timeline.duration)
+    for ax in (top, bottom):
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    png = _png(fig)
+    plt.close(fig)
+    return png
+
+
+def write_report(result: MatchResult, path: Path, *, video: Path | None = None) -> Path:
+    """Write the HTML report to ``path`` (atomically) and return it."""
+    from videothat.atomic import atomic_write
+
+    summary = summarize(result)
+    rows = "\n".join(
+        f"<tr><td>{i + 1}</td><td>{html.escape(Path(c.source).name)}</td><td>{c.source_start:.2f}</td>"
+        f"<td>{c.source_end:.2f}</td><td>{c.song_start:.2f}</td><td>{c.song_end:.2f}</td>"
+        f"<td>{c.duration:.2f}</td><td>{c.score:.3f}</td></tr>"
+        for i, c in enumerate(result.timeline.segments)
+    )
+    figures = [
+        ("onset F-measure", f"{summary.onset_f:.2f}", "song onsets vs the placed shots' onsets, 50 ms"),
+        ("cuts on onsets", f"{100 * summary.cuts_on_onsets:.0f} %", "cuts within 50 ms of a song onset"),
+        ("shots used", f"{summary.shots_used} / {summary.shots_available}", "of the usable shots"),
+        ("segments", f"{summary.segments}", f"over {result.timeline.duration:.1f} s of song"),
+    ]
+    cards = "\n".join(f'<div class="card"><div class="v">{v}</div><div class="k">{k}</div>'
+                      f'<div class="n">{html.escape(n)}</div></div>' for k, v, n in figures)
+    title = html.escape(Path(result.timeline.song).name)
+    video_line = f"<p>Video: <code>{html.escape(str(video))}</code></p>" if video else ""
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>VideoThat report: {title}</title>
+<style>
+body {{ font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }}
+h1 {{ font-size: 1.5em; margin-bottom: .2em; }} .sub {{ color: #666; margin-top: 0; }}
+.cards {{ display: flex; gap: 1em; flex-wrap: wrap; margin: 1.2em 0; }}
+.card {{ flex: 1 1 200px; border: 1px solid #ddd; border-radius: 8px; padding: .8em 1em; }}
+.v {{ font-size: 1.9em; font-weight: 600; }} .k {{ font-weight: 600; }} .n {{ color: #666; font-size: .85em; }}
+img {{ max-width: 100%; }} table {{ border-collapse: collapse; width: 100%; font-size: .9em; }}
+th, td {{ text-align: right; padding: .3em .6em; border-bottom: 1px solid #eee; }}
+th:nth-child(2), td:nth-child(2) {{ text-align: left; }} th {{ background: #f6f6f6; }}
+</style></head><body>
+<h1>{title}</h1><p class="sub">VideoThat match report</p>{video_line}
+<div class="cards">{cards}</div>
+<img alt="segments over the song's novelty" src="data:image/png;base64,{_timeline_plot(result)}">
+<h2>Segments</h2>
+<table><tr><th>#</th><th>source</th><th>in (s)</th><th>out (s)</th><th>song start</th><th>song end</th>
+<th>length</th><th>score</th></tr>
+{rows}
+</table></body></html>
+"""
+    atomic_write(path, lambda f: f.write(page.encode()))
+    return path
