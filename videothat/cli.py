@@ -109,12 +109,14 @@ def cmd_match(args: argparse.Namespace) -> int:
     analysis, matching = analysis_config(cfg), match_config(cfg)
     out = _output_path(args.output, ".timeline.json")
     on_total, on_file, close = _progress(args.quiet, "analyze")
+    match_bar = _Bar(args.quiet, "match", "%")
     t0 = time.perf_counter()
     try:
         result, report = match_files(args.song, paths, analysis, matching, cache_dir=args.cache_dir,
-                                     on_file=on_file, on_total=on_total)
+                                     on_file=on_file, on_total=on_total, on_match=match_bar.fraction)
     finally:
         close()
+        match_bar.close()
     for failure in report.failures:
         print(f"skipped {failure.message}", file=sys.stderr)
     timeline = result.timeline
@@ -148,13 +150,15 @@ def cmd_make(args: argparse.Namespace) -> int:
         rendering = rendering.preview()
     output = _output_path(args.output, ".mp4")
     on_total, on_file, close = _progress(args.quiet, "analyze")
-    render_bar = _RenderBar(args.quiet)
+    render_bar, match_bar = _Bar(args.quiet, "render", "frame"), _Bar(args.quiet, "match", "%")
     t0 = time.perf_counter()
     try:
         made = make_video(song, paths, analysis, matching, rendering, output=output, cache_dir=args.cache_dir,
-                          on_file=on_file, on_total=on_total, on_render=render_bar.update, report=args.report)
+                          on_file=on_file, on_total=on_total, on_render=render_bar.update,
+                          on_match=match_bar.fraction, report=args.report)
     finally:
         close()
+        match_bar.close()
         render_bar.close()
     for failure in made.report.failures:
         print(f"skipped {failure.message}", file=sys.stderr)
@@ -169,18 +173,22 @@ def cmd_make(args: argparse.Namespace) -> int:
     return 0
 
 
-class _RenderBar:
-    """A tqdm bar over rendered frames, created on the first report."""
+class _Bar:
+    """A tqdm bar created on the first report of ``update(done, total)``."""
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet, self.bar = quiet, None
+    def __init__(self, quiet: bool, desc: str, unit: str) -> None:
+        self.quiet, self.desc, self.unit, self.bar = quiet, desc, unit, None
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, done: float, total: float) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="frame", desc="render", disable=self.quiet, dynamic_ncols=True)
+            self.bar = tqdm(total=total, unit=self.unit, desc=self.desc, disable=self.quiet, dynamic_ncols=True)
         self.bar.update(done - self.bar.n)
+
+    def fraction(self, done: float) -> None:
+        """Progress as a fraction: shown in percent."""
+        self.update(round(100 * done), 100)
 
     def close(self) -> None:
         if self.bar is not None:

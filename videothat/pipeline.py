@@ -259,6 +259,7 @@ def match_files(
     cache_dir: Path,
     on_file: Callable[[Path, str], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    on_match: Callable[[float], None] | None = None,
 ) -> tuple[MatchResult, AnalysisReport]:
     """Analyse a song and videos (through the cache) and place the videos' shots on the song.
 
@@ -285,7 +286,8 @@ def match_files(
         raise SearchError(f"no usable videos: the matcher needs videos with pictures and sound "
                           f"({len(report.failures)} skipped: {reasons})")
     t0 = time.perf_counter()
-    result = match(song_report.analyses[0], report.analyses, matching, device=resolve_device(analysis.device))
+    result = match(song_report.analyses[0], report.analyses, matching, device=resolve_device(analysis.device),
+                   progress=on_match)
     report.add_time("match", time.perf_counter() - t0)
     return result, report
 
@@ -324,17 +326,18 @@ def make_video(
     on_file: Callable[[Path, str], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     on_render: Callable[[int, int], None] | None = None,
+    on_match: Callable[[float], None] | None = None,
     report: bool = False,
 ) -> MadeVideo:
     """The main job: analyse (cached), match, render ``output`` (mp4) with the song as sound,
-    and write ``OUT.timeline.json`` and ``OUT.otio`` beside it. ``on_render(done, total)``
-    reports rendered frames; with ``report``, ``OUT.report.html`` too. Every output appears
-    only when complete."""
+    and write ``OUT.timeline.json`` and ``OUT.otio`` beside it (and ``OUT.report.html`` with
+    ``report``). ``on_render(done, total)`` reports rendered frames, ``on_match(fraction)``
+    the search. Every output appears only when complete."""
     from videothat.media.audio import decode_audio
     from videothat.media.render import AUDIO_RATE, output_frame_count, render
 
     result, analysis_report = match_files(song, videos, analysis, matching, cache_dir=cache_dir,
-                                          on_file=on_file, on_total=on_total)
+                                          on_file=on_file, on_total=on_total, on_match=on_match)
     t1 = time.perf_counter()
     total = output_frame_count(result.timeline.duration, rendering.fps)
     done = [0]

@@ -108,3 +108,22 @@ def test_rotated_sources_are_shown_upright(tmp_path):
         frame = next(container.decode(video=0)).to_ndarray(format="rgb24")[..., 0].astype(int)
     assert frame[48, 32] > 200 and frame[16, 32] < 50  # upright: white below, black above
     assert frame[:, :12].max() < 50 and frame[:, 52:].max() < 50  # 32x64 picture pillar-boxed in 64x64
+
+
+def test_crossfade_blends_around_the_cut(tmp_path):
+    dark = write_video(tmp_path / "dark.mp4", np.full((30, 32, 32, 3), 40, np.uint8), fps=10)
+    light = write_video(tmp_path / "light.mp4", np.full((30, 32, 32, 3), 200, np.uint8), fps=10)
+    timeline = Timeline(tmp_path / "song.wav", 2.0, [Cut(dark, 0.0, 1.0, 0.0, 1.0, 0.0),
+                                                     Cut(light, 1.0, 2.0, 1.0, 2.0, 0.0)])
+    levels = {}
+    for fade in (0.0, 0.6):
+        out = render(timeline, tmp_path / f"out{fade}.mp4", RenderConfig(width=32, height=32, fps=10, crf=0,
+                                                                         crossfade=fade),
+                     song_audio=np.zeros(44100, np.float32), song_rate=22050)
+        with av.open(str(out)) as container:
+            levels[fade] = [f.to_ndarray(format="rgb24").mean() for f in container.decode(video=0)]
+    assert all(abs(v - 40) < 3 for v in levels[0.0][:10]) and all(abs(v - 200) < 3 for v in levels[0.0][10:])
+    ramp = levels[0.6][6:14]  # frames from 0.6 s to 1.3 s: the 0.7-1.3 s fade
+    assert all(b > a for a, b in zip(ramp[1:], ramp[2:], strict=False))  # rising through the fade
+    assert abs(levels[0.6][10] - 120) < 15  # half way at the cut
+    assert abs(levels[0.6][5] - 40) < 3 and abs(levels[0.6][15] - 200) < 3  # untouched outside it

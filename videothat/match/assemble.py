@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +53,7 @@ def match(
     config: MatchConfig,
     *,
     device: torch.device | str = "cpu",
+    progress: Callable[[float], None] | None = None,
 ) -> MatchResult:
     """Place shots of ``sources`` over ``song`` (analysed whole, one curve).
 
@@ -70,7 +71,7 @@ def match(
     onsets = onset_frames(song_curve, frame_rate=fr)
     placements = search(bank, song_t, frame_rate=fr, score=config.score, config=config.search,
                         onsets=torch.from_numpy(onsets), shot_seconds=[s.duration for s in shots],
-                        duration=song.duration)
+                        duration=song.duration, progress=progress)
     timeline = to_timeline(song, placements, shots)
     return MatchResult(timeline, placements, shots, curves, song_curve, onsets, fr)
 

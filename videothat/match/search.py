@@ -29,7 +29,7 @@ import heapq
 import logging
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -100,6 +100,7 @@ class _Context:
     max_f: int
     zobrist: list[int]  # a random 64-bit key per shot
     shortlist: Tensor | None  # [T, N] candidate shots per song frame, None = every shot
+    progress: Callable[[float], None] | None  # told the fraction of the song searched
 
 
 @dataclass(frozen=True)
@@ -120,27 +121,30 @@ def search(
     onsets: Tensor | None = None,
     shot_seconds: Sequence[float] | None = None,
     duration: float | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> list[Placement]:
     """Cover the song curve (T frames) with shots from ``bank``; placements in song order.
 
     ``onsets``: song onset frames (int64) that segment ends may snap to;
     ``shot_seconds``: exact shot durations (default: curve lengths / frame_rate);
-    ``duration``: exact song duration in seconds (default: T / frame_rate).
+    ``duration``: exact song duration in seconds (default: T / frame_rate);
+    ``progress``: called with the fraction of the song searched so far (for progress bars).
 
     Raises
     ------
     SearchError : the shots cannot cover the song under the constraints.
     """
-    ctx = _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration)
+    ctx = _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress)
     _check_material(ctx)
     used = None if config.reuse else torch.zeros(len(bank), dtype=torch.bool, device=bank.device)
     whole = _Range(0, len(song), 0.0, ctx.duration)
-    if config.mode == "sequential":
-        return _beam(ctx, whole, used)
-    return _global(ctx, whole, used)
+    placements = _beam(ctx, whole, used) if config.mode == "sequential" else _global(ctx, whole, used)
+    if progress is not None:
+        progress(1.0)
+    return placements
 
 
-def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration) -> _Context:
+def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress) -> _Context:
     t = len(song)
     is_onset = torch.zeros(t + 1, dtype=torch.bool, device=bank.device)
     if onsets is not None and config.snap == "onsets":
@@ -166,7 +170,8 @@ def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, durati
         candidates = shortlist(bank, song, frame_rate=frame_rate, config=score,
                                lengths=[min_f, max_f], k=max(1, config.shortlist // 2))
     return _Context(bank, song, frame_rate, score, config, is_onset, in_points, list(shot_seconds),
-                    t / frame_rate if duration is None else float(duration), min_f, max_f, zobrist, candidates)
+                    t / frame_rate if duration is None else float(duration), min_f, max_f, zobrist, candidates,
+                    progress)
 
 
 def _check_material(ctx: _Context) -> None:
@@ -199,6 +204,8 @@ def _beam(ctx: _Context, span: _Range, used: Tensor | None) -> list[Placement]:
     while heap and heap[0] < span.end:
         pos = heapq.heappop(heap)
         nodes = frontier.pop(pos)
+        if ctx.progress is not None:
+            ctx.progress(pos / len(ctx.song))
         for node in nodes:
             if node.used is None and used is not None:
                 node.used = node.parent.used.clone()

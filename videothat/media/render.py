@@ -42,6 +42,7 @@ class RenderConfig:
     crf: int = 20  # H.264 quality: 0 lossless ... 51 worst; 18-23 is visually good
     preset: str = "veryfast"  # x264 speed/size trade-off: ultrafast ... veryslow
     audio_bitrate: int = 192_000  # bits per second of the AAC sound track
+    crossfade: float = 0.0  # s of blending around each cut; 0 = hard cuts (on the song's onsets)
 
     def __post_init__(self) -> None:
         if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
@@ -50,6 +51,8 @@ class RenderConfig:
             raise ParameterError(f"fps={self.fps} must be in [1, 120]")
         if self.fit not in FITS:
             raise ParameterError(f"fit={self.fit!r} must be one of {FITS}")
+        if not 0.0 <= self.crossfade <= 2.0:
+            raise ParameterError(f"crossfade={self.crossfade} s must be in [0, 2]")
         if not 0 <= self.crf <= 51:
             raise ParameterError(f"crf={self.crf} must be in [0, 51]")
 
@@ -58,7 +61,7 @@ class RenderConfig:
         height = 360
         width = max(16, round(self.width * height / self.height / 2) * 2)
         return RenderConfig(width=width, height=height, fps=15.0, fit=self.fit, crf=28, preset="ultrafast",
-                            audio_bitrate=96_000)
+                            audio_bitrate=96_000, crossfade=self.crossfade)
 
 
 def fit_frame(image: np.ndarray, width: int, height: int, fit: str) -> np.ndarray:
@@ -120,16 +123,43 @@ def output_frame_count(duration: float, fps: float) -> int:
     return max(1, math.ceil(duration * fps - 1e-6))
 
 
-def frame_plan(timeline: Timeline, fps: float) -> list[tuple[Cut, np.ndarray]]:
-    """For each segment, the source times of the output frames it covers (s)."""
+@dataclass(frozen=True)
+class SegmentFrames:
+    """The output frames one segment contributes to: indices, source times (s), weights."""
+
+    cut: Cut
+    frames: np.ndarray  # [k] int64 output frame indices, increasing
+    times: np.ndarray  # [k] source times (s)
+    weights: np.ndarray  # [k] 1 on a hard cut; ramps within a crossfade
+
+
+def frame_plan(timeline: Timeline, fps: float, crossfade: float = 0.0) -> list[SegmentFrames]:
+    """For each segment, the output frames it shows and at which source times.
+
+    With ``crossfade`` > 0 (s), each cut at time c becomes a linear blend over
+    [c - crossfade/2, c + crossfade/2): the outgoing shot plays on past its out-point and
+    the incoming one starts before its in-point (from its first frame at the earliest).
+    """
     n = output_frame_count(timeline.duration, fps)
     t = np.arange(n) / fps
+    half = crossfade / 2
     plan = []
     for i, cut in enumerate(timeline.segments):
-        last = i == len(timeline.segments) - 1
-        mine = t[(t >= cut.song_start - 1e-9) & ((t < cut.song_end - 1e-9) | last)]
-        if mine.size:
-            plan.append((cut, cut.source_start + (mine - cut.song_start)))
+        first, last = i == 0, i == len(timeline.segments) - 1
+        lo = cut.song_start - (0.0 if first else half)
+        hi = cut.song_end + (0.0 if last else half)
+        frames = np.flatnonzero((t >= lo - 1e-9) & ((t < hi - 1e-9) | last))
+        if frames.size == 0:
+            continue
+        tt = t[frames]
+        weights = np.ones_like(tt)
+        if crossfade > 0:
+            if not first:
+                weights = np.minimum(weights, np.clip((tt - lo) / crossfade, 0.0, 1.0))
+            if not last:
+                weights = np.minimum(weights, np.clip((hi - tt) / crossfade, 0.0, 1.0))
+        times = np.maximum(cut.source_start + (tt - cut.song_start), 0.0)
+        plan.append(SegmentFrames(cut, frames, times, weights))
     return plan
 
 
@@ -157,15 +187,17 @@ def render(
             video.width, video.height, video.pix_fmt = config.width, config.height, "yuv420p"
             audio = out.add_stream("aac", rate=AUDIO_RATE)
             audio.layout, audio.bit_rate = "stereo", config.audio_bitrate
+            pending: dict[int, list[tuple[float, np.ndarray]]] = {}  # frame -> [(weight, picture)]
             written = 0
-            for cut, times in frame_plan(timeline, config.fps):
-                for image in source_frames(cut.source, times):
-                    frame = av.VideoFrame.from_ndarray(fit_frame(image, config.width, config.height, config.fit),
-                                                       format="rgb24")
-                    frame.pts = written
-                    frame.time_base = 1 / rate
-                    for packet in video.encode(frame):
-                        out.mux(packet)
+            plan = frame_plan(timeline, config.fps, config.crossfade)
+            for k, part in enumerate(plan):
+                for index, weight, image in zip(part.frames.tolist(), part.weights.tolist(),
+                                                source_frames(part.cut.source, part.times), strict=True):
+                    fitted = fit_frame(image, config.width, config.height, config.fit)
+                    pending.setdefault(index, []).append((weight, fitted))
+                done_before = plan[k + 1].frames[0] if k + 1 < len(plan) else written + len(pending) + 1
+                while written < done_before and written in pending:  # frames no later segment touches
+                    _encode_frame(out, video, _blend(pending.pop(written)), written, rate)
                     written += 1
                     if on_frames:
                         on_frames(1)
@@ -173,6 +205,21 @@ def render(
                 out.mux(packet)
             _encode_song(out, audio, song_audio, song_rate, timeline.duration)
     return Path(output)
+
+
+def _blend(parts: list[tuple[float, np.ndarray]]) -> np.ndarray:
+    """Weighted mean of pictures (a hard cut has one part of weight 1: no arithmetic)."""
+    if len(parts) == 1:
+        return parts[0][1]
+    total = sum(w * p.astype(np.float32) for w, p in parts)
+    return (total / max(sum(w for w, _ in parts), 1e-9)).round().astype(np.uint8)
+
+
+def _encode_frame(out, stream, image: np.ndarray, index: int, rate: Fraction) -> None:
+    frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+    frame.pts, frame.time_base = index, 1 / rate
+    for packet in stream.encode(frame):
+        out.mux(packet)
 
 
 def _encode_song(out, stream, samples: np.ndarray, rate: int, duration: float) -> None:
