@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_novelty.py $(CORPUS)
 	$(BIN)/python scripts/bench_analyze.py $(CORPUS)/videos
 	$(BIN)/python scripts/bench_match.py
+	$(BIN)/python scripts/bench_make.py $(CORPUS)
 	$(BIN)/python scripts/eval_reconstruct.py $(CORPUS)
 
 clean:
