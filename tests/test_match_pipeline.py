@@ -86,7 +86,7 @@ def test_cli_match_writes_timeline_and_otio(case, tmp_path, capsys):
     (["--song", "{root}/song.wav", "--videos", "{root}/v0.mp4"], "not enough footage"),
     (["--song", "{root}/song.wav", "--videos", "{root}", "-o", "/nonexistent/dir/out"], "cannot write"),
     (["--song", "{root}/song.wav", "--videos", "{root}", "match.beam_width=0"], "beam_width=0"),
-    (["--song", "{root}/song.wav", "--videos", "{root}", "match.snap=beats"], "snap='beats'"),
+    (["--song", "{root}/song.wav", "--videos", "{root}", "match.snap=bars"], "snap='bars'"),
 ])
 def test_cli_match_errors_are_one_line(case, tmp_path, capsys, args, words):
     from videothat.cli import main
@@ -144,3 +144,16 @@ def test_cli_make_without_usable_videos_says_why(case, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "no usable videos" in err and "mute.mp4: has no audio stream" in err
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_cuts_snap_to_beats(case):
+    from dataclasses import replace
+
+    song, videos, _, _ = case
+    config = MatchConfig()
+    result = match(song, videos, replace(config, search=replace(config.search, snap="beats")))
+    beats = result.beats / result.frame_rate
+    shot_ends = {(s.source, round(s.end, 3)) for s in result.shots}
+    for cut in result.timeline.segments[:-1]:
+        on_beat = np.abs(beats - cut.song_end).min() <= 1.5 / result.frame_rate
+        assert on_beat or (cut.source, round(cut.source_end, 3)) in shot_ends

@@ -1,7 +1,7 @@
 """A self-contained HTML report of a match: plots (embedded PNG), figures and the cut list.
 
 What it shows: the song's novelty with the chosen segments drawn over it and each
-segment's own novelty overlaid; cut points against the song's onsets; summary figures
+segment's own novelty overlaid; cut points against the song's onsets and beats; summary figures
 (onset F-measure between the song and the assembled shot novelty, the fraction of cuts
 within 50 ms of a song onset, shots used of those available); and the segment table.
 """
@@ -107,10 +107,12 @@ def _timeline_plot(result: MatchResult) -> str:
     top.legend(loc="upper right", fontsize=9, frameon=False)
     top.set_title("Segments over the song (background: source video; blue lines: cuts)", fontsize=11, loc="left")
     for onset in result.onsets / fr:
-        bottom.axvline(onset, ymin=0.55, ymax=1.0, color="#555", lw=0.6)
+        bottom.axvline(onset, ymin=0.69, ymax=1.0, color="#555", lw=0.6)
+    for beat in result.beats / fr:
+        bottom.axvline(beat, ymin=0.36, ymax=0.64, color="#e09f3e", lw=1.0)
     for cut in result.timeline.segments[1:]:
-        bottom.axvline(cut.song_start, ymin=0.0, ymax=0.45, color="#1f5fbf", lw=1.4)
-    bottom.set_yticks([0.25, 0.75], ["cuts", "song onsets"])
+        bottom.axvline(cut.song_start, ymin=0.0, ymax=0.31, color="#1f5fbf", lw=1.4)
+    bottom.set_yticks([0.15, 0.5, 0.85], ["cuts", "beats", "song onsets"])
     bottom.set_ylim(0, 1)
     bottom.set_xlabel("song time (s)")
     bottom.set_xlim(0, result.timeline.duration)
@@ -133,11 +135,12 @@ def write_report(result: MatchResult, path: Path, *, video: Path | None = None) 
         f"<td>{c.duration:.2f}</td><td>{c.score:.3f}</td></tr>"
         for i, c in enumerate(result.timeline.segments)
     )
+    bpm = 60 * result.frame_rate / float(np.median(np.diff(result.beats))) if result.beats.size > 1 else 0.0
     figures = [
         ("onset F-measure", f"{summary.onset_f:.2f}", "song onsets vs the placed shots' onsets, 50 ms"),
         ("cuts on onsets", f"{100 * summary.cuts_on_onsets:.0f} %", "cuts within 50 ms of a song onset"),
         ("shots used", f"{summary.shots_used} / {summary.shots_available}", "of the usable shots"),
-        ("segments", f"{summary.segments}", f"over {result.timeline.duration:.1f} s of song"),
+        ("segments", f"{summary.segments}", f"over {result.timeline.duration:.1f} s of song at {bpm:.0f} BPM"),
     ]
     cards = "\n".join(f'<div class="card"><div class="v">{v}</div><div class="k">{k}</div>'
                       f'<div class="n">{html.escape(n)}</div></div>' for k, v, n in figures)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from videothat.audio.beats import beat_frames
 from videothat.audio.onsets import onset_frames
 from videothat.catalog import FileAnalysis
 from videothat.config import MatchConfig
@@ -20,15 +21,16 @@ from videothat.media.shots import Shot
 
 @dataclass(frozen=True)
 class MatchResult:
-    """A timeline with what it was made from: shots and their curves, the song curve [T]
-    and its onset frames."""
+    """A timeline with what it was made from: shots and their curves, the song curve [T],
+    its onset and beat frames."""
 
     timeline: Timeline
     placements: list[Placement]
     shots: list[Shot]
     curves: list[np.ndarray]  # the shots' novelty curves as scored
     song_curve: np.ndarray
-    onsets: np.ndarray
+    onsets: np.ndarray  # song onset frames
+    beats: np.ndarray  # song beat frames
     frame_rate: float
 
 
@@ -69,11 +71,13 @@ def match(
     bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in curves], config.score, device=device)
     song_t = prepare_song(torch.from_numpy(song_curve), config.score, device=device)
     onsets = onset_frames(song_curve, frame_rate=fr)
+    beats = beat_frames(song_curve, frame_rate=fr)
+    snaps = beats if config.search.snap == "beats" else onsets
     placements = search(bank, song_t, frame_rate=fr, score=config.score, config=config.search,
-                        onsets=torch.from_numpy(onsets), shot_seconds=[s.duration for s in shots],
+                        onsets=torch.from_numpy(snaps), shot_seconds=[s.duration for s in shots],
                         duration=song.duration, progress=progress)
     timeline = to_timeline(song, placements, shots)
-    return MatchResult(timeline, placements, shots, curves, song_curve, onsets, fr)
+    return MatchResult(timeline, placements, shots, curves, song_curve, onsets, beats, fr)
 
 
 def to_timeline(song: FileAnalysis, placements: Sequence[Placement], shots: Sequence[Shot]) -> Timeline:

@@ -9,7 +9,7 @@ from videothat.errors import ParameterError
 SUBTRACT_MODES = ("none", "mean")
 NORMALIZE_MODES = ("window", "none")
 MODES = ("sequential", "global")
-SNAPS = ("onsets", "none")
+SNAPS = ("onsets", "beats", "none")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,7 +50,7 @@ class SearchConfig:
     min_length: float = 1.0  # s, shortest segment (the song's end may force a shorter song)
     max_length: float = 8.0  # s, longest segment
     reuse: bool = False  # may a shot appear more than once
-    snap: str = "onsets"  # segment ends on song onsets (or shot end / song end) | none
+    snap: str = "onsets"  # segment ends on song onsets | beats (or the shot's / song's end) | none
     in_point_step: float = 0.0  # s; > 0 also tries in-points every this many seconds into a shot
     mode: str = "sequential"  # sequential | global
     pin_threshold: float = 0.0  # global mode: only placements scoring above this are pinned

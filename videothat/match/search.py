@@ -125,7 +125,7 @@ def search(
 ) -> list[Placement]:
     """Cover the song curve (T frames) with shots from ``bank``; placements in song order.
 
-    ``onsets``: song onset frames (int64) that segment ends may snap to;
+    ``onsets``: song frames (int64; onsets or beats) that segment ends may snap to;
     ``shot_seconds``: exact shot durations (default: curve lengths / frame_rate);
     ``duration``: exact song duration in seconds (default: T / frame_rate);
     ``progress``: called with the fraction of the song searched so far (for progress bars).
@@ -147,7 +147,7 @@ def search(
 def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress) -> _Context:
     t = len(song)
     is_onset = torch.zeros(t + 1, dtype=torch.bool, device=bank.device)
-    if onsets is not None and config.snap == "onsets":
+    if onsets is not None and config.snap != "none":
         is_onset[onsets[(onsets > 0) & (onsets < t)].to(bank.device)] = True
     min_f = max(1, round(config.min_length * frame_rate))
     max_f = max(min_f, round(config.max_length * frame_rate))
