@@ -81,3 +81,24 @@ def peak_dbfs(samples: np.ndarray) -> float:
     """Peak level in dB relative to full scale (-inf for digital silence)."""
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     return 20.0 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, audio: np.ndarray, rate: int) -> None:
+    """Encode float audio [shape=(channels, n)] at ``rate`` Hz into ``stream`` of ``out``
+    (converted to the stream's rate, layout and sample format), then flush it."""
+    from fractions import Fraction
+
+    layout = "mono" if audio.shape[0] == 1 else "stereo"
+    resampler = av.AudioResampler(format=stream.codec_context.codec.audio_formats[0].name,
+                                  layout=stream.layout.name, rate=stream.rate)
+    interleaved = np.ascontiguousarray(audio.T.reshape(1, -1), dtype=np.float32)
+    chunk = 4096
+    for start in range(0, audio.shape[1], chunk):
+        piece = interleaved[:, start * audio.shape[0] : (start + chunk) * audio.shape[0]]
+        frame = av.AudioFrame.from_ndarray(piece, format="flt", layout=layout)
+        frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+        for converted in resampler.resample(frame):
+            out.mux(stream.encode(converted))
+    for converted in resampler.resample(None):
+        out.mux(stream.encode(converted))
+    out.mux(stream.encode(None))

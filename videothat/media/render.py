@@ -23,6 +23,7 @@ import numpy as np
 
 from videothat.errors import CorruptMediaError, NoVideoError, ParameterError
 from videothat.match.timeline import Cut, Timeline
+from videothat.media.audio import encode_audio
 from videothat.media.probe import open_container
 
 log = logging.getLogger(__name__)
@@ -223,20 +224,5 @@ def _encode_frame(out, stream, image: np.ndarray, index: int, rate: Fraction) ->
 
 
 def _encode_song(out, stream, samples: np.ndarray, rate: int, duration: float) -> None:
-    """The song (mono float32 at ``rate``), cut to ``duration`` s, as stereo AAC."""
-    samples = samples[: round(duration * rate)].astype(np.float32)
-    resampler = av.AudioResampler(format=stream.codec_context.codec.audio_formats[0].name, layout="stereo",
-                                  rate=AUDIO_RATE)
-    chunk = 4096
-    for start in range(0, samples.size, chunk):
-        piece = np.ascontiguousarray(samples[start : start + chunk][None])
-        frame = av.AudioFrame.from_ndarray(piece, format="flt", layout="mono")
-        frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
-        for converted in resampler.resample(frame):
-            for packet in stream.encode(converted):
-                out.mux(packet)
-    for converted in resampler.resample(None):
-        for packet in stream.encode(converted):
-            out.mux(packet)
-    for packet in stream.encode(None):
-        out.mux(packet)
+    """The song (mono float32 at ``rate``), cut to ``duration`` s, as the sound track."""
+    encode_audio(out, stream, samples[None, : round(duration * rate)], rate)

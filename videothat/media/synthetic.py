@@ -6,12 +6,13 @@ drifting textures with hard cuts at exact frame boundaries, over any sound track
 
 from __future__ import annotations
 
-from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
 
 import av
 import numpy as np
+
+from videothat.media.audio import encode_audio
 
 
 def tone(seconds: float, sr: int, freq: float = 440.0, *, amp: float = 0.5, channels: int = 1) -> np.ndarray:
@@ -78,7 +79,7 @@ def write_video(
         for packet in vs.encode():
             out.mux(packet)
         if a_s is not None:
-            _encode_audio(out, a_s, audio, sr)
+            encode_audio(out, a_s, audio, sr)
     return path
 
 
@@ -87,30 +88,8 @@ def write_audio(path: Path, audio: np.ndarray, *, sr: int = 44100, codec: str = 
     with av.open(str(path), mode="w") as out:
         stream = out.add_stream(codec, rate=sr)
         stream.layout = "mono" if audio.shape[0] == 1 else "stereo"
-        _encode_audio(out, stream, audio, sr)
+        encode_audio(out, stream, audio, sr)
     return path
-
-
-def _encode_audio(out: av.container.OutputContainer, stream, audio: np.ndarray, sr: int) -> None:
-    fmt = stream.codec_context.codec.audio_formats[0].name
-    layout = "mono" if audio.shape[0] == 1 else "stereo"
-    resampler = av.AudioResampler(format=fmt, layout=layout, rate=sr)
-    chunk = 1024
-    interleaved = np.ascontiguousarray(audio.T.reshape(1, -1))
-    for start in range(0, audio.shape[1], chunk):
-        piece = interleaved[:, start * audio.shape[0] : (start + chunk) * audio.shape[0]]
-        frame = av.AudioFrame.from_ndarray(piece, format="flt", layout=layout)
-        frame.sample_rate = sr
-        frame.pts = start
-        frame.time_base = Fraction(1, sr)
-        for f in resampler.resample(frame):
-            for packet in stream.encode(f):
-                out.mux(packet)
-    for f in resampler.resample(None):
-        for packet in stream.encode(f):
-            out.mux(packet)
-    for packet in stream.encode(None):
-        out.mux(packet)
 
 
 def cut_video(
