@@ -267,7 +267,7 @@ def match_files(
 
     Raises
     ------
-    MediaError : the song cannot be used (missing, no audio, silent, corrupt).
+    VideoThatError : the song cannot be used (missing, no audio, silent, corrupt).
     SearchError : no usable shots, or too little footage for the song.
     """
     from videothat.match.assemble import match
@@ -275,8 +275,8 @@ def match_files(
 
     with _catalog(cache_dir, song_catalog_params(analysis)) as songs:
         song_report = analyze([song], analysis, catalog=songs, as_song=True)
-    if song_report.failures:
-        raise MediaError(song_report.failures[0].path, song_report.failures[0].message.split(": ", 1)[-1])
+    if song_report.failures:  # the message names the file and the problem
+        raise VideoThatError(f"song {song_report.failures[0].message}")
     with _catalog(cache_dir, analysis.cache_params()) as shots:
         report = analyze(videos, analysis, catalog=shots, on_file=on_file, on_total=on_total)
     for stage, spent in song_report.seconds.items():
