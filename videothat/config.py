@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from videothat.audio.config import NoveltyConfig
@@ -131,8 +131,3 @@ def render_config(cfg: Mapping[str, object]):
     from videothat.media.render import RenderConfig
 
     return _build(RenderConfig, "render", dict(cfg.get("render", {})))
-
-
-def as_dict(config: AnalysisConfig) -> dict[str, object]:
-    """Plain nested dict of a config (for printing and JSON)."""
-    return asdict(config)
