@@ -65,11 +65,14 @@ def test_duration_size_and_sound(rendered):
 
 
 def test_fit_keeps_the_aspect_ratio():
-    square = np.full((100, 100, 3), 200, np.uint8)
-    boxed = fit_frame(square, 160, 90, "letterbox")
+    from videothat.media.render import to_frame
+
+    square = av.VideoFrame.from_ndarray(np.full((100, 100, 3), 200, np.uint8), format="rgb24")
+    boxed = to_frame(fit_frame(square, 160, 90, "letterbox")).to_ndarray(format="rgb24")
     cols = np.flatnonzero(boxed[45, :, 0] > 100)
-    assert boxed.shape == (90, 160, 3) and cols[0] == 35 and cols[-1] == 124  # 90x90 centred
-    cropped = fit_frame(square, 160, 90, "crop")
+    assert boxed.shape == (90, 160, 3) and cols[0] == 34 and cols[-1] == 123  # 90x90 centred (even offset)
+    assert boxed[:, :30].max() < 10 and boxed[:, 130:].max() < 10  # black bars
+    cropped = to_frame(fit_frame(square, 160, 90, "crop")).to_ndarray(format="rgb24")
     assert (cropped[..., 0] > 100).all()
 
 

@@ -65,29 +65,58 @@ class RenderConfig:
                             audio_bitrate=96_000, crossfade=self.crossfade)
 
 
-def fit_frame(image: np.ndarray, width: int, height: int, fit: str) -> np.ndarray:
-    """Scale an RGB image [H, W, 3] into [height, width, 3] keeping its aspect ratio."""
-    h, w = image.shape[:2]
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # yuv420p: Y [H, W], U and V [H/2, W/2]
+BLACK = (16, 128, 128)  # limited-range YUV black
+
+
+def fit_frame(frame: av.VideoFrame, width: int, height: int, fit: str) -> Planes:
+    """Scale a decoded frame into ``width`` x ``height`` keeping its aspect ratio, centred.
+
+    The picture stays in YUV 4:2:0 from decoder to encoder (one libswscale call scales
+    it); only frames with a display rotation go through RGB to be turned upright.
+    """
+    frame = upright(frame)
+    w, h = frame.width, frame.height
     scale = min(width / w, height / h) if fit == "letterbox" else max(width / w, height / h)
     sw, sh = max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-    scaled = frame.reformat(width=sw, height=sh, format="rgb24").to_ndarray()
-    canvas = np.zeros((height, width, 3), dtype=np.uint8)
-    # place (letterbox) or cut (crop) centred
-    y0, x0 = (height - sh) // 2, (width - sw) // 2
-    src = scaled[max(0, -y0) : max(0, -y0) + min(sh, height), max(0, -x0) : max(0, -x0) + min(sw, width)]
-    canvas[max(0, y0) : max(0, y0) + src.shape[0], max(0, x0) : max(0, x0) + src.shape[1]] = src
-    return canvas
+    scaled = frame.reformat(width=sw, height=sh, format="yuv420p")
+    y0, x0 = (height - sh) // 4 * 2, (width - sw) // 4 * 2  # even offsets keep chroma aligned
+    out = []
+    for plane, shrink, fill in zip(scaled.planes, (1, 2, 2), BLACK, strict=True):
+        src = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        canvas = np.full((height // shrink, width // shrink), fill, np.uint8)
+        oy, ox = y0 // shrink, x0 // shrink
+        rows = min(src.shape[0] - max(0, -oy), canvas.shape[0] - max(0, oy))
+        cols = min(src.shape[1] - max(0, -ox), canvas.shape[1] - max(0, ox))
+        canvas[max(0, oy) : max(0, oy) + rows, max(0, ox) : max(0, ox) + cols] = \
+            src[max(0, -oy) : max(0, -oy) + rows, max(0, -ox) : max(0, -ox) + cols]
+        out.append(canvas)
+    return tuple(out)
 
 
-def upright(frame: av.VideoFrame) -> np.ndarray:
-    """The frame as RGB [H, W, 3], turned by its display rotation (phone videos)."""
-    image = frame.to_ndarray(format="rgb24")
+def to_frame(planes: Planes) -> av.VideoFrame:
+    """A yuv420p ``VideoFrame`` from its three planes."""
+    height, width = planes[0].shape
+    frame = av.VideoFrame(width, height, "yuv420p")
+    for plane, data in zip(frame.planes, planes, strict=True):
+        if plane.line_size != data.shape[1]:  # rows padded for alignment
+            padded = np.zeros((data.shape[0], plane.line_size), np.uint8)
+            padded[:, : data.shape[1]] = data
+            data = padded
+        plane.update(np.ascontiguousarray(data))
+    return frame
+
+
+def upright(frame: av.VideoFrame) -> av.VideoFrame:
+    """The frame turned by its display rotation (phone videos); unrotated frames as they are."""
     quarter = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
-    return np.ascontiguousarray(np.rot90(image, k=quarter)) if quarter else image
+    if not quarter:
+        return frame
+    image = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), k=quarter))
+    return av.VideoFrame.from_ndarray(image, format="rgb24")
 
 
-def source_frames(path: Path, times: np.ndarray) -> Iterator[np.ndarray]:
+def source_frames(path: Path, times: np.ndarray) -> Iterator[av.VideoFrame]:
     """The source frames on screen at increasing ``times`` (s): for each, the last frame
     whose timestamp is <= the time (the first frame before the first timestamp)."""
     with open_container(path) as container:
@@ -107,7 +136,7 @@ def source_frames(path: Path, times: np.ndarray) -> Iterator[np.ndarray]:
         for t in times:
             while upcoming is not None and float(upcoming.time) - start <= t + 1e-6:
                 current, upcoming = upcoming, next(decoded, None)
-            yield upright(current)
+            yield current
 
 
 def _decode(container, stream, path: Path) -> Iterator[av.VideoFrame]:
@@ -188,13 +217,15 @@ def render(
             video.width, video.height, video.pix_fmt = config.width, config.height, "yuv420p"
             audio = out.add_stream("aac", rate=AUDIO_RATE)
             audio.layout, audio.bit_rate = "stereo", config.audio_bitrate
-            pending: dict[int, list[tuple[float, np.ndarray]]] = {}  # frame -> [(weight, picture)]
+            pending: dict[int, list[tuple[float, Planes]]] = {}  # frame -> [(weight, picture)]
             written = 0
             plan = frame_plan(timeline, config.fps, config.crossfade)
             for k, part in enumerate(plan):
-                for index, weight, image in zip(part.frames.tolist(), part.weights.tolist(),
+                last, fitted = None, None
+                for index, weight, frame in zip(part.frames.tolist(), part.weights.tolist(),
                                                 source_frames(part.cut.source, part.times), strict=True):
-                    fitted = fit_frame(image, config.width, config.height, config.fit)
+                    if frame is not last:  # a source frame shown twice is fitted once
+                        last, fitted = frame, fit_frame(frame, config.width, config.height, config.fit)
                     pending.setdefault(index, []).append((weight, fitted))
                 done_before = plan[k + 1].frames[0] if k + 1 < len(plan) else written + len(pending) + 1
                 while written < done_before and written in pending:  # frames no later segment touches
@@ -208,16 +239,17 @@ def render(
     return Path(output)
 
 
-def _blend(parts: list[tuple[float, np.ndarray]]) -> np.ndarray:
+def _blend(parts: list[tuple[float, Planes]]) -> Planes:
     """Weighted mean of pictures (a hard cut has one part of weight 1: no arithmetic)."""
     if len(parts) == 1:
         return parts[0][1]
-    total = sum(w * p.astype(np.float32) for w, p in parts)
-    return (total / max(sum(w for w, _ in parts), 1e-9)).round().astype(np.uint8)
+    total = sum(w for w, _ in parts) or 1.0
+    return tuple((sum(w * p[i].astype(np.float32) for w, p in parts) / total).round().astype(np.uint8)
+                 for i in range(3))
 
 
-def _encode_frame(out, stream, image: np.ndarray, index: int, rate: Fraction) -> None:
-    frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+def _encode_frame(out, stream, planes: Planes, index: int, rate: Fraction) -> None:
+    frame = to_frame(planes)
     frame.pts, frame.time_base = index, 1 / rate
     for packet in stream.encode(frame):
         out.mux(packet)
