@@ -1,0 +1,114 @@
+"""Fingerprint store: persistence, crash safety, removal, recall of compressed indexes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import videothat.index.store as store_module
+from videothat.errors import CacheError, ParameterError
+from videothat.index.fingerprint import WindowConfig, rhythm_fingerprints
+from videothat.index.store import FingerprintStore, VectorInfo
+
+FR = 22050 / 512
+
+
+def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _infos(n: int) -> list[VectorInfo]:
+    return [VectorInfo("", 0, float(i), "rhythm") for i in range(n)]
+
+
+def test_round_trip_search_remove(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = _unit(rng, 20, 16), _unit(rng, 30, 16)
+    store = FingerprintStore.create(tmp_path / "idx", dim=16)
+    assert store.add(a, _infos(20), path="a.mp4", content_hash="ha") == 20
+    assert store.add(b, _infos(30), path="b.mp4", content_hash="hb") == 30
+    assert store.add(b, _infos(30), path="b-copy.mp4", content_hash="hb") == 0  # same content: skipped
+    store.save()
+    again = FingerprintStore.open(tmp_path / "idx")
+    assert again.stats()["vectors"] == 50 and again.stats()["files"] == 2
+    (hits,) = again.search(b[7:8], k=3)
+    assert hits[0].info.path == "b.mp4" and hits[0].info.start == 7.0 and hits[0].score == pytest.approx(1.0)
+    assert again.remove("b.mp4") == 30
+    again.save()
+    reopened = FingerprintStore.open(tmp_path / "idx")
+    assert all(h.info.path == "a.mp4" for h in reopened.search(b[7:8], k=5)[0])
+    assert reopened.generation == 2 and len(list((tmp_path / "idx").glob("gen-*"))) == 1
+
+
+def test_crash_while_publishing_keeps_the_previous_index(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    store = FingerprintStore.create(tmp_path / "idx", dim=8)
+    store.add(_unit(rng, 5, 8), _infos(5), path="a.mp4", content_hash="ha")
+    store.save()
+    store.add(_unit(rng, 5, 8), _infos(5), path="b.mp4", content_hash="hb")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store_module, "atomic_write", crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.save()
+    survivor = FingerprintStore.open(tmp_path / "idx")
+    assert survivor.stats()["vectors"] == 5 and survivor.stats()["files"] == 1
+
+
+def test_unusable_folders_and_parameters(tmp_path):
+    with pytest.raises(CacheError, match="not a VideoThat index"):
+        FingerprintStore.open(tmp_path)
+    with pytest.raises(ParameterError, match="factory"):
+        FingerprintStore.create(tmp_path, dim=8, factory="NoSuchIndex")
+    store = FingerprintStore.create(tmp_path, dim=8)
+    with pytest.raises(ParameterError, match="dimension 8"):
+        store.add(np.zeros((2, 4), np.float32), _infos(2), path="x", content_hash="x")
+
+
+def test_ivfpq_recall_against_exact_search(tmp_path):
+    rng = np.random.default_rng(2)
+    centres = _unit(rng, 50, 32)
+    data = centres[rng.integers(0, 50, 10000)] + 0.3 * rng.standard_normal((10000, 32)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    queries = data[:100] + 0.05 * rng.standard_normal((100, 32)).astype(np.float32)
+    flat = FingerprintStore.create(tmp_path / "flat", dim=32)
+    ivf = FingerprintStore.create(tmp_path / "ivf", dim=32, factory="IVF64,PQ16")
+    for s in (flat, ivf):
+        s.add(data, _infos(10000), path="all", content_hash="h")
+    exact = [{h.id for h in row} for row in flat.search(queries, k=10)]
+    approx = [{h.id for h in row} for row in ivf.search(queries, k=10)]
+    recall = np.mean([len(a & e) / 10 for a, e in zip(approx, exact, strict=True)])
+    assert recall >= 0.7
+
+
+def test_fingerprint_inner_product_is_window_correlation():
+    rng = np.random.default_rng(3)
+    curve = rng.random(600).astype(np.float32) ** 3
+    config = WindowConfig(window=2.0, hop=0.25)
+    vectors, starts = rhythm_fingerprints(curve, frame_rate=FR, config=config)
+    size, hop = config.frames(FR)
+    assert vectors.shape == (1 + (600 - size) // hop, size)
+    i, j = 3, 11
+    a, b = curve[i * hop : i * hop + size], curve[j * hop : j * hop + size]
+    assert float(vectors[i] @ vectors[j]) == pytest.approx(np.corrcoef(a, b)[0, 1], abs=1e-5)
+    assert starts[i] == pytest.approx(i * hop / FR)
+    flat, _ = rhythm_fingerprints(np.ones(600, np.float32), frame_rate=FR, config=config)
+    assert flat.shape[0] == 0
+
+
+def test_song_window_finds_the_shot_it_came_from(tmp_path):
+    """A shot that is a piece of the song: the song's window at that place finds it."""
+    rng = np.random.default_rng(4)
+    song = rng.random(3000).astype(np.float32) ** 4
+    config = WindowConfig()
+    store = FingerprintStore.create(tmp_path, dim=config.frames(FR)[0])
+    for k, start in enumerate(range(0, 2800, 350)):
+        vectors, starts = rhythm_fingerprints(song[start : start + 350], frame_rate=FR, config=config)
+        infos = [VectorInfo(f"shot{k}", k, float(s), "rhythm") for s in starts]
+        store.add(vectors, infos, path=f"shot{k}", content_hash=f"h{k}")
+    query, _ = rhythm_fingerprints(song[1400:1600], frame_rate=FR, config=config)
+    (hits,) = store.search(query[:1], k=5)
+    assert hits[0].info.path == "shot4" and hits[0].info.start == 0.0
