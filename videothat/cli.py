@@ -100,7 +100,7 @@ def _progress(quiet: bool, desc: str):
 
 def cmd_match(args: argparse.Namespace) -> int:
     from videothat.config import analysis_config, match_config
-    from videothat.pipeline import match_files
+    from videothat.pipeline import match_files, write_timeline
 
     paths, overrides = split_overrides(args.items + args.overrides)
     if not paths:
@@ -117,17 +117,20 @@ def cmd_match(args: argparse.Namespace) -> int:
     finally:
         close()
         match_bar.close()
+    json_path, otio_path = write_timeline(result.timeline, out.with_name(out.name.removesuffix(".timeline.json")))
+    _print_outcome(result, report, "", t0)
+    print(f"timeline: {json_path}\nOpenTimelineIO: {otio_path}")
+    return 0
+
+
+def _print_outcome(result, report, detail: str, t0: float) -> None:
+    """The skipped files (stderr) and one line about the timeline made."""
     for failure in report.failures:
         print(f"skipped {failure.message}", file=sys.stderr)
     timeline = result.timeline
-    timeline.save_json(out)
-    otio_path = timeline.save_otio(out.with_name(out.name.removesuffix(".timeline.json") + ".otio"))
     used = len({p.shot for p in result.placements})
     print(f"{len(timeline.segments)} segments over {timeline.duration:.1f} s from {used} of "
-          f"{len(result.shots)} shots ({time.perf_counter() - t0:.1f} s)")
-    print(f"timeline: {out}")
-    print(f"OpenTimelineIO: {otio_path}")
-    return 0
+          f"{len(result.shots)} shots{detail} ({time.perf_counter() - t0:.1f} s)")
 
 
 def cmd_make(args: argparse.Namespace) -> int:
@@ -160,13 +163,7 @@ def cmd_make(args: argparse.Namespace) -> int:
         close()
         match_bar.close()
         render_bar.close()
-    for failure in made.report.failures:
-        print(f"skipped {failure.message}", file=sys.stderr)
-    timeline = made.result.timeline
-    used = len({p.shot for p in made.result.placements})
-    print(f"{len(timeline.segments)} segments over {timeline.duration:.1f} s from {used} of "
-          f"{len(made.result.shots)} shots, {rendering.width}x{rendering.height} at {rendering.fps:g} fps "
-          f"({time.perf_counter() - t0:.1f} s)")
+    _print_outcome(made.result, made.report, f", {rendering.width}x{rendering.height} at {rendering.fps:g} fps", t0)
     print(f"video: {made.video}\ntimeline: {made.timeline}\nOpenTimelineIO: {made.otio}")
     if made.html:
         print(f"report: {made.html}")
@@ -218,6 +215,20 @@ def print_summary(report, seconds: float) -> None:
         print(f"FAILED {failure.message}", file=sys.stderr)
 
 
+def _add_sources(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--song", type=Path, required=True, help="the song (any audio or video file)")
+    p.add_argument("--videos", dest="items", nargs="+", required=True, metavar="PATH|key=value",
+                   help="videos with their own sound: files or folders (recursive)")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    """Cache folder, quiet flag and trailing config overrides of the job commands."""
+    p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
+                   help="analysis cache folder (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="videothat",
@@ -242,15 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Analyse the song and the videos (cached), find where each shot's sound fits the song's "
         "rhythm and write OUT.timeline.json and OUT.otio. Overrides as key=value, e.g. match.beam_width=32.",
     )
-    p.add_argument("--song", type=Path, required=True, help="the song (any audio or video file)")
-    p.add_argument("--videos", dest="items", nargs="+", required=True, metavar="PATH|key=value",
-                   help="videos with their own sound: files or folders (recursive)")
+    _add_sources(p)
     p.add_argument("-o", "--output", type=Path, default=Path("out.timeline.json"),
                    help="timeline path (default: %(default)s); the .otio goes beside it")
-    p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
-                   help="analysis cache folder (default: %(default)s)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+    _add_common(p)
     p.set_defaults(func=cmd_match)
     for name in ("make", "demo"):
         demo = name == "demo"
@@ -264,18 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
             + " Overrides as key=value, e.g. render.height=1080 match.beam_width=32.",
         )
         if not demo:
-            p.add_argument("--song", type=Path, required=True, help="the song (any audio or video file)")
-            p.add_argument("--videos", dest="items", nargs="+", required=True, metavar="PATH|key=value",
-                           help="videos with their own sound: files or folders (recursive)")
+            _add_sources(p)
         p.add_argument("-o", "--output", type=Path, default=Path("videothat_demo.mp4" if demo else "out.mp4"),
                        help="the video (default: %(default)s)")
         p.add_argument("--preview", action="store_true", help="render fast at 360p, 15 fps")
         p.add_argument("--report", action="store_true", default=demo,
                        help="also write OUT.report.html: plots, figures, cut list" + (" (always on)" if demo else ""))
-        p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
-                       help="analysis cache folder (default: %(default)s)")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-        p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+        _add_common(p)
         p.set_defaults(func=cmd_make)
     return parser
 

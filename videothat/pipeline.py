@@ -1,10 +1,10 @@
 """The jobs, orchestrated in one place. Stages take and return plain values.
 
-``analyze``: files -> (cached) shots and per-shot novelty curves.
-``match_files``: a song and videos -> a timeline placing the videos' shots on the song.
-``make_video``: ... and the music video rendered from it, with its timeline beside it. Files are decoded and
+``analyze``: files -> (cached) shots and per-shot novelty curves. Files are decoded and
 cut into shots on a thread pool while the main thread computes novelty for many files'
 shots in one device batch and stores each file's entry as soon as its batch is done.
+``match_files``: a song and videos -> a timeline placing the videos' shots on the song.
+``make_video``: the same, rendered to a music video with its timeline beside it.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # heavy imports wait until a file really needs decoding
 
     from videothat.audio.novelty import SpectralNovelty
     from videothat.match.assemble import MatchResult
+    from videothat.match.timeline import Timeline
     from videothat.media.render import RenderConfig
 
 log = logging.getLogger(__name__)
@@ -292,6 +293,12 @@ def match_files(
     return result, report
 
 
+def write_timeline(timeline: Timeline, stem: Path, *, rate: float = 25.0) -> tuple[Path, Path]:
+    """Write ``STEM.timeline.json`` and ``STEM.otio`` (at ``rate`` frames/s), atomically."""
+    return (timeline.save_json(stem.with_name(stem.name + ".timeline.json")),
+            timeline.save_otio(stem.with_name(stem.name + ".otio"), rate=rate))
+
+
 @contextmanager
 def _catalog(root: Path, params: dict[str, object]) -> Iterator[Catalog]:
     catalog = Catalog(root, params)
@@ -351,8 +358,7 @@ def make_video(
     render(result.timeline, output, rendering, song_audio=audio, song_rate=AUDIO_RATE, on_frames=frames)
     t2 = time.perf_counter()
     stem = output.with_suffix("")
-    timeline = result.timeline.save_json(stem.with_name(stem.name + ".timeline.json"))
-    otio = result.timeline.save_otio(stem.with_name(stem.name + ".otio"), rate=rendering.fps)
+    timeline, otio = write_timeline(result.timeline, stem, rate=rendering.fps)
     page = None
     if report:
         from videothat.report import write_report
