@@ -8,6 +8,7 @@ line on stderr and a non-zero exit.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -76,12 +77,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
-def _progress(quiet: bool, desc: str):
+def _progress(quiet: bool, desc: str, statuses: tuple[str, ...] = ("cached", "analysed", "failed")):
     """(on_total, on_file, close) callbacks drawing one tqdm bar over files."""
     from tqdm import tqdm
 
     bars: list[tqdm] = []
-    counts = {"cached": 0, "analysed": 0, "failed": 0}
+    counts = dict.fromkeys(statuses, 0)
 
     def on_total(n: int) -> None:
         bars.append(tqdm(total=n, unit="file", desc=desc, disable=quiet, dynamic_ncols=True))
@@ -102,9 +103,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     from videothat.config import analysis_config, match_config
     from videothat.pipeline import match_files, write_timeline
 
-    paths, overrides = split_overrides(args.items + args.overrides)
-    if not paths:
-        raise ParameterError("match needs --videos with at least one file or folder")
+    paths, overrides = _sources(args, "match")
     cfg = compose_config(overrides)
     analysis, matching = analysis_config(cfg), match_config(cfg)
     out = _output_path(args.output, ".timeline.json")
@@ -113,7 +112,8 @@ def cmd_match(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         result, report = match_files(args.song, paths, analysis, matching, cache_dir=args.cache_dir,
-                                     on_file=on_file, on_total=on_total, on_match=match_bar.fraction)
+                                     on_file=on_file, on_total=on_total, on_match=match_bar.fraction,
+                                     index=args.index, index_config=_index_config(cfg))
     finally:
         close()
         match_bar.close()
@@ -142,11 +142,10 @@ def cmd_make(args: argparse.Namespace) -> int:
 
         song, videos = build_demo(args.cache_dir / "demo-material")
         paths, overrides = [str(v) for v in videos], list(args.overrides)
+        args.index = None
     else:
         song = args.song
-        paths, overrides = split_overrides(args.items + args.overrides)
-        if not paths:
-            raise ParameterError("make needs --videos with at least one file or folder")
+        paths, overrides = _sources(args, "make")
     cfg = compose_config(overrides)
     analysis, matching, rendering = analysis_config(cfg), match_config(cfg), render_config(cfg)
     if args.preview:
@@ -158,7 +157,8 @@ def cmd_make(args: argparse.Namespace) -> int:
     try:
         made = make_video(song, paths, analysis, matching, rendering, output=output, cache_dir=args.cache_dir,
                           on_file=on_file, on_total=on_total, on_render=render_bar.update,
-                          on_match=match_bar.fraction, report=args.report)
+                          on_match=match_bar.fraction, report=args.report, index=args.index,
+                          index_config=_index_config(cfg))
     finally:
         close()
         match_bar.close()
@@ -167,6 +167,91 @@ def cmd_make(args: argparse.Namespace) -> int:
     print(f"video: {made.video}\ntimeline: {made.timeline}\nOpenTimelineIO: {made.otio}")
     if made.html:
         print(f"report: {made.html}")
+    return 0
+
+
+def _index_config(cfg: dict):
+    from videothat.index.config import index_config
+
+    return index_config(cfg.get("index", {}))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """index build / add / remove / stats."""
+    from videothat import archive
+
+    if args.action == "stats":
+        _existing_index(args.index)
+        _print_stats(archive.open_store(args.index).stats())
+        return 0
+    if args.action == "remove":
+        _existing_index(args.index)
+        files, vectors = archive.remove(args.items, args.index)
+        print(f"removed {files} file(s), {vectors} fingerprints")
+        return 0 if files else 1
+    from videothat.config import analysis_config
+
+    paths, overrides = split_overrides(args.items + args.overrides)
+    if not paths:
+        raise ParameterError(f"index {args.action} needs at least one file or folder")
+    if args.action == "add":
+        _existing_index(args.index)
+    if args.workers < 0:
+        raise ParameterError(f"--workers {args.workers} must be >= 0")
+    cfg = compose_config(overrides)
+    on_total, on_file, close = _progress(args.quiet, f"index {args.action}", ("indexed", "already", "failed"))
+    t0 = time.perf_counter()
+    try:
+        report = archive.ingest(paths, args.index, analysis_config(cfg), _index_config(cfg),
+                                cache_dir=args.cache_dir, mode="songs" if args.songs else "shots",
+                                create=args.action == "build", workers=args.workers, address=args.ray_address,
+                                on_total=on_total, on_file=on_file)
+    finally:
+        close()
+    for failure in report.failures:
+        print(f"FAILED {failure.message}", file=sys.stderr)
+    print(f"indexed {len(report.added)} file(s) ({report.vectors} fingerprints), {len(report.already)} already "
+          f"there, {len(report.failures)} failed ({time.perf_counter() - t0:.1f} s)")
+    _print_stats(report.stats)
+    return 1 if report.failures else 0
+
+
+def _print_stats(stats: dict) -> None:
+    stats = {**stats, "bytes": f"{stats['bytes'] / 1e6:.2f} MB"}
+    width = max(len(k) for k in stats)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in stats.items()))
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from videothat import archive
+    from videothat.config import analysis_config
+
+    _existing_index(args.index)
+    if args.top < 1:
+        raise ParameterError(f"-k {args.top} must be >= 1")
+    cfg = compose_config(args.overrides)
+    analysis, index = analysis_config(cfg), _index_config(cfg)
+    if args.song is not None:
+        parts = archive.query_song(args.song, args.index, analysis, index, cache_dir=args.cache_dir, top=args.top)
+        rows = [{"song_time": p.start, "matches": [{"source": h.info.path, "shot": h.info.shot,
+                                                    "source_time": round(h.info.start, 3), "score": round(h.score, 4)}
+                                                   for h in p.hits]} for p in parts]
+        for row in rows:
+            best = row["matches"][0] if row["matches"] else None
+            line = f"{best['score']:.3f}  {best['source']} shot {best['shot']} at {best['source_time']:.2f} s" \
+                if best else "no match"
+            print(f"song {row['song_time']:7.2f} s  {line}")
+    else:
+        found = archive.query_video(args.video, args.index, analysis, index, cache_dir=args.cache_dir, top=args.top)
+        rows = [{"song": a.path, "offset": round(a.offset, 3), "score": round(a.score, 4), "votes": a.votes}
+                for a in found]
+        for rank, row in enumerate(rows, 1):
+            print(f"{rank:2d}. {row['score']:8.3f}  {row['song']} from {row['offset']:.2f} s ({row['votes']} windows)")
+    if args.output:
+        from videothat.atomic import atomic_write
+
+        text = json.dumps(rows, indent=1)
+        atomic_write(_output_path(args.output, ".json"), lambda f: f.write(text.encode()))
     return 0
 
 
@@ -217,8 +302,27 @@ def print_summary(report, seconds: float) -> None:
 
 def _add_sources(p: argparse.ArgumentParser) -> None:
     p.add_argument("--song", type=Path, required=True, help="the song (any audio or video file)")
-    p.add_argument("--videos", dest="items", nargs="+", required=True, metavar="PATH|key=value",
-                   help="videos with their own sound: files or folders (recursive)")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--videos", dest="items", nargs="+", default=[], metavar="PATH|key=value",
+                       help="videos with their own sound: files or folders (recursive)")
+    group.add_argument("--index", type=Path, metavar="DIR",
+                       help="a shots index (videothat index build): score only the shots it shortlists")
+
+
+def _sources(args: argparse.Namespace, command: str) -> tuple[list[str], list[str]]:
+    """(video paths, config overrides) of match/make; no paths needed with --index."""
+    paths, overrides = split_overrides(args.items + args.overrides)
+    if not paths and args.index is None:
+        raise ParameterError(f"{command} needs --videos with at least one file or folder, or --index DIR")
+    if args.index is not None:
+        _existing_index(args.index)
+    return paths, overrides
+
+
+def _existing_index(root: Path) -> None:
+    if not (root / "CURRENT").is_file():
+        raise ParameterError(f"--index {root}: not a VideoThat index; build one with "
+                             f"`videothat index build VIDEOS... --index {root}`")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -278,11 +382,57 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write OUT.report.html: plots, figures, cut list" + (" (always on)" if demo else ""))
         _add_common(p)
         p.set_defaults(func=cmd_make)
+    _add_index_parsers(sub)
     return parser
 
 
+def _add_index_parsers(sub) -> None:
+    p = sub.add_parser("index", help="fingerprint an archive into a FAISS index on disk (build/add/remove/stats)",
+                       description="Keep fingerprints of every shot of an archive (or every song of a music library, "
+                       "--songs) in an on-disk FAISS index. Overrides as key=value, e.g. index.type=IVF1024,PQ32 "
+                       "index.encoder=timbre.")
+    actions = p.add_subparsers(dest="action", required=True)
+    for action, text in (("build", "create the index if needed and add files (resumes a killed build)"),
+                         ("add", "add files to an existing index (files already in it are skipped)"),
+                         ("remove", "remove files from the index"), ("stats", "print what the index holds")):
+        a = actions.add_parser(action, help=text, description=text)
+        if action != "stats":
+            a.add_argument("items", nargs="+", metavar="PATH" if action == "remove" else "PATH|key=value")
+        a.add_argument("--index", type=Path, required=True, metavar="DIR", help="index folder")
+        if action in ("build", "add"):
+            a.add_argument("--songs", action="store_true", help="a music library: index files whole (no shots); "
+                           "query it with `videothat query --video`")
+            a.add_argument("--workers", type=int, default=0, metavar="N",
+                           help="fan out over N Ray workers (0 = in this process)")
+            a.add_argument("--ray-address", default=None, metavar="ADDR",
+                           help="a running Ray cluster (auto, or ray://HEAD:10001); default: start a local one")
+            a.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
+                           help="analysis cache folder (default: %(default)s)")
+            a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+            a.set_defaults(overrides=[])
+        a.set_defaults(func=cmd_index)
+    p = sub.add_parser("query", help="ask an index: shots for a song, or music for a video",
+                       description="--song: the shots of a shots index that fit each part of the song best. "
+                       "--video: the songs of a music index (built with --songs) that fit the video's sound, "
+                       "and where in them.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--song", type=Path, help="find shots for this song")
+    what.add_argument("--video", type=Path, help="find music for this video (or any file with sound)")
+    p.add_argument("--index", type=Path, required=True, metavar="DIR", help="index folder")
+    p.add_argument("-k", "--top", type=int, default=5, help="results per song part / songs listed (default 5)")
+    p.add_argument("-o", "--output", type=Path, help="also write the results as JSON")
+    _add_common(p)
+    p.set_defaults(func=cmd_query)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    stray = [a for a in extra if not OVERRIDE.match(a)]
+    if stray or (extra and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
+    if extra:  # key=value overrides after options: `... --index DIR index.type=Flat`
+        args.overrides = [*args.overrides, *extra]
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

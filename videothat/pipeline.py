@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # heavy imports wait until a file really needs decoding
     import torch
 
     from videothat.audio.novelty import SpectralNovelty
+    from videothat.index.config import IndexConfig
     from videothat.match.assemble import MatchResult
     from videothat.match.timeline import Timeline
     from videothat.media.render import RenderConfig
@@ -261,10 +262,14 @@ def match_files(
     on_file: Callable[[Path, str], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     on_match: Callable[[float], None] | None = None,
+    index: Path | None = None,
+    index_config: IndexConfig | None = None,
 ) -> tuple[MatchResult, AnalysisReport]:
     """Analyse a song and videos (through the cache) and place the videos' shots on the song.
 
-    Bad videos are reported in the returned report and skipped.
+    Bad videos are reported in the returned report and skipped. With ``index`` (a
+    ``shots`` index folder) the candidates are the shots its fingerprints shortlist for
+    the song (``videos`` is then ignored), analysed with the index's parameters.
 
     Raises
     ------
@@ -274,12 +279,26 @@ def match_files(
     from videothat.match.assemble import match
     from videothat.match.search import SearchError
 
+    if index is not None:
+        from videothat.archive import index_analysis, open_store, shortlist, shortlisted_analyses
+        from videothat.index.config import IndexConfig
+
+        store = open_store(index, mode="shots")
+        analysis = index_analysis(store, analysis)
     with _catalog(cache_dir, song_catalog_params(analysis)) as songs:
         song_report = analyze([song], analysis, catalog=songs, as_song=True)
     if song_report.failures:  # the message names the file and the problem
         raise VideoThatError(f"song {song_report.failures[0].message}")
+    if index is not None:
+        t0 = time.perf_counter()
+        chosen = shortlist(song_report.analyses[0], store, index_config or IndexConfig(),
+                           device=str(resolve_device(analysis.device)))
+        song_report.add_time("shortlist", time.perf_counter() - t0)
+        videos = sorted(chosen)
     with _catalog(cache_dir, analysis.cache_params()) as shots:
         report = analyze(videos, analysis, catalog=shots, on_file=on_file, on_total=on_total)
+    if index is not None:
+        shortlisted_analyses(report, chosen)
     for stage, spent in song_report.seconds.items():
         report.add_time(stage, spent)
     if not any(a.has_video for a in report.analyses):
@@ -335,6 +354,8 @@ def make_video(
     on_render: Callable[[int, int], None] | None = None,
     on_match: Callable[[float], None] | None = None,
     report: bool = False,
+    index: Path | None = None,
+    index_config: IndexConfig | None = None,
 ) -> MadeVideo:
     """The main job: analyse (cached), match, render ``output`` (mp4) with the song as sound,
     and write ``OUT.timeline.json`` and ``OUT.otio`` beside it (and ``OUT.report.html`` with
@@ -344,7 +365,8 @@ def make_video(
     from videothat.media.render import AUDIO_RATE, output_frame_count, render
 
     result, analysis_report = match_files(song, videos, analysis, matching, cache_dir=cache_dir,
-                                          on_file=on_file, on_total=on_total, on_match=on_match)
+                                          on_file=on_file, on_total=on_total, on_match=on_match,
+                                          index=index, index_config=index_config)
     t1 = time.perf_counter()
     total = output_frame_count(result.timeline.duration, rendering.fps)
     done = [0]

@@ -1,52 +1,83 @@
-"""Rhythm fingerprints: fixed-length windows of novelty curves, centred and unit length.
+"""Fingerprints: fixed-length unit vectors for windows of a clip's sound.
 
-The inner product of two fingerprints is the Pearson correlation of the two curve
-windows, i.e. the matcher's ``window``-normalised score of one window against the other
-(without its length weighting and energy floor): a FAISS inner-product search over them
-shortlists the shots whose rhythm fits a stretch of the song.
+* Rhythm fingerprints are centred, unit-length windows of the novelty curve: the inner
+  product of two is the Pearson correlation of the windows, i.e. the matcher's
+  ``window``-normalised score of one against the other (without its length weighting), so
+  a FAISS inner-product search shortlists the shots whose rhythm fits a stretch of a song.
+* Timbre fingerprints identify the same recording under degradation: mean log-mel energy
+  in ``blocks`` consecutive blocks of a window, each band's mean over the window removed
+  (a gain change or any fixed EQ/low-pass adds a constant per band in the log domain, so
+  it cancels), unit length.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-
-from videothat.errors import ParameterError
+import torch
+from torch import Tensor
 
 FLAT = 1e-6  # windows whose centred norm is below this (silence, constant noise) are dropped
 
 
-@dataclass(frozen=True, kw_only=True)
-class WindowConfig:
-    """Fingerprint windows (units in comments)."""
-
-    window: float = 3.0  # s of curve per fingerprint
-    hop: float = 0.5  # s between fingerprint starts
-
-    def __post_init__(self) -> None:
-        if not 0 < self.hop <= self.window:
-            raise ParameterError(f"need 0 < hop ({self.hop} s) <= window ({self.window} s)")
-
-    def frames(self, frame_rate: float) -> tuple[int, int]:
-        """(window, hop) in curve frames."""
-        return max(2, round(self.window * frame_rate)), max(1, round(self.hop * frame_rate))
+def window_frames(window: float, hop: float, frame_rate: float) -> tuple[int, int]:
+    """(window, hop) in frames of a curve at ``frame_rate`` frames/s."""
+    return max(2, round(window * frame_rate)), max(1, round(hop * frame_rate))
 
 
-def rhythm_fingerprints(curve: np.ndarray, *, frame_rate: float, config: WindowConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Fingerprints of every window of a curve [shape=(T,)].
+def rhythm_fingerprints(
+    curve: np.ndarray, *, frame_rate: float, window: float, hop: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fingerprints of every window (``window`` s, every ``hop`` s) of a curve [shape=(T,)].
 
     Returns (vectors [shape=(n, window_frames)] float32 with unit norm, starts [shape=(n,)]
-    in seconds); curves shorter than one window give none.
+    in seconds); flat windows and curves shorter than one window give none.
     """
-    size, hop = config.frames(frame_rate)
+    size, step = window_frames(window, hop, frame_rate)
     x = np.asarray(curve, dtype=np.float32)
     if x.size < size:
         return np.zeros((0, size), np.float32), np.zeros(0)
-    windows = np.lib.stride_tricks.sliding_window_view(x, size)[::hop]  # view, no copy
+    windows = np.lib.stride_tricks.sliding_window_view(x, size)[::step]  # view, no copy
     centred = windows - windows.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(centred, axis=1)
     keep = norms > FLAT
     vectors = (centred[keep] / norms[keep, None]).astype(np.float32)
-    starts = (np.flatnonzero(keep) * hop) / frame_rate
-    return vectors, starts
+    return vectors, (np.flatnonzero(keep) * step) / frame_rate
+
+
+def timbre_fingerprints(
+    log_mel: Tensor, frames: Tensor, *, window: int, hop: int, blocks: int
+) -> tuple[Tensor, Tensor]:
+    """Timbre fingerprints of a batch of log-mel spectrograms.
+
+    Parameters
+    ----------
+    log_mel : [shape=(B, F, T)] log energies (any log base), padded past each item's end
+    frames : [shape=(B,)] valid frames per item
+    window, hop : frames per fingerprint window and between window starts
+    blocks : time blocks per window; ``window // blocks`` frames each (the rest is unused)
+
+    Returns
+    -------
+    vectors : [shape=(B, W, blocks * F)] unit-length fingerprints (zeros where flat)
+    valid : [shape=(B, W)] bool, window ``w`` of item ``b`` lies inside its valid frames
+        and is not flat; window ``w`` starts at frame ``w * hop``.
+    """
+    n_items, n_bands, n_frames = log_mel.shape
+    block = max(1, window // blocks)
+    span = block * blocks
+    n_windows = max(0, (n_frames - span) // hop + 1)
+    if n_windows == 0:
+        return log_mel.new_zeros(n_items, 0, blocks * n_bands), torch.zeros(n_items, 0, dtype=torch.bool,
+                                                                            device=log_mel.device)
+    # mean of every run of `block` frames, at every start frame: (B, F, T - block + 1)
+    means = torch.nn.functional.avg_pool1d(log_mel, kernel_size=block, stride=1)
+    starts = torch.arange(n_windows, device=log_mel.device) * hop
+    index = starts[:, None] + block * torch.arange(blocks, device=log_mel.device)  # (W, blocks)
+    pooled = means[:, :, index]  # (B, F, W, blocks)
+    pooled = pooled - pooled.mean(dim=3, keepdim=True)  # each band's level over the window
+    vectors = pooled.permute(0, 2, 3, 1).reshape(n_items, n_windows, blocks * n_bands)
+    norms = vectors.norm(dim=2, keepdim=True)
+    inside = (starts[None, :] + span) <= frames[:, None].to(starts.device)
+    valid = inside & (norms[..., 0] > FLAT)
+    vectors = torch.where(valid[..., None], vectors / norms.clamp_min(FLAT), torch.zeros_like(vectors))
+    return vectors, valid

@@ -16,6 +16,8 @@ fingerprint encoders, so scores are cosines.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -28,6 +30,7 @@ from videothat.atomic import atomic_write
 from videothat.errors import CacheError, ParameterError
 
 FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,30 +55,43 @@ class Hit:
 class FingerprintStore:
     """An on-disk FAISS index with metadata. Open with :meth:`create` or :meth:`open`."""
 
-    def __init__(self, root: Path, index, db: sqlite3.Connection, generation: int, *, nprobe: int = 16) -> None:
+    def __init__(self, root: Path, index, db: sqlite3.Connection, generation: int, *, nprobe: int = 16,
+                 train_size: int = 65536) -> None:
         self.root, self.index, self.db, self.generation = root, index, db, generation
+        self.train_size = train_size
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # (vectors, ids) waiting for training
+        self._search_index = index  # a GPU copy after :meth:`to_device`
         _set_nprobe(index, nprobe)
 
     # ---- lifecycle -------------------------------------------------------------------
     @classmethod
-    def create(cls, root: str | Path, *, dim: int, factory: str = "Flat") -> FingerprintStore:
-        """A new, empty store (in memory until :meth:`save`)."""
+    def create(cls, root: str | Path, *, dim: int, factory: str = "Flat", encoder: dict | None = None,
+               mode: str = "shots", nprobe: int = 16, train_size: int = 65536) -> FingerprintStore:
+        """A new, empty store (in memory until :meth:`save`).
+
+        ``encoder`` describes the fingerprint encoder (JSON-able, see
+        :mod:`videothat.index.encoders`); ``mode`` is ``shots`` (an archive of videos cut
+        into shots) or ``songs`` (a music library, files indexed whole).
+        """
         import faiss
 
         if dim < 1:
             raise ParameterError(f"dim={dim} must be positive")
+        if mode not in ("shots", "songs"):
+            raise ParameterError(f"mode={mode!r} must be shots or songs")
         try:
             index = faiss.IndexIDMap2(faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT))
         except RuntimeError as exc:
             raise ParameterError(f"index type {factory!r} is not a FAISS factory string ({exc})") from exc
         db = sqlite3.connect(":memory:")
         _schema(db)
-        db.executemany("INSERT INTO meta VALUES (?, ?)", [("format_version", str(FORMAT_VERSION)),
-                                                          ("dim", str(dim)), ("factory", factory)])
-        return cls(Path(root), index, db, 0)
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [
+            ("format_version", str(FORMAT_VERSION)), ("dim", str(dim)), ("factory", factory),
+            ("encoder", json.dumps(encoder or {}, sort_keys=True)), ("mode", mode)])
+        return cls(Path(root), index, db, 0, nprobe=nprobe, train_size=train_size)
 
     @classmethod
-    def open(cls, root: str | Path) -> FingerprintStore:
+    def open(cls, root: str | Path, *, nprobe: int = 16) -> FingerprintStore:
         """The store's current generation. Raises :class:`CacheError` if it is unusable."""
         import faiss
 
@@ -85,7 +101,9 @@ class FingerprintStore:
         except OSError as exc:
             raise CacheError(f"{root}: not a VideoThat index (no CURRENT file); build one first") from exc
         folder = root / name
-        disk = sqlite3.connect(folder / "meta.sqlite")
+        if not (folder / "meta.sqlite").is_file() or not (folder / "index.faiss").is_file():
+            raise CacheError(f"{folder}: index generation is incomplete; rebuild the index")
+        disk = sqlite3.connect(f"file:{folder / 'meta.sqlite'}?mode=ro", uri=True)
         db = sqlite3.connect(":memory:")
         disk.backup(db)
         disk.close()
@@ -93,12 +111,13 @@ class FingerprintStore:
         if version != str(FORMAT_VERSION):
             raise CacheError(f"{folder}: index format {version}, this VideoThat reads {FORMAT_VERSION}; rebuild it")
         index = faiss.read_index(str(folder / "index.faiss"))
-        return cls(root, index, db, int(name.split("-")[1]))
+        return cls(root, index, db, int(name.split("-")[1]), nprobe=nprobe)
 
     def save(self) -> Path:
         """Write a new generation and publish it; older generations are removed."""
         import faiss
 
+        self.flush()
         self.root.mkdir(parents=True, exist_ok=True)
         name = f"gen-{self.generation + 1:06d}"
         folder = self.root / name
@@ -127,6 +146,16 @@ class FingerprintStore:
     def factory(self) -> str:
         return self.meta("factory")
 
+    @property
+    def mode(self) -> str:
+        """``shots`` (videos cut into shots) or ``songs`` (files indexed whole)."""
+        return self.meta("mode")
+
+    @property
+    def encoder(self) -> dict:
+        """Description of the encoder the fingerprints were made with."""
+        return json.loads(self.meta("encoder"))
+
     def meta(self, key: str) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         if row is None:
@@ -139,24 +168,45 @@ class FingerprintStore:
     def add(self, vectors: np.ndarray, infos: list[VectorInfo], *, path: str, content_hash: str) -> int:
         """Add one file's fingerprints [shape=(n, dim)] float32; returns the number added.
 
-        A compressed index type is trained on the first vectors added (at least
-        ``min_training`` of them are needed: add files in batches, e.g. through
-        ``videothat index build``).
+        A file whose content is already in the store is skipped. A compressed index type
+        is trained once ``train_size`` vectors have arrived (or at :meth:`flush`/:meth:`save`,
+        on what there is); until then its vectors wait in memory.
         """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim or len(infos) != vectors.shape[0]:
             raise ParameterError(f"expected {len(infos)} vectors of dimension {self.dim}, got {vectors.shape}")
         if self.has_file(content_hash):
             return 0
-        if not self.index.is_trained:
-            self.index.train(vectors)
+        self._search_index = self.index  # a GPU copy would be stale
         first = int(self.db.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM vectors").fetchone()[0])
         ids = np.arange(first, first + len(infos), dtype=np.int64)
         cur = self.db.execute("INSERT INTO files (path, hash) VALUES (?, ?)", (path, content_hash))
         self.db.executemany("INSERT INTO vectors VALUES (?, ?, ?, ?, ?)",
                             [(int(i), cur.lastrowid, v.shot, v.start, v.kind) for i, v in zip(ids, infos, strict=True)])
-        self.index.add_with_ids(vectors, ids)
+        if self.index.is_trained:
+            self.index.add_with_ids(vectors, ids)
+        else:
+            self._pending.append((vectors, ids))
+            if sum(len(i) for _, i in self._pending) >= self.train_size:
+                self.flush()
         return len(ids)
+
+    def flush(self) -> None:
+        """Train a compressed index on the vectors waiting for it, then add them."""
+        if not self._pending:
+            return
+        vectors = np.concatenate([v for v, _ in self._pending])
+        ids = np.concatenate([i for _, i in self._pending])
+        if not self.index.is_trained:
+            try:
+                self.index.train(vectors)
+            except RuntimeError as exc:
+                raise ParameterError(
+                    f"{self.root}: index type {self.factory!r} cannot be trained on {len(vectors)} fingerprints "
+                    f"({str(exc).strip().splitlines()[-1]}); use index.type=Flat for an archive this small"
+                ) from exc
+        self.index.add_with_ids(vectors, ids)
+        self._pending.clear()
 
     def remove(self, path: str) -> int:
         """Remove every fingerprint of the file stored under ``path``; returns how many."""
@@ -167,6 +217,7 @@ class FingerprintStore:
         marks = ",".join("?" * len(file_ids))
         ids = np.array([r[0] for r in self.db.execute(f"SELECT id FROM vectors WHERE file IN ({marks})", file_ids)],
                        dtype=np.int64)
+        self.flush()
         self.index.remove_ids(ids)
         self.db.execute(f"DELETE FROM vectors WHERE file IN ({marks})", file_ids)
         self.db.execute(f"DELETE FROM files WHERE id IN ({marks})", file_ids)
@@ -177,9 +228,10 @@ class FingerprintStore:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != self.dim:
             raise ParameterError(f"queries must be (n, {self.dim}), got {queries.shape}")
-        if self.index.ntotal == 0:
+        self.flush()
+        if self.index.ntotal == 0 or queries.shape[0] == 0:
             return [[] for _ in range(queries.shape[0])]
-        scores, ids = self.index.search(queries, min(k, self.index.ntotal))
+        scores, ids = self._search_index.search(queries, min(k, self.index.ntotal))
         infos = self._infos({int(i) for i in ids.ravel() if i >= 0})
         return [[Hit(float(s), int(i), infos[int(i)]) for s, i in zip(srow, irow, strict=True) if i >= 0]
                 for srow, irow in zip(scores, ids, strict=True)]
@@ -192,14 +244,35 @@ class FingerprintStore:
                                f"ON v.file = f.id WHERE v.id IN ({marks})", sorted(ids))
         return {r[0]: VectorInfo(r[1], r[2], r[3], r[4]) for r in rows}
 
+    def files(self) -> list[str]:
+        """Paths of the indexed files, in the order they were added."""
+        return [r[0] for r in self.db.execute("SELECT path FROM files ORDER BY id")]
+
+    def to_device(self, device: str) -> None:
+        """Search on the GPU (faiss-gpu) when ``device`` is CUDA and FAISS was built with it."""
+        import faiss
+
+        if not str(device).startswith("cuda") or not hasattr(faiss, "StandardGpuResources"):
+            return
+        self.flush()
+        gpu = int(str(device).partition(":")[2] or 0)
+        try:
+            self._gpu_resources = faiss.StandardGpuResources()
+            self._search_index = faiss.index_cpu_to_gpu(self._gpu_resources, gpu, self.index)
+        except RuntimeError as exc:  # an index type without a GPU version: search on the CPU
+            log.warning("%s: searching on the CPU (%s)", self.root, str(exc).strip().splitlines()[-1])
+            self._search_index = self.index
+
     def stats(self) -> dict[str, object]:
         """Files, vectors, index type, dimension, generation and bytes on disk."""
         folder = self.root / f"gen-{self.generation:06d}"
         size = sum(f.stat().st_size for f in folder.iterdir()) if folder.is_dir() else 0
         return {
             "files": self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0],
-            "vectors": int(self.index.ntotal),
+            "vectors": self.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0],
             "index": self.factory,
+            "mode": self.mode,
+            "encoder": self.encoder.get("name", "?"),
             "dim": self.dim,
             "generation": self.generation,
             "bytes": size,

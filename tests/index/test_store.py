@@ -7,7 +7,7 @@ import pytest
 
 import videothat.index.store as store_module
 from videothat.errors import CacheError, ParameterError
-from videothat.index.fingerprint import WindowConfig, rhythm_fingerprints
+from videothat.index.fingerprint import rhythm_fingerprints, window_frames
 from videothat.index.store import FingerprintStore, VectorInfo
 
 FR = 22050 / 512
@@ -25,13 +25,14 @@ def _infos(n: int) -> list[VectorInfo]:
 def test_round_trip_search_remove(tmp_path):
     rng = np.random.default_rng(0)
     a, b = _unit(rng, 20, 16), _unit(rng, 30, 16)
-    store = FingerprintStore.create(tmp_path / "idx", dim=16)
+    store = FingerprintStore.create(tmp_path / "idx", dim=16, encoder={"name": "test"}, mode="songs")
     assert store.add(a, _infos(20), path="a.mp4", content_hash="ha") == 20
     assert store.add(b, _infos(30), path="b.mp4", content_hash="hb") == 30
     assert store.add(b, _infos(30), path="b-copy.mp4", content_hash="hb") == 0  # same content: skipped
     store.save()
     again = FingerprintStore.open(tmp_path / "idx")
     assert again.stats()["vectors"] == 50 and again.stats()["files"] == 2
+    assert again.encoder == {"name": "test"} and again.mode == "songs" and again.files() == ["a.mp4", "b.mp4"]
     (hits,) = again.search(b[7:8], k=3)
     assert hits[0].info.path == "b.mp4" and hits[0].info.start == 7.0 and hits[0].score == pytest.approx(1.0)
     assert again.remove("b.mp4") == 30
@@ -66,6 +67,14 @@ def test_unusable_folders_and_parameters(tmp_path):
     store = FingerprintStore.create(tmp_path, dim=8)
     with pytest.raises(ParameterError, match="dimension 8"):
         store.add(np.zeros((2, 4), np.float32), _infos(2), path="x", content_hash="x")
+    tiny = FingerprintStore.create(tmp_path / "tiny", dim=8, factory="IVF64,Flat")
+    tiny.add(_unit(np.random.default_rng(5), 10, 8), _infos(10), path="a", content_hash="a")
+    with pytest.raises(ParameterError, match="index.type=Flat"):
+        tiny.save()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "CURRENT").write_text("gen-000001")
+    with pytest.raises(CacheError, match="incomplete"):
+        FingerprintStore.open(tmp_path / "broken")
 
 
 def test_ivfpq_recall_against_exact_search(tmp_path):
@@ -75,9 +84,15 @@ def test_ivfpq_recall_against_exact_search(tmp_path):
     data /= np.linalg.norm(data, axis=1, keepdims=True)
     queries = data[:100] + 0.05 * rng.standard_normal((100, 32)).astype(np.float32)
     flat = FingerprintStore.create(tmp_path / "flat", dim=32)
-    ivf = FingerprintStore.create(tmp_path / "ivf", dim=32, factory="IVF64,PQ16")
-    for s in (flat, ivf):
-        s.add(data, _infos(10000), path="all", content_hash="h")
+    ivf = FingerprintStore.create(tmp_path / "ivf", dim=32, factory="IVF64,PQ16", train_size=4000)
+    for part in range(10):  # files of 1000 vectors: the IVF trains once 4000 have arrived
+        rows = slice(1000 * part, 1000 * (part + 1))
+        for s in (flat, ivf):
+            s.add(data[rows], _infos(1000), path=f"f{part}", content_hash=f"h{part}")
+        assert ivf.index.is_trained == (part >= 3)
+    ivf.save()
+    ivf = FingerprintStore.open(tmp_path / "ivf")
+    assert ivf.stats()["vectors"] == 10000
     exact = [{h.id for h in row} for row in flat.search(queries, k=10)]
     approx = [{h.id for h in row} for row in ivf.search(queries, k=10)]
     recall = np.mean([len(a & e) / 10 for a, e in zip(approx, exact, strict=True)])
@@ -87,15 +102,15 @@ def test_ivfpq_recall_against_exact_search(tmp_path):
 def test_fingerprint_inner_product_is_window_correlation():
     rng = np.random.default_rng(3)
     curve = rng.random(600).astype(np.float32) ** 3
-    config = WindowConfig(window=2.0, hop=0.25)
-    vectors, starts = rhythm_fingerprints(curve, frame_rate=FR, config=config)
-    size, hop = config.frames(FR)
+    config = {"window": 2.0, "hop": 0.25}
+    vectors, starts = rhythm_fingerprints(curve, frame_rate=FR, **config)
+    size, hop = window_frames(2.0, 0.25, FR)
     assert vectors.shape == (1 + (600 - size) // hop, size)
     i, j = 3, 11
     a, b = curve[i * hop : i * hop + size], curve[j * hop : j * hop + size]
     assert float(vectors[i] @ vectors[j]) == pytest.approx(np.corrcoef(a, b)[0, 1], abs=1e-5)
     assert starts[i] == pytest.approx(i * hop / FR)
-    flat, _ = rhythm_fingerprints(np.ones(600, np.float32), frame_rate=FR, config=config)
+    flat, _ = rhythm_fingerprints(np.ones(600, np.float32), frame_rate=FR, **config)
     assert flat.shape[0] == 0
 
 
@@ -103,12 +118,12 @@ def test_song_window_finds_the_shot_it_came_from(tmp_path):
     """A shot that is a piece of the song: the song's window at that place finds it."""
     rng = np.random.default_rng(4)
     song = rng.random(3000).astype(np.float32) ** 4
-    config = WindowConfig()
-    store = FingerprintStore.create(tmp_path, dim=config.frames(FR)[0])
+    config = {"window": 3.0, "hop": 0.5}
+    store = FingerprintStore.create(tmp_path, dim=window_frames(3.0, 0.5, FR)[0])
     for k, start in enumerate(range(0, 2800, 350)):
-        vectors, starts = rhythm_fingerprints(song[start : start + 350], frame_rate=FR, config=config)
+        vectors, starts = rhythm_fingerprints(song[start : start + 350], frame_rate=FR, **config)
         infos = [VectorInfo(f"shot{k}", k, float(s), "rhythm") for s in starts]
         store.add(vectors, infos, path=f"shot{k}", content_hash=f"h{k}")
-    query, _ = rhythm_fingerprints(song[1400:1600], frame_rate=FR, config=config)
+    query, _ = rhythm_fingerprints(song[1400:1600], frame_rate=FR, **config)
     (hits,) = store.search(query[:1], k=5)
     assert hits[0].info.path == "shot4" and hits[0].info.start == 0.0

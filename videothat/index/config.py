@@ -1,0 +1,98 @@
+"""Parameters of fingerprints and the index (no heavy imports, so configs load fast)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+
+from videothat.errors import ParameterError
+
+ENCODER_NAMES = ("rhythm", "timbre")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RhythmConfig:
+    """Rhythm fingerprints: windows of the novelty curve (what the matcher scores)."""
+
+    window: float = 3.0  # s of curve per fingerprint
+    hop: float = 0.5  # s between fingerprint starts
+
+    def __post_init__(self) -> None:
+        _check_window(self.window, self.hop)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimbreConfig:
+    """Content fingerprints: log-mel energies pooled over blocks of a window."""
+
+    window: float = 1.0  # s per fingerprint
+    hop: float = 0.25  # s between fingerprint starts
+    blocks: int = 8  # time blocks per window (mean log-mel per block)
+    n_mels: int = 32  # mel bands
+    fmin: float = 100.0  # Hz, lowest mel edge
+    fmax: float = 4000.0  # Hz, highest mel edge (what survives low-pass filters and lossy codecs)
+    n_fft: int = 2048  # samples per STFT frame
+    hop_length: int = 512  # samples between STFT frames
+
+    def __post_init__(self) -> None:
+        _check_window(self.window, self.hop)
+        if self.blocks < 1 or self.n_mels < 1:
+            raise ParameterError(f"blocks={self.blocks} and n_mels={self.n_mels} must be >= 1")
+        if not 0 <= self.fmin < self.fmax:
+            raise ParameterError(f"need 0 <= fmin ({self.fmin} Hz) < fmax ({self.fmax} Hz)")
+        if not 0 < self.hop_length <= self.n_fft:
+            raise ParameterError(f"need 0 < hop_length ({self.hop_length}) <= n_fft ({self.n_fft})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexConfig:
+    """Which fingerprint encoder, which FAISS index, and how queries run."""
+
+    encoder: str = "rhythm"  # rhythm | timbre
+    type: str = "Flat"  # FAISS factory string: Flat (exact), IVF1024,PQ32, HNSW32, ...
+    nprobe: int = 16  # IVF lists searched per query (recall/speed)
+    train_size: int = 65536  # vectors gathered before a compressed index is trained
+    k: int = 32  # neighbours fetched per query window
+    save_every: float = 60.0  # s between saves of the index while building (a killed run keeps them)
+    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
+    timbre: TimbreConfig = field(default_factory=TimbreConfig)
+
+    def __post_init__(self) -> None:
+        if self.encoder not in ENCODER_NAMES:
+            raise ParameterError(f"index.encoder={self.encoder!r} must be one of {', '.join(ENCODER_NAMES)}")
+        for name in ("nprobe", "train_size", "k"):
+            if getattr(self, name) < 1:
+                raise ParameterError(f"index.{name}={getattr(self, name)} must be >= 1")
+        if self.save_every <= 0:
+            raise ParameterError(f"index.save_every={self.save_every} s must be positive")
+
+    def encoder_params(self) -> dict[str, object]:
+        """The chosen encoder's own parameters (stored with the index)."""
+        return asdict(getattr(self, self.encoder))
+
+
+def index_config(section: Mapping[str, object]) -> IndexConfig:
+    """Build an :class:`IndexConfig` from the ``index`` config section (unknown keys rejected)."""
+    values = dict(section)
+    nested = {"rhythm": RhythmConfig, "timbre": TimbreConfig}
+    for name, cls in nested.items():
+        if name in values:
+            values[name] = _build(cls, f"index.{name}", dict(values[name]))
+    return _build(IndexConfig, "index", values)
+
+
+def _build(cls: type, section: str, values: Mapping[str, object]):
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ParameterError(f"unknown key(s) {', '.join(section + '.' + k for k in unknown)}; "
+                             f"known: {', '.join(sorted(known))}")
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ParameterError(f"{section}: {exc}") from exc
+
+
+def _check_window(window: float, hop: float) -> None:
+    if not 0 < hop <= window:
+        raise ParameterError(f"need 0 < hop ({hop} s) <= window ({window} s)")

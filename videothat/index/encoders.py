@@ -1,0 +1,174 @@
+"""Fingerprint encoders: waveforms in, fingerprints of their windows out, batched on a device.
+
+An encoder is chosen by name (``index.encoder``) and rebuilt from the description stored
+with an index, so queries always use the encoder the index was built with. To add one,
+subclass :class:`FingerprintEncoder` and add it to :func:`build_encoder` and
+:func:`encoder_from_description`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from videothat.audio.config import NoveltyConfig
+from videothat.errors import CacheError, ParameterError
+from videothat.index.config import IndexConfig, RhythmConfig, TimbreConfig
+from videothat.index.fingerprint import rhythm_fingerprints, timbre_fingerprints, window_frames
+
+Fingerprints = tuple[np.ndarray, np.ndarray]  # vectors [shape=(n, dim)] float32, window starts [shape=(n,)] s
+BATCH_SAMPLES = 1 << 24  # padded samples per device batch (~12.7 min at 22.05 kHz)
+
+
+class FingerprintEncoder(ABC):
+    """Turns clips of sound into unit-length fingerprints of fixed windows."""
+
+    name: ClassVar[str]
+
+    def __init__(self, *, sample_rate: int, device: torch.device | str = "cpu") -> None:
+        self.sample_rate = sample_rate
+        self.device = torch.device(device)
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Length of one fingerprint."""
+
+    @property
+    @abstractmethod
+    def hop(self) -> float:
+        """Seconds between window starts."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, object]:
+        """JSON-able description: ``{"name": ..., "sample_rate": ..., "params": {...}}``."""
+
+    @abstractmethod
+    def encode(self, waves: Sequence[Tensor]) -> list[Fingerprints]:
+        """Fingerprints of each waveform [shape=(n_i,)] float32 at :attr:`sample_rate`."""
+
+
+class RhythmEncoder(FingerprintEncoder):
+    """Windows of the spectral novelty curve (see :func:`rhythm_fingerprints`)."""
+
+    name = "rhythm"
+
+    def __init__(self, config: RhythmConfig, novelty: NoveltyConfig, *, device: torch.device | str = "cpu") -> None:
+        super().__init__(sample_rate=novelty.sample_rate, device=device)
+        self.config, self.novelty = config, novelty
+        self._module = None
+
+    @property
+    def dim(self) -> int:
+        return window_frames(self.config.window, self.config.hop, self.novelty.frame_rate)[0]
+
+    @property
+    def hop(self) -> float:
+        return self.config.hop
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "sample_rate": self.sample_rate,
+                "params": asdict(self.config), "novelty": self.novelty.as_dict()}
+
+    def encode_curves(self, curves: Sequence[np.ndarray]) -> list[Fingerprints]:
+        """Fingerprints of novelty curves already computed with :attr:`novelty`."""
+        fr = self.novelty.frame_rate
+        return [rhythm_fingerprints(c, frame_rate=fr, window=self.config.window, hop=self.config.hop) for c in curves]
+
+    def encode(self, waves: Sequence[Tensor]) -> list[Fingerprints]:
+        if self._module is None:
+            from videothat.audio.novelty import SpectralNovelty
+
+            self._module = SpectralNovelty(self.novelty, device=self.device)
+        curves = self._module(list(waves)).unbatch()
+        return self.encode_curves([c.numpy() for c in curves])
+
+
+class TimbreEncoder(FingerprintEncoder):
+    """Block-pooled log-mel energies (see :func:`timbre_fingerprints`)."""
+
+    name = "timbre"
+
+    def __init__(self, config: TimbreConfig, *, sample_rate: int, device: torch.device | str = "cpu") -> None:
+        super().__init__(sample_rate=sample_rate, device=device)
+        import torchaudio
+
+        if config.fmax > sample_rate / 2:
+            raise ParameterError(f"index.timbre.fmax={config.fmax} Hz exceeds Nyquist ({sample_rate / 2} Hz)")
+        self.config = config
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=sample_rate, n_fft=config.n_fft, hop_length=config.hop_length, f_min=config.fmin,
+            f_max=config.fmax, n_mels=config.n_mels, power=2.0,
+        ).to(self.device)
+        frame_rate = sample_rate / config.hop_length
+        self.window_frames, self.hop_frames = window_frames(config.window, config.hop, frame_rate)
+
+    @property
+    def dim(self) -> int:
+        return self.config.blocks * self.config.n_mels
+
+    @property
+    def hop(self) -> float:
+        return self.hop_frames * self.config.hop_length / self.sample_rate
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "sample_rate": self.sample_rate, "params": asdict(self.config)}
+
+    def valid_frames(self, n_samples: int) -> int:
+        """STFT frames of a clip whose support lies inside it (so padding never changes them)."""
+        half = self.config.n_fft // 2
+        return 0 if n_samples < half else (n_samples - half) // self.config.hop_length + 1
+
+    def encode(self, waves: Sequence[Tensor]) -> list[Fingerprints]:
+        out: list[Fingerprints | None] = [None] * len(waves)
+        for chunk in _length_chunks([w.shape[-1] for w in waves]):
+            batch = torch.nn.utils.rnn.pad_sequence([waves[i] for i in chunk], batch_first=True).to(self.device)
+            frames = torch.tensor([self.valid_frames(waves[i].shape[-1]) for i in chunk], device=self.device)
+            with torch.no_grad():
+                log_mel = torch.log(self.mel(batch) + 1e-10)
+                vectors, valid = timbre_fingerprints(log_mel, frames, window=self.window_frames,
+                                                     hop=self.hop_frames, blocks=self.config.blocks)
+            vectors, valid = vectors.float().cpu().numpy(), valid.cpu().numpy()
+            for row, i in enumerate(chunk):
+                keep = np.flatnonzero(valid[row])
+                out[i] = (np.ascontiguousarray(vectors[row, keep]), keep * self.hop)
+        return out  # type: ignore[return-value]
+
+
+def _length_chunks(lengths: Sequence[int]) -> list[list[int]]:
+    """Indices grouped by similar length, each group's padded size within :data:`BATCH_SAMPLES`."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
+    chunks: list[list[int]] = []
+    for i in order:
+        if chunks and lengths[chunks[-1][0]] * (len(chunks[-1]) + 1) <= BATCH_SAMPLES:
+            chunks[-1].append(i)
+        else:
+            chunks.append([i])
+    return chunks
+
+
+def build_encoder(config: IndexConfig, novelty: NoveltyConfig, *, device: torch.device | str = "cpu"
+                  ) -> FingerprintEncoder:
+    """The encoder ``config.encoder`` names, for audio analysed with ``novelty``."""
+    if config.encoder == "rhythm":
+        return RhythmEncoder(config.rhythm, novelty, device=device)
+    return TimbreEncoder(config.timbre, sample_rate=novelty.sample_rate, device=device)
+
+
+def encoder_from_description(description: dict, *, device: torch.device | str = "cpu") -> FingerprintEncoder:
+    """Rebuild the encoder an index was built with from its stored description."""
+    try:
+        name, params = description["name"], dict(description["params"])
+        if name == "rhythm":
+            return RhythmEncoder(RhythmConfig(**params), NoveltyConfig(**description["novelty"]), device=device)
+        if name == "timbre":
+            return TimbreEncoder(TimbreConfig(**params), sample_rate=int(description["sample_rate"]), device=device)
+    except (KeyError, TypeError) as exc:
+        raise CacheError(f"index encoder description is unreadable ({exc}); rebuild the index") from exc
+    raise CacheError(f"index was built with encoder {name!r}, which this VideoThat does not know")

@@ -1,0 +1,56 @@
+"""Alignment voting: many query windows' neighbours agree on one (file, offset).
+
+Each query window at time ``q`` whose neighbour is window ``s`` of file ``f`` votes for
+"the query starts at time ``s - q`` of ``f``". Votes are binned by the index hop; each
+window counts once per bin (its best similarity there); a bin's score is the sum over
+windows. With query windows on the same hop grid as the index, a true alignment puts all
+its votes in one bin, so longer queries separate it from chance coincidences.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from videothat.index.store import Hit
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A file and the time in it (s) where the query's start falls, with its evidence."""
+
+    path: str
+    offset: float  # s into the file at the query's time 0 (negative: the query starts before it)
+    score: float  # summed best similarity per query window
+    votes: int  # query windows agreeing
+
+
+def vote(hits: Sequence[Sequence[Hit]], query_starts: Sequence[float], *, bin_seconds: float,
+         top: int = 10, per_file: bool = True) -> list[Alignment]:
+    """Rank (file, offset) alignments from each query window's hits (see module doc).
+
+    ``hits[i]`` are the neighbours of the window starting at ``query_starts[i]`` s.
+    With ``per_file`` only each file's best offset is kept.
+    """
+    scores: dict[tuple[str, int], float] = defaultdict(float)
+    votes: dict[tuple[str, int], int] = defaultdict(int)
+    for row, q in zip(hits, query_starts, strict=True):
+        best: dict[tuple[str, int], float] = {}
+        for hit in row:
+            key = (hit.info.path, round((hit.info.start - q) / bin_seconds))
+            best[key] = max(best.get(key, -1.0), hit.score)
+        for key, score in best.items():
+            scores[key] += score
+            votes[key] += 1
+    ranked = sorted(scores, key=lambda key: (-scores[key], key))
+    out: list[Alignment] = []
+    seen: set[str] = set()
+    for path, b in ranked:
+        if per_file and path in seen:
+            continue
+        seen.add(path)
+        out.append(Alignment(path, b * bin_seconds, scores[(path, b)], votes[(path, b)]))
+        if len(out) == top:
+            break
+    return out
