@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import AUDIO_FIXTURES
-from mediagen import cut_video, write_audio
+from mediagen import cut_video, reconstruction_case
 from videothat.catalog import Catalog
 from videothat.config import AnalysisConfig, MatchConfig
 from videothat.match.assemble import match
@@ -20,22 +19,9 @@ SR = 22050
 def case(tmp_path_factory):
     """The rock fixture cut into 8 shots spread over 3 videos (plus one from another song)."""
     root = tmp_path_factory.mktemp("match")
-    song = decode_audio(next(p for p in AUDIO_FIXTURES if "rock" in p.name), SR)[: 24 * SR]
-    song_path = write_audio(root / "song.wav", song[None], sr=SR)
-    bounds = [0.0, 2.4, 5.6, 8.0, 11.2, 14.0, 17.6, 20.8, 24.0]
-    pieces = list(zip(bounds, bounds[1:], strict=False))
-    layout = {"v0.mp4": [5, 0, 3], "v1.mp4": [7, 2], "v2.mp4": [1, 6, 4]}
-    truth = {}
-    for name, idx in layout.items():
-        audio = np.concatenate([song[round(pieces[i][0] * SR) : round(pieces[i][1] * SR)] for i in idx])
-        starts = np.cumsum([0.0] + [pieces[i][1] - pieces[i][0] for i in idx])
-        cut_video(root / name, list(starts[1:-1]), float(starts[-1]), audio=audio[None], sr=SR,
-                  first_seed=10 * len(truth))
-        truth[name] = [(float(a), float(b), pieces[i][0]) for a, b, i in zip(starts[:-1], starts[1:], idx, strict=True)]
-    other = decode_audio(next(p for p in AUDIO_FIXTURES if "electro" in p.name), SR)[: 6 * SR]
-    cut_video(root / "other.mp4", [3.0], 6.0, audio=other[None], sr=SR, first_seed=99)
+    song_path, video_paths, truth = reconstruction_case(root)
     cfg = AnalysisConfig()
-    videos = analyze([root / n for n in [*layout, "other.mp4"]], cfg, catalog=Catalog(root / "c", cfg.cache_params()))
+    videos = analyze(video_paths, cfg, catalog=Catalog(root / "c", cfg.cache_params()))
     (song_analysis,) = analyze([song_path], cfg, catalog=Catalog(root / "c", song_catalog_params(cfg)),
                                as_song=True).analyses
     return song_analysis, videos.analyses, truth, root

@@ -281,10 +281,10 @@ class SongPart:
     hits: list[Hit]
 
 
-def _query_fingerprints(path: str | Path, store: FingerprintStore, analysis: AnalysisConfig, cache_dir: Path):
-    """(encoder, vectors, window starts in s) of a query file analysed whole, like a song."""
-    from videothat.index.encoders import encoder_from_description
-
+def _query_fingerprints(path: str | Path, store: FingerprintStore, analysis: AnalysisConfig, index: IndexConfig,
+                        cache_dir: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """(vectors, window starts in s, the index's hop in s) of a query file analysed whole,
+    with windows every ``index.query_hop`` s."""
     analysis = index_analysis(store, analysis)
     catalog = Catalog(cache_dir, song_catalog_params(analysis))
     try:
@@ -293,26 +293,38 @@ def _query_fingerprints(path: str | Path, store: FingerprintStore, analysis: Ana
         catalog.close()
     if report.failures:
         raise VideoThatError(f"query {report.failures[0].message}")
-    encoder = encoder_from_description(store.encoder, device=resolve_device(analysis.device))
-    store.to_device(str(encoder.device))
-    ((vectors, infos),) = encode_analyses(report.analyses, encoder)
-    if not len(infos):
-        raise VideoThatError(f"query {path}: too short or too flat for one {encoder.name} fingerprint window")
-    return encoder, vectors, np.array([i.start for i in infos]), report.analyses[0]
+    return _fingerprints_of(report.analyses[0], store, index, device=str(resolve_device(analysis.device)))
+
+
+def _fingerprints_of(analysed: FileAnalysis, store: FingerprintStore, index: IndexConfig, *, device: str
+                     ) -> tuple[np.ndarray, np.ndarray, float]:
+    from videothat.index.encoders import encoder_from_description
+
+    encoder = encoder_from_description(store.encoder, device=device)
+    store.to_device(device)
+    ((vectors, infos),) = encode_analyses([analysed], encoder.with_hop(min(index.query_hop, encoder.hop)))
+    if not infos:
+        raise VideoThatError(f"query {analysed.source}: too short or too flat for one {encoder.name} fingerprint")
+    return vectors, np.array([i.start for i in infos]), encoder.hop
 
 
 def query_song(song: str | Path, root: Path, analysis: AnalysisConfig, index: IndexConfig, *,
                cache_dir: Path, top: int = 5) -> list[SongPart]:
-    """For each window of the song, the ``top`` shots of a ``shots`` index that fit it best."""
+    """For each index hop of the song, the ``top`` shots of a ``shots`` index that fit it best;
+    each hit's ``info.start`` is the source time that lines up with the part's start."""
     store = open_store(root, index=None, mode="shots")
-    _, vectors, starts, _ = _query_fingerprints(song, store, analysis, cache_dir)
-    parts = []
-    for start, row in zip(starts, store.search(vectors, k=index.k), strict=True):
-        best: dict[tuple[str, int], Hit] = {}
+    vectors, starts, hop = _query_fingerprints(song, store, analysis, index, cache_dir)
+    parts: dict[int, dict[tuple[str, int], Hit]] = {}
+    for q, row in zip(starts, store.search(vectors, k=index.k), strict=True):
+        part = int(q / hop + 1e-6)
+        best = parts.setdefault(part, {})
         for hit in row:
-            best.setdefault((hit.info.path, hit.info.shot), hit)  # rows come best first
-        parts.append(SongPart(float(start), list(best.values())[:top]))
-    return parts
+            key = (hit.info.path, hit.info.shot)
+            if key not in best or hit.score > best[key].score:
+                aligned = replace(hit.info, start=hit.info.start - (q - part * hop))
+                best[key] = Hit(hit.score, hit.id, aligned)
+    return [SongPart(part * hop, sorted(best.values(), key=lambda h: -h.score)[:top])
+            for part, best in sorted(parts.items())]
 
 
 def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: IndexConfig, *,
@@ -320,18 +332,14 @@ def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: 
     """Songs of a ``songs`` index ranked by how well they fit the video's sound, with the
     time in each song where the video would start."""
     store = open_store(root, index=None, mode="songs")
-    encoder, vectors, starts, _ = _query_fingerprints(video, store, analysis, cache_dir)
-    return vote(store.search(vectors, k=index.k), starts, bin_seconds=encoder.hop, top=top)
+    vectors, starts, hop = _query_fingerprints(video, store, analysis, index, cache_dir)
+    return vote(store.search(vectors, k=index.k), starts, bin_seconds=hop, top=top)
 
 
 def shortlist(song: FileAnalysis, store: FingerprintStore, index: IndexConfig, *, device: str = "cpu"
               ) -> dict[str, set[int]]:
     """Shots (file -> shot indices) among the ``index.k`` nearest of any of the song's windows."""
-    from videothat.index.encoders import encoder_from_description
-
-    encoder = encoder_from_description(store.encoder, device=device)
-    store.to_device(device)
-    ((vectors, _),) = encode_analyses([song], encoder)
+    vectors, _, _ = _fingerprints_of(song, store, index, device=device)
     chosen: dict[str, set[int]] = {}
     for row in store.search(vectors, k=index.k):
         for hit in row:

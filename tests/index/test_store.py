@@ -112,6 +112,11 @@ def test_fingerprint_inner_product_is_window_correlation():
     assert starts[i] == pytest.approx(i * hop / FR)
     flat, _ = rhythm_fingerprints(np.ones(600, np.float32), frame_rate=FR, **config)
     assert flat.shape[0] == 0
+    (short,), (start,) = rhythm_fingerprints(curve[:50], frame_rate=FR, **config)  # shorter than a window
+    assert start == 0.0 and np.all(short[50:] == 0)
+    assert float(short @ vectors[0]) == pytest.approx(
+        np.dot(curve[:50] - curve[:50].mean(), vectors[0][:50]) / np.linalg.norm(curve[:50] - curve[:50].mean()),
+        abs=1e-5)
 
 
 def test_song_window_finds_the_shot_it_came_from(tmp_path):

@@ -53,6 +53,7 @@ class IndexConfig:
     nprobe: int = 16  # IVF lists searched per query (recall/speed)
     train_size: int = 65536  # vectors gathered before a compressed index is trained
     k: int = 32  # neighbours fetched per query window
+    query_hop: float = 0.025  # s between query windows (about a curve frame, so one lines up with each indexed window)
     save_every: float = 60.0  # s between saves of the index while building (a killed run keeps them)
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     timbre: TimbreConfig = field(default_factory=TimbreConfig)
@@ -63,6 +64,8 @@ class IndexConfig:
         for name in ("nprobe", "train_size", "k"):
             if getattr(self, name) < 1:
                 raise ParameterError(f"index.{name}={getattr(self, name)} must be >= 1")
+        if self.query_hop <= 0:
+            raise ParameterError(f"index.query_hop={self.query_hop} s must be positive")
         if self.save_every <= 0:
             raise ParameterError(f"index.save_every={self.save_every} s must be positive")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import ClassVar
 
 import numpy as np
@@ -46,6 +46,10 @@ class FingerprintEncoder(ABC):
         """Seconds between window starts."""
 
     @abstractmethod
+    def with_hop(self, hop: float) -> FingerprintEncoder:
+        """The same encoder with windows every ``hop`` s (queries use a finer hop than the index)."""
+
+    @abstractmethod
     def describe(self) -> dict[str, object]:
         """JSON-able description: ``{"name": ..., "sample_rate": ..., "params": {...}}``."""
 
@@ -71,6 +75,9 @@ class RhythmEncoder(FingerprintEncoder):
     @property
     def hop(self) -> float:
         return self.config.hop
+
+    def with_hop(self, hop: float) -> RhythmEncoder:
+        return RhythmEncoder(replace(self.config, hop=hop), self.novelty, device=self.device)
 
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "sample_rate": self.sample_rate,
@@ -116,6 +123,9 @@ class TimbreEncoder(FingerprintEncoder):
     @property
     def hop(self) -> float:
         return self.hop_frames * self.config.hop_length / self.sample_rate
+
+    def with_hop(self, hop: float) -> TimbreEncoder:
+        return TimbreEncoder(replace(self.config, hop=hop), sample_rate=self.sample_rate, device=self.device)
 
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "sample_rate": self.sample_rate, "params": asdict(self.config)}

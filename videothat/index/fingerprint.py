@@ -30,12 +30,19 @@ def rhythm_fingerprints(
     """Fingerprints of every window (``window`` s, every ``hop`` s) of a curve [shape=(T,)].
 
     Returns (vectors [shape=(n, window_frames)] float32 with unit norm, starts [shape=(n,)]
-    in seconds); flat windows and curves shorter than one window give none.
+    in seconds); flat windows give none. A curve shorter than a window (a short shot) gets
+    one fingerprint: its centred curve, zero-padded, so its inner product with a window is
+    the correlation over the part the two share.
     """
     size, step = window_frames(window, hop, frame_rate)
     x = np.asarray(curve, dtype=np.float32)
-    if x.size < size:
+    if x.size < 2:
         return np.zeros((0, size), np.float32), np.zeros(0)
+    if x.size < size:
+        centred = np.zeros((1, size), np.float32)
+        centred[0, : x.size] = x - x.mean()
+        norm = float(np.linalg.norm(centred))
+        return (centred / norm, np.zeros(1)) if norm > FLAT else (centred[:0], np.zeros(0))
     windows = np.lib.stride_tricks.sliding_window_view(x, size)[::step]  # view, no copy
     centred = windows - windows.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(centred, axis=1)

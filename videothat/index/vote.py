@@ -4,7 +4,8 @@ Each query window at time ``q`` whose neighbour is window ``s`` of file ``f`` vo
 "the query starts at time ``s - q`` of ``f``". Votes are binned by the index hop; each
 window counts once per bin (its best similarity there); a bin's score is the sum over
 windows. With query windows on the same hop grid as the index, a true alignment puts all
-its votes in one bin, so longer queries separate it from chance coincidences.
+its votes in one bin, so longer queries separate it from chance coincidences. The offset
+reported is the similarity-weighted mean of the votes in the winning bin.
 """
 
 from __future__ import annotations
@@ -35,14 +36,18 @@ def vote(hits: Sequence[Sequence[Hit]], query_starts: Sequence[float], *, bin_se
     """
     scores: dict[tuple[str, int], float] = defaultdict(float)
     votes: dict[tuple[str, int], int] = defaultdict(int)
+    moments: dict[tuple[str, int], float] = defaultdict(float)  # sum of score x offset
     for row, q in zip(hits, query_starts, strict=True):
-        best: dict[tuple[str, int], float] = {}
+        best: dict[tuple[str, int], tuple[float, float]] = {}
         for hit in row:
-            key = (hit.info.path, round((hit.info.start - q) / bin_seconds))
-            best[key] = max(best.get(key, -1.0), hit.score)
-        for key, score in best.items():
+            offset = hit.info.start - q
+            key = (hit.info.path, round(offset / bin_seconds))
+            if key not in best or hit.score > best[key][0]:
+                best[key] = (hit.score, offset)
+        for key, (score, offset) in best.items():
             scores[key] += score
             votes[key] += 1
+            moments[key] += score * offset
     ranked = sorted(scores, key=lambda key: (-scores[key], key))
     out: list[Alignment] = []
     seen: set[str] = set()
@@ -50,7 +55,9 @@ def vote(hits: Sequence[Sequence[Hit]], query_starts: Sequence[float], *, bin_se
         if per_file and path in seen:
             continue
         seen.add(path)
-        out.append(Alignment(path, b * bin_seconds, scores[(path, b)], votes[(path, b)]))
+        key = (path, b)
+        offset = moments[key] / scores[key] if scores[key] > 0 else b * bin_seconds
+        out.append(Alignment(path, offset, scores[key], votes[key]))
         if len(out) == top:
             break
     return out

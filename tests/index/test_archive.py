@@ -1,0 +1,195 @@
+"""Archive jobs end to end on generated media: index build/add/remove, resumption, Ray
+ingest, shortlists, queries, and the CLI around them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mediagen import SR, reconstruction_case, write_audio
+from videothat import archive
+from videothat.catalog import Catalog
+from videothat.cli import main
+from videothat.config import AnalysisConfig
+from videothat.index.config import IndexConfig
+from videothat.index.store import FingerprintStore
+from videothat.media.audio import decode_audio
+from videothat.pipeline import analyze, song_catalog_params
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    root = tmp_path_factory.mktemp("archive")
+    song, videos, truth = reconstruction_case(root)
+    return song, videos, truth, root / "cache"
+
+
+def _build(case, index_dir, *paths, extra=()):
+    song, videos, _, cache = case
+    return main(["index", "build", *map(str, paths or videos), "--index", str(index_dir),
+                 "--cache-dir", str(cache), "-q", *extra])
+
+
+def _contents(root):
+    store = FingerprintStore.open(root)
+    rows = store.db.execute("SELECT v.id, f.path, f.hash, v.shot, v.start, v.kind FROM vectors v "
+                            "JOIN files f ON v.file = f.id ORDER BY v.id").fetchall()
+    vectors = np.stack([store.index.reconstruct(r[0]) for r in rows])
+    return rows, vectors
+
+
+def test_build_again_add_remove_stats(case, tmp_path, capsys):
+    song, videos, _, cache = case
+    idx = tmp_path / "idx"
+    assert _build(case, idx, *videos[:2]) == 0
+    assert "indexed 2 file(s)" in capsys.readouterr().out
+    assert _build(case, idx) == 0  # the first two are skipped by content
+    assert "indexed 2 file(s)" in capsys.readouterr().out and FingerprintStore.open(idx).stats()["files"] == 4
+    assert main(["index", "remove", str(videos[1]), "--index", str(idx)]) == 0
+    assert "removed 1 file(s)" in capsys.readouterr().out
+    assert main(["index", "stats", "--index", str(idx)]) == 0
+    stats = capsys.readouterr().out
+    assert "files       3" in stats and "encoder     rhythm" in stats
+    assert str(videos[1].resolve()) not in FingerprintStore.open(idx).files()
+
+
+def test_bad_files_are_reported_and_the_rest_indexed(case, tmp_path, capsys):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00not a video" * 100)
+    code = _build(case, tmp_path / "idx", case[1][0], bad)
+    err = capsys.readouterr().err
+    assert code == 1 and "broken.mp4" in err
+    assert FingerprintStore.open(tmp_path / "idx").stats()["files"] == 1
+
+
+def test_a_killed_build_resumes(case, tmp_path, monkeypatch):
+    _, videos, _, cache = case
+    added = []
+    real_add = FingerprintStore.add
+
+    def add_then_die(self, *args, **kwargs):
+        if len(added) == 2:
+            raise KeyboardInterrupt
+        added.append(1)
+        return real_add(self, *args, **kwargs)
+
+    monkeypatch.setattr(FingerprintStore, "add", add_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        archive.ingest(videos, tmp_path / "idx", AnalysisConfig(), IndexConfig(), cache_dir=cache, chunk_files=1)
+    assert FingerprintStore.open(tmp_path / "idx").stats()["files"] == 2  # saved on the way out
+    monkeypatch.undo()
+    report = archive.ingest(videos, tmp_path / "idx", AnalysisConfig(), IndexConfig(), cache_dir=cache)
+    assert len(report.already) == 2 and len(report.added) == 2
+    archive.ingest(videos, tmp_path / "clean", AnalysisConfig(), IndexConfig(), cache_dir=cache)
+    (rows, vectors), (clean_rows, clean_vectors) = _contents(tmp_path / "idx"), _contents(tmp_path / "clean")
+    assert rows == clean_rows and np.array_equal(vectors, clean_vectors)
+
+
+def test_ray_ingest_equals_single_process(case, tmp_path):
+    pytest.importorskip("ray")
+    _, videos, _, cache = case
+    config = IndexConfig(encoder="timbre")
+    archive.ingest(videos, tmp_path / "one", AnalysisConfig(), config, cache_dir=cache)
+    report = archive.ingest(videos, tmp_path / "ray", AnalysisConfig(), config, cache_dir=tmp_path / "c2",
+                            workers=2, chunk_files=1)
+    assert len(report.added) == len(videos) and not report.failures
+    (rows, vectors), (ray_rows, ray_vectors) = _contents(tmp_path / "one"), _contents(tmp_path / "ray")
+    assert rows == ray_rows and len(rows) > 20
+    np.testing.assert_allclose(vectors, ray_vectors, atol=1e-6)
+
+
+def test_shortlist_holds_every_true_shot(case, tmp_path):
+    song, videos, truth, cache = case
+    archive.ingest(videos, tmp_path / "idx", AnalysisConfig(), IndexConfig(), cache_dir=cache)
+    store = FingerprintStore.open(tmp_path / "idx")
+    catalog = Catalog(cache, song_catalog_params(AnalysisConfig()))
+    (song_analysis,) = analyze([song], AnalysisConfig(), catalog=catalog, as_song=True).analyses
+    chosen = archive.shortlist(song_analysis, store, IndexConfig(k=1))  # only the best shot per song window
+    true_shots = {(str(v.resolve()), i) for v in videos for i in range(len(truth.get(v.name, [])))}
+    found = {(path, shot) for path, shots in chosen.items() for shot in shots}
+    assert true_shots <= found
+
+
+def test_match_with_index_puts_every_shot_back(case, tmp_path, capsys):
+    song, videos, truth, cache = case
+    assert _build(case, tmp_path / "idx") == 0
+    out = tmp_path / "cut"
+    assert main(["match", "--song", str(song), "--index", str(tmp_path / "idx"), "-o", str(out),
+                 "--cache-dir", str(cache), "-q", "index.k=2"]) == 0
+    timeline = json.loads((tmp_path / "cut.timeline.json").read_text())
+    correct = sum(
+        seg["song_end"] - seg["song_start"]
+        for seg in timeline["segments"]
+        for a, b, song_t in truth.get(seg["source"].rsplit("/", 1)[-1], [])
+        if a - 1e-6 <= seg["source_start"] < b and abs(song_t + seg["source_start"] - a - seg["song_start"]) < 0.04
+    )
+    assert correct / timeline["duration"] >= 0.95
+
+
+def test_query_song_names_shot_and_source_time(case, tmp_path, capsys):
+    song, videos, truth, cache = case
+    assert _build(case, tmp_path / "idx", extra=["index.rhythm.window=2.0"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "q.json"
+    assert main(["query", "--song", str(song), "--index", str(tmp_path / "idx"), "-k", "3", "-o", str(out),
+                 "--cache-dir", str(cache)]) == 0
+    assert "song    0.00 s" in capsys.readouterr().out
+    rows, checked, right = json.loads(out.read_text()), 0, 0
+    spans = [(song_t, song_t + b - a, name, a) for name, shots in truth.items() for a, b, song_t in shots]
+    for row in rows:
+        inside = [s for s in spans if s[0] <= row["song_time"] and row["song_time"] + 2.0 <= s[1]]
+        if inside:  # the part lies inside one piece: that piece's shot is among the best, at the right time
+            song_t, _, name, a = inside[0]
+            checked += 1
+            right += any(m["source"].endswith(name) and abs(m["source_time"] - (a + row["song_time"] - song_t)) < 0.05
+                         for m in row["matches"])
+    # a riff repeats across the rock song, so other shots can fit a part equally well; chance is ~0
+    assert checked >= 10 and right >= 0.6 * checked
+
+
+def test_query_video_finds_the_song_and_where(case, tmp_path, capsys):
+    from conftest import AUDIO_FIXTURES
+
+    library = tmp_path / "library"
+    library.mkdir()
+    for path in AUDIO_FIXTURES:
+        (library / path.name).symlink_to(path)
+    assert _build(case, tmp_path / "music", library, extra=["--songs", "index.encoder=timbre"]) == 0
+    rock = decode_audio(next(p for p in AUDIO_FIXTURES if "rock" in p.name), SR)
+    excerpt = rock[round(11.3 * SR) : round(16.3 * SR)]
+    noise = np.random.default_rng(0).standard_normal(excerpt.size).astype(np.float32)
+    noisy = 0.3 * (excerpt + noise * np.sqrt(np.mean(excerpt**2) / 10))  # 10 dB SNR, -10 dB gain
+    clip = write_audio(tmp_path / "clip.wav", noisy[None], sr=SR)
+    capsys.readouterr()
+    out = tmp_path / "songs.json"
+    assert main(["query", "--video", str(clip), "--index", str(tmp_path / "music"), "-o", str(out),
+                 "--cache-dir", str(case[3])]) == 0
+    best = json.loads(out.read_text())[0]
+    assert "rock" in best["song"] and abs(best["offset"] - 11.3) <= 0.5
+    assert "1. " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["query", "--song", "{song}", "--index", "{tmp}/none"], "not a VideoThat index"),
+    (["index", "add", "{song}", "--index", "{tmp}/none"], "not a VideoThat index"),
+    (["index", "build", "{song}", "--index", "{tmp}/new", "index.type=NoSuchIndex"], "FAISS factory"),
+    (["index", "build", "{song}", "--index", "{tmp}/new", "index.encoder=magic"], "index.encoder"),
+    (["query", "--song", "{song}", "--index", "{tmp}/x", "-k", "0"], "-k 0"),
+])
+def test_errors_are_one_line(case, tmp_path, capsys, args, words):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "CURRENT").write_text("gen-000001")
+    args = [a.format(song=case[0], tmp=tmp_path) for a in args]
+    assert main([*args, "--cache-dir", str(case[3])] if args[0] == "query" else args) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1
+
+
+def test_querying_the_wrong_kind_of_index_says_so(case, tmp_path, capsys):
+    assert _build(case, tmp_path / "idx", case[1][0]) == 0
+    capsys.readouterr()
+    assert main(["query", "--video", str(case[1][1]), "--index", str(tmp_path / "idx"),
+                 "--cache-dir", str(case[3])]) == 2
+    assert "index of shots" in capsys.readouterr().err
