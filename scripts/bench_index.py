@@ -13,7 +13,8 @@ A. Matching with and without the index, on a reconstruction case. A synthetic ar
    (``--song-seconds`` long, ~15-25 shots), so the truth is known: for each span of song
    time, which video and which time in it. The archive is analysed once through the cache
    (shots detected against shots written is printed), the index is built afresh (timed),
-   then each matcher runs once untimed (warm-up) and ``--repeats`` times timed (median):
+   then each matcher runs once untimed (warm-up) and ``--repeats`` times timed, the two
+   alternating (median):
 
    * exhaustive: ``match_files(song, [archive])``, every shot scored;
    * index: ``match_files(song, [], index=...)``, only the shots the index shortlists.
@@ -25,9 +26,11 @@ A. Matching with and without the index, on a reconstruction case. A synthetic ar
 B. Raw FAISS on ``--vectors`` clustered unit vectors of dimension ``--dim`` (129 = the rhythm
    fingerprint), queried with 1000 near-duplicates of stored vectors (like fingerprint
    look-ups): build time (train on ``--train-size`` sampled vectors + add), size on disk,
-   ms per query in a batch of 1000 and one at a time, and recall@10 against exact ``Flat``
-   search, per factory string and ``nprobe``. A factory FAISS rejects (e.g. ``PQ32`` needs
-   a dimension that is a multiple of 32) is listed with the reason. Then the same through
+   ms per query in a batch of 1000 and one at a time (on one thread), recall@10 against
+   exact ``Flat`` search and how often the query's own source vector is in its top 10, per
+   factory string and ``nprobe`` (PQ training dominates the build: minutes at 65536). A
+   factory FAISS rejects (e.g. ``PQ32`` needs a dimension that is a multiple of 32) is
+   listed with the reason. Then the same through
    :class:`~videothat.index.store.FingerprintStore` (Python + SQLite metadata per vector)
    on ``--store-vectors`` vectors, to show the store's own overhead.
 
@@ -173,6 +176,14 @@ def build_song(root: Path, manifest: dict, tracks: dict[str, np.ndarray], second
     return path, spans
 
 
+def truth_in_candidates(shots, truth: list[Span]) -> int:
+    """How many of the song's true shots are among the candidate shots (start within 2 frames)."""
+    starts: dict[Path, list[float]] = {}
+    for shot in shots:
+        starts.setdefault(Path(shot.source).resolve(), []).append(shot.start)
+    return sum(any(abs(t - span.source_start) <= 2 / FPS for t in starts.get(span.source, [])) for span in truth)
+
+
 def placement_accuracy(timeline, truth: list[Span]) -> float:
     """Fraction of song time (every 10 ms) whose chosen source and source time are the truth's."""
     grid = np.arange(0.0, min(timeline.duration, truth[-1].song_end), GRID_S)
@@ -236,24 +247,29 @@ def build_index(videos: Path, root: Path, analysis, index, cache: Path):
     return report, seconds
 
 
-def time_match(label: str, song: Path, videos: list[Path], analysis, matching, cache: Path, repeats: int,
-               **index_kwargs) -> dict:
-    """One warm-up run, then the median wall time of ``repeats`` runs of ``match_files``."""
+def time_matchers(matchers: dict[str, dict], song: Path, analysis, matching, cache: Path,
+                  repeats: int) -> list[dict]:
+    """Per matcher (label -> ``match_files`` keyword arguments): one warm-up run each, then
+    ``repeats`` timed rounds, the matchers alternating (so a change in machine load hits
+    both); the run of median wall time is kept."""
     from videothat.pipeline import match_files
 
-    log(f"{label}: warm-up")
-    result, report = match_files(song, videos, analysis, matching, cache_dir=cache, **index_kwargs)
-    times, stages = [], []
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        result, report = match_files(song, videos, analysis, matching, cache_dir=cache, **index_kwargs)
-        times.append(time.perf_counter() - t0)
-        stages.append(report.seconds)
-        log(f"{label}: run {r + 1}/{repeats} {times[-1]:.2f} s")
-    best = int(np.argsort(times)[len(times) // 2])
-    return {"label": label, "shots": len(result.shots), "seconds": float(np.median(times)),
-            "match": stages[best].get("match", 0.0), "shortlist": stages[best].get("shortlist", 0.0),
-            "result": result}
+    timed: dict[str, list[tuple[float, object, object]]] = {label: [] for label in matchers}
+    for r in range(repeats + 1):
+        for label, kwargs in matchers.items():
+            t0 = time.perf_counter()
+            result, report = match_files(song, analysis=analysis, matching=matching, cache_dir=cache, **kwargs)
+            seconds = time.perf_counter() - t0
+            log(f"{label}: {'warm-up' if r == 0 else f'run {r}/{repeats}'} {seconds:.2f} s, "
+                f"{len(result.shots)} candidate shots")
+            if r:
+                timed[label].append((seconds, result, report))
+    runs = []
+    for label, results in timed.items():
+        seconds, result, report = sorted(results, key=lambda x: x[0])[len(results) // 2]
+        runs.append({"label": label, "shots": len(result.shots), "seconds": seconds, "result": result,
+                     "match": report.seconds.get("match", 0.0), "shortlist": report.seconds.get("shortlist", 0.0)})
+    return runs
 
 
 def part_a(args: argparse.Namespace) -> None:
@@ -268,11 +284,12 @@ def part_a(args: argparse.Namespace) -> None:
     log(f"analysis: {detected} shots detected of {written} written ({analyse_s:.1f} s)")
     report, build_s = build_index(root / "videos", root / "index", analysis, index, cache)
     log(f"index built in {build_s:.1f} s: {report.vectors} fingerprints")
-    runs = [time_match("exhaustive", song, [root / "videos"], analysis, matching, cache, args.repeats),
-            time_match("index", song, [], analysis, matching, cache, args.repeats,
-                       index=root / "index", index_config=index)]
+    matchers = {"exhaustive": {"videos": [root / "videos"]},
+                "index": {"videos": [], "index": root / "index", "index_config": index}}
+    runs = time_matchers(matchers, song, analysis, matching, cache, max(1, args.repeats))
     for run in runs:
         run["accuracy"] = placement_accuracy(run["result"].timeline, truth)
+        run["found"] = f"{truth_in_candidates(run['result'].shots, truth)}/{len(truth)}"
     short = sum(s.song_end - s.song_start < index.rhythm.window for s in truth)
     print_table_a(runs, written, detected, analyse_s, build_s, report.stats, index, (short, len(truth)))
 
@@ -281,17 +298,19 @@ def print_table_a(runs: list[dict], written: int, detected: int, analyse_s: floa
                   stats: dict, index, short: tuple[int, int]) -> None:
     base = runs[0]["seconds"]
     print(f"\n## A. make-style matching: exhaustive vs --index ({written} shots written, {detected} detected)\n")
-    print("| matcher | candidate shots | wall s | match s | shortlist s | speed-up | accuracy | segments |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| matcher | candidate shots | true shots among them | wall s | match s | shortlist s | speed-up "
+          "| accuracy | segments |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in runs:
-        print(f"| {r['label']} | {r['shots']} | {r['seconds']:.2f} | {r['match']:.2f} | {r['shortlist']:.2f} "
-              f"| {base / r['seconds']:.1f}x | {r['accuracy']:.3f} | {len(r['result'].timeline.segments)} |")
+        print(f"| {r['label']} | {r['shots']} | {r['found']} | {r['seconds']:.2f} | {r['match']:.2f} "
+              f"| {r['shortlist']:.2f} | {base / r['seconds']:.1f}x | {r['accuracy']:.3f} "
+              f"| {len(r['result'].timeline.segments)} |")
     print(f"\narchive analysis (through the cache): {analyse_s:.1f} s; index build: {build_s:.1f} s "
           f"(type {stats.get('index')}, encoder {stats.get('encoder')}, dim {stats.get('dim')}, "
           f"{stats.get('files')} files, {stats.get('vectors')} fingerprints, {stats.get('bytes', 0) / 1e6:.2f} MB; "
           f"k {index.k}, nprobe {index.nprobe})")
-    print(f"song shots shorter than one fingerprint window ({index.rhythm.window:g} s, so not in the index): "
-          f"{short[0]} of {short[1]}")
+    print(f"song shots shorter than one rhythm fingerprint window ({index.rhythm.window:g} s; "
+          f"one zero-padded fingerprint each): {short[0]} of {short[1]}")
     print("goal: --index >= 5x faster at the same accuracy")
 
 
@@ -310,11 +329,12 @@ def clustered_vectors(rng: np.random.Generator, n: int, dim: int, centres: int =
     return out
 
 
-def near_duplicates(rng: np.random.Generator, xb: np.ndarray, n: int, noise: float = 0.1) -> np.ndarray:
-    """Queries: stored vectors plus noise of norm ~``noise``, normalised."""
-    q = xb[rng.choice(len(xb), n, replace=False)] + rng.standard_normal((n, xb.shape[1]), dtype=np.float32) * (
-        noise / np.sqrt(xb.shape[1]))
-    return np.ascontiguousarray(q / np.linalg.norm(q, axis=1, keepdims=True), dtype=np.float32)
+def near_duplicates(rng: np.random.Generator, xb: np.ndarray, n: int,
+                    noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Queries: stored vectors plus noise of norm ~``noise``, normalised; and the stored ids."""
+    ids = rng.choice(len(xb), min(n, len(xb)), replace=False)
+    q = xb[ids] + rng.standard_normal((ids.size, xb.shape[1]), dtype=np.float32) * (noise / np.sqrt(xb.shape[1]))
+    return np.ascontiguousarray(q / np.linalg.norm(q, axis=1, keepdims=True), dtype=np.float32), ids
 
 
 def build_faiss(factory: str, xb: np.ndarray, train_size: int, rng: np.random.Generator):
@@ -336,15 +356,25 @@ def build_faiss(factory: str, xb: np.ndarray, train_size: int, rng: np.random.Ge
 
 
 def search_speed(index, xq: np.ndarray, k: int, singles: int) -> tuple[np.ndarray, float, float]:
-    """(ids of the batch search, ms/query in one batch, ms/query one at a time)."""
+    """(ids of the batch search, ms/query in one batch, ms/query one at a time on one thread).
+
+    One thread for single queries: FAISS's OpenMP threads cost more than they save on one
+    query, and much more when other processes share the cores."""
+    import faiss
+
     index.search(xq[:10], k)  # warm-up
     t0 = time.perf_counter()
     _, ids = index.search(xq, k)
     batch_ms = (time.perf_counter() - t0) / len(xq) * 1e3
-    t0 = time.perf_counter()
-    for q in xq[:singles]:
-        index.search(q[None], k)
-    single_ms = (time.perf_counter() - t0) / max(1, min(singles, len(xq))) * 1e3
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        t0 = time.perf_counter()
+        for q in xq[:singles]:
+            index.search(q[None], k)
+        single_ms = (time.perf_counter() - t0) / max(1, min(singles, len(xq))) * 1e3
+    finally:
+        faiss.omp_set_num_threads(threads)
     return ids, batch_ms, single_ms
 
 
@@ -353,7 +383,9 @@ def recall_at(ids: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(a) & set(b)) / truth.shape[1] for a, b in zip(ids, truth, strict=True)]))
 
 
-def faiss_rows(args: argparse.Namespace, xb: np.ndarray, xq: np.ndarray, rng: np.random.Generator) -> list[dict]:
+def faiss_rows(args: argparse.Namespace, xb: np.ndarray, xq: np.ndarray, sources: np.ndarray,
+               rng: np.random.Generator) -> list[dict]:
+    """One row per (factory, nprobe); recall against the first (Flat) factory's results."""
     import faiss
 
     rows: list[dict] = []
@@ -374,7 +406,8 @@ def faiss_rows(args: argparse.Namespace, xb: np.ndarray, xq: np.ndarray, rng: np
             if truth is None and factory == "Flat":
                 truth = ids
             rows.append({"factory": factory, "nprobe": nprobe, "build": build_s, "mb": mb, "batch": batch_ms,
-                         "single": single_ms, "recall": recall_at(ids, truth) if truth is not None else None})
+                         "single": single_ms, "recall": recall_at(ids, truth) if truth is not None else None,
+                         "found": float(np.mean([s in row for s, row in zip(sources, ids, strict=True)]))})
         del index
     return rows
 
@@ -408,8 +441,8 @@ def part_b(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     log(f"B: {args.vectors} clustered unit vectors of dimension {args.dim}")
     xb = clustered_vectors(rng, args.vectors, args.dim)
-    xq = near_duplicates(rng, xb, args.queries)
-    rows = faiss_rows(args, xb, xq, rng)
+    xq, sources = near_duplicates(rng, xb, args.queries)
+    rows = faiss_rows(args, xb, xq, sources, rng)
     store = store_row(args, xb, xq) if args.store_vectors > 0 else None
     if store:
         log(f"FingerprintStore: {store['vectors']} vectors added in {store['add']:.1f} s")
@@ -419,15 +452,16 @@ def part_b(args: argparse.Namespace) -> None:
 def print_table_b(args: argparse.Namespace, rows: list[dict], store: dict | None) -> None:
     print(f"\n## B. raw FAISS: {args.vectors} vectors of dim {args.dim}, {args.queries} near-duplicate queries, "
           f"k={args.k}, train on {min(args.train_size, args.vectors)}\n")
-    print("| index | nprobe | build s | MB on disk | ms/query (batch) | ms/query (single) | recall@10 |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| index | nprobe | build s | MB on disk | ms/query (batch) | ms/query (single, 1 thread) "
+          f"| recall@{args.k} | source found@{args.k} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if "error" in r:
-            print(f"| {r['factory']} | - | rejected by FAISS: {r['error']} | | | | |")
+            print(f"| {r['factory']} | - | rejected by FAISS: {r['error']} | | | | | |")
             continue
         recall = "n/a" if r["recall"] is None else f"{r['recall']:.3f}"
         print(f"| {r['factory']} | {r['nprobe']} | {r['build']:.1f} | {r['mb']:.1f} | {r['batch']:.3f} "
-              f"| {r['single']:.3f} | {recall} |")
+              f"| {r['single']:.3f} | {recall} | {r['found']:.3f} |")
     if store:
         print(f"\nFingerprintStore (Flat, SQLite metadata) on {store['vectors']} vectors: add {store['add']:.1f} s "
               f"({store['add'] / store['vectors'] * 1e6:.1f} us/vector), save {store['save']:.1f} s, "

@@ -47,12 +47,22 @@ def compose_config(overrides: list[str]) -> dict:
 
     if not CONFIG_DIR.is_dir():
         raise ParameterError(f"config folder {CONFIG_DIR} is missing; reinstall with `pip install -e .`")
+    overrides = [_quote_commas(o) for o in overrides]
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise ParameterError(f"bad override ({' '.join(overrides)}): {exc}".splitlines()[0]) from exc
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _quote_commas(override: str) -> str:
+    """``index.type=IVF256,PQ32`` -> ``index.type='IVF256,PQ32'``: this CLI runs no sweeps, so a
+    comma in a plain value is part of it (FAISS factory strings), not a list of values."""
+    key, sep, value = override.partition("=")
+    if sep and "," in value and value[:1] not in "[{'\"":
+        return f"{key}='{value}'"
+    return override
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

@@ -83,10 +83,14 @@ def write_video(
     return path
 
 
-def write_audio(path: Path, audio: np.ndarray, *, sr: int = 44100, codec: str = "pcm_s16le") -> Path:
-    """Write ``audio`` [C, n] float32 to an audio-only container chosen by ``path``'s suffix."""
+def write_audio(path: Path, audio: np.ndarray, *, sr: int = 44100, codec: str = "pcm_s16le",
+                bit_rate: int | None = None) -> Path:
+    """Write ``audio`` [C, n] float32 to an audio-only container chosen by ``path``'s suffix
+    (``bit_rate`` in bits/s for lossy codecs)."""
     with av.open(str(path), mode="w") as out:
         stream = out.add_stream(codec, rate=sr)
+        if bit_rate:
+            stream.bit_rate = bit_rate
         stream.layout = "mono" if audio.shape[0] == 1 else "stereo"
         encode_audio(out, stream, audio, sr)
     return path
