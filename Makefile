@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_match.py
 	$(BIN)/python scripts/bench_make.py $(CORPUS)
 	$(BIN)/python scripts/eval_reconstruct.py $(CORPUS)
+	$(BIN)/python scripts/eval_retrieval.py $(CORPUS)
+	$(BIN)/python scripts/bench_index.py $(CORPUS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -484,8 +484,8 @@ def main() -> int:
     parser.add_argument("--singles", type=int, default=100, help="queries timed one at a time")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--train-size", type=int, default=65536)
-    parser.add_argument("--factories", nargs="+", default=["Flat", "IVF1024,PQ32", "IVF1024,PQ43",
-                                                           "PCA128,IVF1024,PQ32"])
+    parser.add_argument("--factories", nargs="+", default=["Flat", "IVF1024,PQ43", "PCAR128,IVF1024,PQ32"],
+                        help="FAISS factory strings of part B")
     parser.add_argument("--nprobe", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--store-vectors", type=int, default=100_000, help="0 skips the FingerprintStore row")
     parser.add_argument("--skip", choices=["a", "b"], default=None, help="leave out one part")

@@ -84,6 +84,8 @@ def open_store(root: Path, *, index: IndexConfig | None = None, analysis: Analys
     store = FingerprintStore.open(root, nprobe=index.nprobe if index else 16)
     if index is not None:
         store.train_size = index.train_size
+        if analysis is not None and index.type != store.factory:
+            log.warning("%s is a %s index; index.type=%s applies only to new indexes", root, store.factory, index.type)
     if mode is not None and store.mode != mode:
         hint = "without --songs" if store.mode == "shots" else "with --songs"
         raise CacheError(f"{root} is an index of {store.mode}, not {mode}; use it {hint} or another --index")
@@ -338,12 +340,17 @@ def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: 
 
 def shortlist(song: FileAnalysis, store: FingerprintStore, index: IndexConfig, *, device: str = "cpu"
               ) -> dict[str, set[int]]:
-    """Shots (file -> shot indices) among the ``index.k`` nearest of any of the song's windows."""
+    """The ``index.shortlist`` shots (file -> shot indices) most similar to any window of the
+    song, among the ``index.k`` nearest fingerprints of each window."""
     vectors, _, _ = _fingerprints_of(song, store, index, device=device)
-    chosen: dict[str, set[int]] = {}
+    best: dict[tuple[str, int], float] = {}
     for row in store.search(vectors, k=index.k):
         for hit in row:
-            chosen.setdefault(hit.info.path, set()).add(hit.info.shot)
+            key = (hit.info.path, hit.info.shot)
+            best[key] = max(best.get(key, -1.0), hit.score)
+    chosen: dict[str, set[int]] = {}
+    for path, shot in sorted(best, key=lambda key: (-best[key], key))[: index.shortlist]:
+        chosen.setdefault(path, set()).add(shot)
     return chosen
 
 

@@ -49,10 +49,11 @@ class IndexConfig:
     """Which fingerprint encoder, which FAISS index, and how queries run."""
 
     encoder: str = "rhythm"  # rhythm | timbre
-    type: str = "Flat"  # FAISS factory string: Flat (exact), IVF1024,PQ32, HNSW32, ...
+    type: str = "Flat"  # FAISS factory string: Flat (exact), PCAR128,IVF1024,PQ32, HNSW32, ...
     nprobe: int = 16  # IVF lists searched per query (recall/speed)
     train_size: int = 65536  # vectors gathered before a compressed index is trained
     k: int = 32  # neighbours fetched per query window
+    shortlist: int = 512  # make/match --index: shots the matcher scores (the most similar to any song window)
     query_hop: float = 0.025  # s between query windows (about a curve frame, so one lines up with each indexed window)
     save_every: float = 60.0  # s between saves of the index while building (a killed run keeps them)
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
@@ -61,7 +62,7 @@ class IndexConfig:
     def __post_init__(self) -> None:
         if self.encoder not in ENCODER_NAMES:
             raise ParameterError(f"index.encoder={self.encoder!r} must be one of {', '.join(ENCODER_NAMES)}")
-        for name in ("nprobe", "train_size", "k"):
+        for name in ("nprobe", "train_size", "k", "shortlist"):
             if getattr(self, name) < 1:
                 raise ParameterError(f"index.{name}={getattr(self, name)} must be >= 1")
         if self.query_hop <= 0:

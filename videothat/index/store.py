@@ -30,6 +30,7 @@ from videothat.atomic import atomic_write
 from videothat.errors import CacheError, ParameterError
 
 FORMAT_VERSION = 1
+SQL_CHUNK = 30000  # ids per SQL statement (SQLite's variable limit is 32766 on older builds)
 log = logging.getLogger(__name__)
 
 
@@ -82,7 +83,10 @@ class FingerprintStore:
         try:
             index = faiss.IndexIDMap2(faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT))
         except RuntimeError as exc:
-            raise ParameterError(f"index type {factory!r} is not a FAISS factory string ({exc})") from exc
+            reason = str(exc).strip().splitlines()[-1]
+            raise ParameterError(f"index type {factory!r} does not work for {dim}-dimensional fingerprints: not a "
+                                 f"FAISS factory string, or a PQ size that does not divide {dim} (e.g. use "
+                                 f"PCAR128,IVF1024,PQ32) [{reason}]") from exc
         db = sqlite3.connect(":memory:")
         _schema(db)
         db.executemany("INSERT INTO meta VALUES (?, ?)", [
@@ -198,6 +202,7 @@ class FingerprintStore:
         vectors = np.concatenate([v for v, _ in self._pending])
         ids = np.concatenate([i for _, i in self._pending])
         if not self.index.is_trained:
+            log.info("%s: training %s on %d fingerprints", self.root, self.factory, len(vectors))
             try:
                 self.index.train(vectors)
             except RuntimeError as exc:
@@ -237,12 +242,16 @@ class FingerprintStore:
                 for srow, irow in zip(scores, ids, strict=True)]
 
     def _infos(self, ids: set[int]) -> dict[int, VectorInfo]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.db.execute(f"SELECT v.id, f.path, v.shot, v.start, v.kind FROM vectors v JOIN files f "
-                               f"ON v.file = f.id WHERE v.id IN ({marks})", sorted(ids))
-        return {r[0]: VectorInfo(r[1], r[2], r[3], r[4]) for r in rows}
+        """Metadata of vectors, looked up in chunks (SQLite limits the variables per statement)."""
+        out: dict[int, VectorInfo] = {}
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), SQL_CHUNK):
+            chunk = ordered[i : i + SQL_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT v.id, f.path, v.shot, v.start, v.kind FROM vectors v JOIN files f "
+                                   f"ON v.file = f.id WHERE v.id IN ({marks})", chunk)
+            out.update({r[0]: VectorInfo(r[1], r[2], r[3], r[4]) for r in rows})
+        return out
 
     def files(self) -> list[str]:
         """Paths of the indexed files, in the order they were added."""
