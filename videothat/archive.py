@@ -178,7 +178,7 @@ def ingest(
     index: IndexConfig,
     *,
     cache_dir: Path,
-    mode: str = "shots",
+    mode: str | None = "shots",
     create: bool = True,
     workers: int = 0,
     address: str | None = None,
@@ -188,17 +188,18 @@ def ingest(
 ) -> IngestReport:
     """Fingerprint files into the store at ``root`` (created if absent and ``create``).
 
+    ``mode`` is ``shots`` or ``songs`` (files whole); ``None`` takes the existing store's.
+
     ``workers`` > 0 fans analysis and fingerprinting out on Ray (``address`` of a cluster,
     or a local instance); 0 runs in this process. Results are added in input order
     either way, so both give the same index. ``on_file(path, status)``: ``indexed``,
     ``already``, ``failed``.
     """
-    if mode not in MODES:
+    if mode not in (*MODES, None):
         raise ParameterError(f"mode={mode!r} must be one of {', '.join(MODES)}")
     store = open_store(root, index=index if create else None, analysis=analysis if create else None, mode=mode)
-    if create:
-        store.train_size = index.train_size
-    job = IngestJob(index_analysis(store, analysis), store.encoder, cache_dir, mode)
+    store.train_size = index.train_size
+    job = IngestJob(index_analysis(store, analysis), store.encoder, cache_dir, store.mode)
     files, problems = find_media(paths)
     report = IngestReport(failures=[Failure(e.path, str(e)) for e in problems])
     todo = _not_indexed(files, store, cache_dir, report)

@@ -213,7 +213,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         report = archive.ingest(paths, args.index, analysis_config(cfg), _index_config(cfg),
-                                cache_dir=args.cache_dir, mode="songs" if args.songs else "shots",
+                                cache_dir=args.cache_dir,
+                                mode="songs" if args.songs else "shots" if args.action == "build" else None,
                                 create=args.action == "build", workers=args.workers, address=args.ray_address,
                                 on_total=on_total, on_file=on_file)
     finally:
@@ -411,7 +412,8 @@ def _add_index_parsers(sub) -> None:
         a.add_argument("--index", type=Path, required=True, metavar="DIR", help="index folder")
         if action in ("build", "add"):
             a.add_argument("--songs", action="store_true", help="a music library: index files whole (no shots); "
-                           "query it with `videothat query --video`")
+                           "query it with `videothat query --video`" + ("" if action == "build" else
+                                                                          " (default: what the index holds)"))
             a.add_argument("--workers", type=int, default=0, metavar="N",
                            help="fan out over N Ray workers (0 = in this process)")
             a.add_argument("--ray-address", default=None, metavar="ADDR",

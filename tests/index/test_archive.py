@@ -169,6 +169,9 @@ def test_query_video_finds_the_song_and_where(case, tmp_path, capsys):
     best = json.loads(out.read_text())[0]
     assert "rock" in best["song"] and abs(best["offset"] - 11.3) <= 0.5
     assert "1. " in capsys.readouterr().out
+    # `index add` takes the index's own mode: the clip goes in whole, as a song
+    assert main(["index", "add", str(clip), "--index", str(tmp_path / "music"), "--cache-dir", str(case[3]), "-q"]) == 0
+    assert FingerprintStore.open(tmp_path / "music").stats()["files"] == len(AUDIO_FIXTURES) + 1
 
 
 @pytest.mark.parametrize(("args", "words"), [
