@@ -204,8 +204,7 @@ def placement_accuracy(timeline, truth: list[Span]) -> float:
 def configs(args: argparse.Namespace):
     """(analysis, matching, index) from the composed config with ``--set`` overrides."""
     from videothat.cli import compose_config
-    from videothat.config import analysis_config, match_config
-    from videothat.index.config import index_config
+    from videothat.config import analysis_config, index_config, match_config
 
     cfg = compose_config(list(args.set))
     analysis, matching, index = analysis_config(cfg), match_config(cfg), index_config(cfg["index"])

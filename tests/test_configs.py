@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from videothat.cli import compose_config
-from videothat.config import analysis_config, match_config, render_config
+from videothat.config import analysis_config, index_config, match_config, render_config
 from videothat.errors import ParameterError
-from videothat.index.config import index_config
 
 
 @pytest.mark.parametrize("overrides", [[], ["shots=adaptive"], ["index.encoder=timbre", "index.timbre.blocks=4",

@@ -181,7 +181,7 @@ def cmd_make(args: argparse.Namespace) -> int:
 
 
 def _index_config(cfg: dict):
-    from videothat.index.config import index_config
+    from videothat.config import index_config
 
     return index_config(cfg.get("index", {}))
 

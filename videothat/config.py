@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from videothat.audio.config import NoveltyConfig
 from videothat.errors import ParameterError
+from videothat.index.config import IndexConfig, RhythmConfig, TimbreConfig
 from videothat.match.config import ScoreConfig, SearchConfig
 from videothat.media.shots import ShotConfig
 
@@ -124,6 +125,15 @@ def match_config(cfg: Mapping[str, object]) -> MatchConfig:
         score=_build(ScoreConfig, "match", {k: v for k, v in section.items() if k in score_keys}),
         search=_build(SearchConfig, "match", {k: v for k, v in section.items() if k in search_keys}),
     )
+
+
+def index_config(section: Mapping[str, object]) -> IndexConfig:
+    """Build an :class:`IndexConfig` from the ``index`` section (unknown keys rejected)."""
+    values = dict(section)
+    for name, cls in (("rhythm", RhythmConfig), ("timbre", TimbreConfig)):
+        if name in values:
+            values[name] = _build(cls, f"index.{name}", dict(values[name]))
+    return _build(IndexConfig, "index", values)
 
 
 def render_config(cfg: Mapping[str, object]):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 from videothat.errors import ParameterError
 
@@ -73,28 +72,6 @@ class IndexConfig:
     def encoder_params(self) -> dict[str, object]:
         """The chosen encoder's own parameters (stored with the index)."""
         return asdict(getattr(self, self.encoder))
-
-
-def index_config(section: Mapping[str, object]) -> IndexConfig:
-    """Build an :class:`IndexConfig` from the ``index`` config section (unknown keys rejected)."""
-    values = dict(section)
-    nested = {"rhythm": RhythmConfig, "timbre": TimbreConfig}
-    for name, cls in nested.items():
-        if name in values:
-            values[name] = _build(cls, f"index.{name}", dict(values[name]))
-    return _build(IndexConfig, "index", values)
-
-
-def _build(cls: type, section: str, values: Mapping[str, object]):
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ParameterError(f"unknown key(s) {', '.join(section + '.' + k for k in unknown)}; "
-                             f"known: {', '.join(sorted(known))}")
-    try:
-        return cls(**values)
-    except TypeError as exc:
-        raise ParameterError(f"{section}: {exc}") from exc
 
 
 def _check_window(window: float, hop: float) -> None:
