@@ -13,8 +13,8 @@ ENCODER_NAMES = ("rhythm", "timbre")
 class RhythmConfig:
     """Rhythm fingerprints: windows of the novelty curve (what the matcher scores)."""
 
-    window: float = 3.0  # s of curve per fingerprint
-    hop: float = 0.5  # s between fingerprint starts
+    window: float = 1.5  # s of curve per fingerprint (at most a typical shot)
+    hop: float = 0.25  # s between fingerprint starts
 
     def __post_init__(self) -> None:
         _check_window(self.window, self.hop)
@@ -48,7 +48,7 @@ class IndexConfig:
     """Which fingerprint encoder, which FAISS index, and how queries run."""
 
     encoder: str = "rhythm"  # rhythm | timbre
-    type: str = "Flat"  # FAISS factory string: Flat (exact), PCAR128,IVF1024,PQ32, HNSW32, ...
+    type: str = "Flat"  # FAISS factory string: Flat (exact), PCAR64,IVF1024,PQ16, HNSW32, ...
     nprobe: int = 16  # IVF lists searched per query (recall/speed)
     train_size: int = 65536  # vectors gathered before a compressed index is trained
     k: int = 32  # neighbours fetched per query window

@@ -84,9 +84,10 @@ class FingerprintStore:
             index = faiss.IndexIDMap2(faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT))
         except RuntimeError as exc:
             reason = str(exc).strip().splitlines()[-1]
+            reduced = 1 << (dim.bit_length() - 1)
             raise ParameterError(f"index type {factory!r} does not work for {dim}-dimensional fingerprints: not a "
                                  f"FAISS factory string, or a PQ size that does not divide {dim} (e.g. use "
-                                 f"PCAR128,IVF1024,PQ32) [{reason}]") from exc
+                                 f"PCAR{reduced},IVF1024,PQ{max(1, reduced // 4)}) [{reason}]") from exc
         db = sqlite3.connect(":memory:")
         _schema(db)
         db.executemany("INSERT INTO meta VALUES (?, ?)", [
