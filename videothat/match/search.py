@@ -285,8 +285,10 @@ def _expand(
     if frontier is not None:  # drop children their frame's beam would prune anyway
         value = values * length / ctx.frame_rate + values.abs() / ctx.frame_rate  # one frame of margin
         value += torch.tensor([n.value for n in nodes], device=value.device)[:, None]
-        worst = torch.tensor([_worst(frontier, pos + j, ctx.config.beam_width) for j in range(1, k + 1)],
-                             device=value.device)
+        needed = torch.unique(length).tolist()  # only the lengths some candidate has
+        worst = torch.full((k,), -math.inf, device=value.device)
+        worst[[j - 1 for j in needed]] = torch.tensor([_worst(frontier, pos + j, ctx.config.beam_width)
+                                                       for j in needed], device=value.device)
         values = torch.where(value < worst[length - 1], -torch.inf, values)
     children = []
     shot_ids = None if shots is None else shots.tolist()
