@@ -92,9 +92,10 @@ def _subtract(curve: Tensor, valid: Tensor, config: ScoreConfig) -> Tensor:
 
 
 def _cumulative_energy(curves: Tensor) -> Tensor:
-    """[..., n] -> [..., n + 1]: 0 then running sums of squares (float64 for long sums)."""
+    """[..., n] -> [..., n + 1]: 0 then running sums of squares, kept in float64: the energy
+    of a stretch is a difference of two of them, which float32 would cancel away."""
     zero = torch.zeros(*curves.shape[:-1], 1, dtype=torch.float64, device=curves.device)
-    return torch.cat([zero, torch.cumsum(curves.double() ** 2, dim=-1)], dim=-1).float()
+    return torch.cat([zero, torch.cumsum(curves.double() ** 2, dim=-1)], dim=-1)
 
 
 def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.device | str = "cpu") -> ShotBank:
@@ -209,15 +210,22 @@ def _score_chunks(
     n_shots, l_max = bank.curves.shape
     t = len(song)
     n_fft = _fast_len(t + l_max - 1)
-    song_f = torch.fft.rfft(song.curve, n=n_fft)
+    # The FFT correlates the song minus its mean (a large constant part would dominate the
+    # float32 round-off); the mean's share, mean * (sum of the shot over the overlap), is added back.
+    level = song.curve.mean()
+    song_f = torch.fft.rfft(song.curve - level, n=n_fft)
     chunk = max(1, max_elements // (n_fft // 2 + 1))
     offsets = torch.arange(t, device=bank.device)
     for s0 in range(0, n_shots, chunk):  # chunks bound memory; each is one batched FFT
         rows = slice(s0, s0 + chunk)
-        raw = torch.fft.irfft(song_f * torch.fft.rfft(bank.curves[rows], n=n_fft).conj(), n=n_fft)[:, :t]
+        curves = bank.curves[rows]
         overlap = torch.minimum(bank.lengths[rows, None], t - offsets[None, :])  # [c, T]
-        shot_energy = bank.energy[rows].gather(1, overlap)
-        song_energy = song.energy[offsets[None, :] + overlap] - song.energy[offsets][None, :]
+        sums = torch.cat([curves.new_zeros(curves.shape[0], 1, dtype=torch.float64),
+                          torch.cumsum(curves.double(), dim=1)], dim=1)
+        raw = torch.fft.irfft(song_f * torch.fft.rfft(curves, n=n_fft).conj(), n=n_fft)[:, :t]
+        raw = raw + level * sums.gather(1, overlap).float()
+        shot_energy = bank.energy[rows].gather(1, overlap).float()
+        song_energy = (song.energy[offsets[None, :] + overlap] - song.energy[offsets][None, :]).float()
         yield s0, finish_scores(raw, shot_energy, song_energy, overlap, frame_rate=frame_rate,
                                 floor=song.floor, config=config)
 
@@ -261,8 +269,8 @@ def prefix_scores(
     shot_vals = bank.curves[:, frames.clamp(max=bank.curves.shape[1] - 1)] * inside  # [S, J, K]
     raw = torch.cumsum(shot_vals * song.curve[position : position + k], dim=-1)
     ends = (frames + 1).clamp(max=bank.curves.shape[1])
-    shot_energy = bank.energy[:, ends] - bank.energy[:, in_points][:, :, None]
-    song_energy = song.energy[position + 1 : position + k + 1] - song.energy[position]
+    shot_energy = (bank.energy[:, ends] - bank.energy[:, in_points][:, :, None]).float()
+    song_energy = (song.energy[position + 1 : position + k + 1] - song.energy[position]).float()
     scores = finish_scores(raw, shot_energy, song_energy, steps + 1, frame_rate=frame_rate,
                            floor=song.floor, config=config)
     valid = frames[None, :, :] < bank.lengths[:, None, None]
