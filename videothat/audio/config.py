@@ -72,3 +72,57 @@ class NoveltyConfig:
 def _require_positive_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ParameterError(f"{name}={value!r} must be a positive integer")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmbedConfig:
+    """Architecture of the learned audio encoder (stored with its weights).
+
+    Input: ``window`` s of mono audio at ``sample_rate``; front end: log-mel (``n_mels``
+    bands between ``fmin`` and ``fmax`` Hz, STFTs of ``n_fft`` every ``hop_length``
+    samples, uncentred so a window's frames are those of the clip it was cut from); trunk:
+    one conv block per entry of ``channels`` (``convs`` 3x3 convolutions with batch norm
+    and GELU, then 2x2 max pooling); head: mean over time, two linear layers to ``dim``; output L2-normalised.
+    """
+
+    sample_rate: int = 22050  # Hz
+    window: float = 1.0  # s of audio per embedding
+    n_fft: int = 1024  # samples per STFT frame
+    hop_length: int = 512  # samples between STFT frames
+    n_mels: int = 64  # mel bands
+    fmin: float = 60.0  # Hz
+    fmax: float = 8000.0  # Hz
+    channels: tuple[int, ...] = (16, 32, 64, 128)  # conv channels per block (each halves bands and frames)
+    convs: int = 1  # 3x3 convolutions per block
+    dim: int = 128  # embedding length
+
+    def __post_init__(self) -> None:
+        for name in ("sample_rate", "n_fft", "hop_length", "n_mels", "dim", "convs"):
+            _require_positive_int(name, getattr(self, name))
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        if not self.channels or min(self.channels) < 1:
+            raise ParameterError(f"channels={self.channels} must be one or more positive integers")
+        if self.hop_length > self.n_fft:
+            raise ParameterError(f"hop_length={self.hop_length} must not exceed n_fft={self.n_fft}")
+        if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
+            raise ParameterError(f"need 0 <= fmin ({self.fmin}) < fmax ({self.fmax}) <= Nyquist "
+                                 f"({self.sample_rate / 2} Hz)")
+        if self.frames < 2 ** len(self.channels) or self.n_mels < 2 ** len(self.channels):
+            raise ParameterError(f"window={self.window} s gives {self.frames} frames x {self.n_mels} bands: "
+                                 f"{len(self.channels)} pooling blocks need at least {2 ** len(self.channels)} of each")
+
+    @property
+    def samples(self) -> int:
+        """Samples per input window."""
+        return round(self.window * self.sample_rate)
+
+    @property
+    def frames(self) -> int:
+        """STFT frames per input window (uncentred)."""
+        return 1 + (self.samples - self.n_fft) // self.hop_length if self.samples >= self.n_fft else 0
+
+    def as_dict(self) -> dict[str, object]:
+        """All parameters (JSON-able)."""
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        return d
