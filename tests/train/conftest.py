@@ -1,0 +1,40 @@
+"""Training data for the tests: real fixtures and a generated video whose pictures follow its sound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mediagen import FIXTURES, write_video
+
+AUDIO = sorted(FIXTURES.glob("*.ogg"))
+VIDEO = FIXTURES / "handheld_box_with_sound.mp4"
+
+
+@pytest.fixture(scope="session")
+def audio_manifest(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("audio") / "train.csv"
+    path.write_text("path,start,end\n" + "".join(f"{p},,\n" for p in AUDIO[:3]) + f"{AUDIO[3]},2,12\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def video_manifest(tmp_path_factory) -> Path:
+    """The real hand-held clip, and a generated one whose brightness follows its clicks."""
+    root = tmp_path_factory.mktemp("av")
+    sr, fps, seconds = 22050, 15, 8
+    rng = np.random.default_rng(0)
+    hits = np.sort(rng.uniform(0, seconds - 0.2, 16))
+    audio = np.zeros(seconds * sr, np.float32)
+    for t in hits:
+        i = round(t * sr)
+        audio[i : i + 2000] += rng.standard_normal(2000).astype(np.float32) * np.exp(-np.arange(2000) / 300) * 0.5
+    times = np.arange(seconds * fps) / fps
+    level = np.exp(-np.min(np.abs(times[:, None] - hits[None]), axis=1) * 10)
+    frames = np.broadcast_to((level * 255).astype(np.uint8)[:, None, None, None], (times.size, 32, 32, 3)).copy()
+    generated = write_video(root / "flash.mp4", frames, fps=fps, audio=audio[None], sr=sr)
+    path = root / "videos.jsonl"
+    path.write_text(f'{{"path": "{VIDEO}"}}\n{{"path": "{generated.name}", "start": 0.5}}\n')
+    return path

@@ -1,0 +1,54 @@
+"""The training loop's parameters (the ``train`` config group)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from videothat.errors import ParameterError
+
+OBJECTIVES = ("fingerprint", "soundtrack")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """What to train on, for how long, and where results go (units in comments)."""
+
+    objective: str = "fingerprint"  # fingerprint | soundtrack
+    manifest: str = "???"  # CSV/JSONL of media (+ time ranges) to train on
+    val_manifest: str | None = None  # held-out media, evaluated at the end
+    out_dir: str | None = None  # checkpoints, TensorBoard logs, exported encoders; None = Hydra's run folder
+    steps: int = 2000  # optimiser steps
+    batch_size: int = 128  # items per step
+    lr: float = 1e-3  # peak learning rate (AdamW)
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100  # linear warm-up, then cosine decay to 0
+    temperature: float = 0.1  # of the contrastive softmax
+    grad_clip: float = 5.0  # max gradient norm; 0 = off
+    workers: int = 2  # DataLoader worker processes (0 = load in the main process)
+    log_every: int = 20  # steps between TensorBoard scalars
+    checkpoint_every: int = 200  # steps between checkpoints (and at the end)
+    resume: bool = True  # continue from out_dir/checkpoints/last.safetensors when it exists
+    seed: int = 0  # everything random (data, augmentation, initial weights) follows from it
+    eval_items: int = 512  # held-out items evaluated at the end (spread evenly over the validation clips)
+    cache_seconds: float = 7200.0  # s of decoded audio each loader process keeps (whole files up to 15 min)
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ParameterError(f"train.objective={self.objective!r} must be one of {', '.join(OBJECTIVES)}")
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_items"):
+            if getattr(self, name) < 1:
+                raise ParameterError(f"train.{name}={getattr(self, name)} must be >= 1")
+        if self.batch_size < 2:
+            raise ParameterError("train.batch_size must be >= 2 (contrastive losses need negatives)")
+        if self.lr <= 0 or self.temperature <= 0 or self.warmup_steps < 0 or self.workers < 0:
+            raise ParameterError("train.lr and train.temperature must be positive, warmup_steps and workers >= 0")
+        if self.manifest in ("???", "", None):
+            raise ParameterError("train.manifest is required: python -m train.fit experiment=... train.manifest=FILE")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ParameterError(f"unknown key(s) {', '.join('train.' + k for k in unknown)}")
+        return cls(**values)

@@ -1,0 +1,125 @@
+"""What each experiment trains: its models, its data, its loss, its evaluation, its exports.
+
+* ``fingerprint``: one :class:`~videothat.audio.embed.AudioEncoder`; a clean window and a
+  shifted, degraded copy of it (codec in the loader, the rest batched on the device) are
+  pulled together with NT-Xent, every other window of the batch pushed apart. Exported as
+  ``audio_encoder.safetensors``, which ``index.encoder=learned`` uses.
+* ``soundtrack``: an audio encoder and a :class:`~videothat.vision.encoders.VideoEncoder`;
+  frames of a clip and the sound over them are pulled together (symmetric InfoNCE),
+  mismatched pairs of the batch pushed apart. Evaluated by video -> audio retrieval on
+  held-out clips. Exports both encoders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from train.data import AudioVisualPairs, ClipSampler, FingerprintPairs
+from train.evaluate import recall_at
+from train.losses import info_nce, nt_xent, pair_accuracy
+from train.manifest import Clip
+from videothat.audio.augment import AugmentConfig, augment
+from videothat.audio.config import EmbedConfig
+from videothat.audio.embed import AudioEncoder, save_encoder
+
+EVAL_BATCH = 64
+
+
+class Objective:
+    """Base: ``modules`` hold every trained weight; subclasses define data, loss and exports."""
+
+    needs_video = False
+
+    def __init__(self, embed: EmbedConfig, augment_config: AugmentConfig, *, temperature: float,
+                 device: torch.device) -> None:
+        self.embed, self.augment, self.temperature, self.device = embed, augment_config, temperature, device
+        self.modules: dict[str, nn.Module] = {"audio": AudioEncoder(embed).to(device)}
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [p for m in self.modules.values() for p in m.parameters()]
+
+    def train(self, mode: bool = True) -> None:
+        for m in self.modules.values():
+            m.train(mode)
+
+    def degrade(self, audio: Tensor, gen: torch.Generator) -> Tensor:
+        return augment(audio.to(self.device, non_blocking=True), self.embed.sample_rate, self.augment, gen)
+
+    def export(self, out: Path, step: int) -> list[Path]:
+        return [save_encoder(self.modules["audio"], self.embed, out / "audio_encoder.safetensors",
+                             extra={"objective": self.name, "step": step})]
+
+
+class FingerprintObjective(Objective):
+    name = "fingerprint"
+
+    def dataset(self, clips: Sequence[Clip], *, seed: int, cache_seconds: float) -> FingerprintPairs:
+        return FingerprintPairs(clips, self.embed, self.augment, seed=seed, cache_seconds=cache_seconds)
+
+    def loss(self, batch: tuple[Tensor, Tensor], gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
+        clean, other = batch
+        encoder = self.modules["audio"]
+        a = encoder(clean.to(self.device, non_blocking=True))
+        b = encoder(self.degrade(other, gen))
+        return nt_xent(a, b, self.temperature), {"pair_accuracy": pair_accuracy(a.detach(), b.detach())}
+
+    @torch.no_grad()
+    def evaluate(self, clips: Sequence[Clip], *, items: int, seed: int, workers: int) -> dict[str, float]:
+        """Held-out windows against their degraded copies: recall@k of the copy among all windows."""
+        self.train(False)
+        data = FingerprintPairs(clips, self.embed, self.augment, seed=seed + 1)
+        loader = DataLoader(torch.utils.data.Subset(data, range(items)), batch_size=EVAL_BATCH, num_workers=workers)
+        gen = torch.Generator(self.device).manual_seed(seed + 1)
+        encoder = self.modules["audio"]
+        pairs = [(encoder(a.to(self.device)), encoder(self.degrade(b, gen))) for a, b in loader]
+        a, b = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
+        return recall_at(b, a, ks=(1, 5, 10))
+
+
+class SoundtrackObjective(Objective):
+    name = "soundtrack"
+    needs_video = True
+
+    def __init__(self, embed: EmbedConfig, augment_config: AugmentConfig, *, temperature: float,
+                 device: torch.device, video: nn.Module) -> None:
+        super().__init__(embed, augment_config, temperature=temperature, device=device)
+        self.modules["video"] = video.to(device)
+
+    def dataset(self, clips: Sequence[Clip], *, seed: int, cache_seconds: float,
+                spots: list | None = None) -> AudioVisualPairs:
+        video = self.modules["video"]
+        return AudioVisualPairs(clips, self.embed, frames=video.frames, size=video.size, seed=seed, spots=spots,
+                                cache_seconds=cache_seconds)
+
+    def loss(self, batch: tuple[Tensor, Tensor], gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
+        frames, audio = batch
+        v = self.modules["video"](frames.to(self.device, non_blocking=True))
+        a = self.modules["audio"](self.degrade(audio, gen))
+        return info_nce(v, a, self.temperature), {"pair_accuracy": pair_accuracy(v.detach(), a.detach())}
+
+    @torch.no_grad()
+    def embed_pairs(self, clips: Sequence[Clip], *, items: int, workers: int) -> tuple[Tensor, Tensor]:
+        """(video, audio) embeddings [shape=(N, dim)] of ``items`` spots spread over ``clips``."""
+        self.train(False)
+        spots = ClipSampler(clips, self.embed.window).grid(items)
+        loader = DataLoader(self.dataset(clips, seed=0, cache_seconds=7200.0, spots=spots), batch_size=EVAL_BATCH,
+                            num_workers=workers)
+        pairs = [(self.modules["video"](f.to(self.device)), self.modules["audio"](a.to(self.device)))
+                 for f, a in loader]
+        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
+
+    def evaluate(self, clips: Sequence[Clip], *, items: int, seed: int, workers: int) -> dict[str, float]:
+        """Video -> audio retrieval on held-out clips: recall@1/5/10 and what chance gives."""
+        v, a = self.embed_pairs(clips, items=items, workers=workers)
+        return recall_at(v, a, ks=(1, 5, 10))
+
+    def export(self, out: Path, step: int) -> list[Path]:
+        video = self.modules["video"]
+        return super().export(out, step) + [
+            save_encoder(video, video.config(), out / "video_encoder.safetensors", kind="video",
+                         extra={"objective": self.name, "step": step, "audio_window": self.embed.window})]
