@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from videothat.audio.config import NoveltyConfig
 from videothat.errors import ParameterError
-from videothat.index.config import IndexConfig, RhythmConfig, TimbreConfig
+from videothat.index.config import IndexConfig, LearnedConfig, RhythmConfig, TimbreConfig
 from videothat.match.config import ScoreConfig, SearchConfig
 from videothat.media.shots import ShotConfig
 
@@ -130,7 +130,7 @@ def match_config(cfg: Mapping[str, object]) -> MatchConfig:
 def index_config(section: Mapping[str, object]) -> IndexConfig:
     """Build an :class:`IndexConfig` from the ``index`` section (unknown keys rejected)."""
     values = dict(section)
-    for name, cls in (("rhythm", RhythmConfig), ("timbre", TimbreConfig)):
+    for name, cls in (("rhythm", RhythmConfig), ("timbre", TimbreConfig), ("learned", LearnedConfig)):
         if name in values:
             values[name] = _build(cls, f"index.{name}", dict(values[name]))
     return _build(IndexConfig, "index", values)

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from mediagen import SR, reconstruction_case, write_audio
 from videothat import archive
@@ -196,3 +197,33 @@ def test_querying_the_wrong_kind_of_index_says_so(case, tmp_path, capsys):
     assert main(["query", "--video", str(case[1][1]), "--index", str(tmp_path / "idx"),
                  "--cache-dir", str(case[3])]) == 2
     assert "index of shots" in capsys.readouterr().err
+
+
+def test_learned_encoder_indexes_and_queries_and_guards_its_weights(case, tmp_path, capsys):
+    from conftest import AUDIO_FIXTURES
+    from videothat.audio.config import EmbedConfig
+    from videothat.audio.embed import AudioEncoder, save_encoder
+
+    torch.manual_seed(0)
+    config = EmbedConfig(window=0.5, n_mels=32, channels=(8, 16, 32), dim=32)
+    weights = save_encoder(AudioEncoder(config).eval(), config, tmp_path / "enc.safetensors")
+    library = tmp_path / "library"
+    library.mkdir()
+    for path in AUDIO_FIXTURES:
+        (library / path.name).symlink_to(path)
+    assert _build(case, tmp_path / "music", library,
+                  extra=["--songs", "index.encoder=learned", f"index.learned.checkpoint={weights}"]) == 0
+    stats = FingerprintStore.open(tmp_path / "music").stats()
+    assert stats["encoder"] == "learned" and stats["dim"] == 32
+    rock = decode_audio(next(p for p in AUDIO_FIXTURES if "rock" in p.name), SR)
+    clip = write_audio(tmp_path / "clip.wav", 0.5 * rock[None, round(7.0 * SR) : round(10.0 * SR)], sr=SR)
+    out = tmp_path / "songs.json"
+    query = ["query", "--video", str(clip), "--index", str(tmp_path / "music"), "-o", str(out),
+             "--cache-dir", str(case[3])]
+    assert main(query) == 0
+    best = json.loads(out.read_text())[0]
+    assert "rock" in best["song"] and abs(best["offset"] - 7.0) <= 0.5
+    save_encoder(AudioEncoder(config).eval(), config, weights)  # other weights under the same name
+    capsys.readouterr()
+    assert main(query) != 0
+    assert "not the ones the index was built with" in capsys.readouterr().err

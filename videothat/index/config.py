@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from videothat.errors import ParameterError
 
-ENCODER_NAMES = ("rhythm", "timbre")
+ENCODER_NAMES = ("rhythm", "timbre", "learned")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,10 +44,22 @@ class TimbreConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LearnedConfig:
+    """Learned fingerprints: a trained :class:`~videothat.audio.embed.AudioEncoder` (its window)."""
+
+    checkpoint: str | None = None  # audio_encoder.safetensors written by `python -m train.fit experiment=fingerprint`
+    hop: float = 0.25  # s between fingerprint starts
+
+    def __post_init__(self) -> None:
+        if self.hop <= 0:
+            raise ParameterError(f"index.learned.hop={self.hop} s must be positive")
+
+
+@dataclass(frozen=True, kw_only=True)
 class IndexConfig:
     """Which fingerprint encoder, which FAISS index, and how queries run."""
 
-    encoder: str = "rhythm"  # rhythm | timbre
+    encoder: str = "rhythm"  # rhythm | timbre | learned
     type: str = "Flat"  # FAISS factory string: Flat (exact), PCAR64,IVF1024,PQ16, HNSW32, ...
     nprobe: int = 16  # IVF lists searched per query (recall/speed)
     train_size: int = 65536  # vectors gathered before a compressed index is trained
@@ -57,10 +69,13 @@ class IndexConfig:
     save_every: float = 60.0  # s between saves of the index while building (a killed run keeps them)
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     timbre: TimbreConfig = field(default_factory=TimbreConfig)
+    learned: LearnedConfig = field(default_factory=LearnedConfig)
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODER_NAMES:
             raise ParameterError(f"index.encoder={self.encoder!r} must be one of {', '.join(ENCODER_NAMES)}")
+        if self.encoder == "learned" and not self.learned.checkpoint:
+            raise ParameterError("index.encoder=learned needs index.learned.checkpoint=PATH/audio_encoder.safetensors")
         for name in ("nprobe", "train_size", "k", "shortlist"):
             if getattr(self, name) < 1:
                 raise ParameterError(f"index.{name}={getattr(self, name)} must be >= 1")

@@ -8,9 +8,11 @@ subclass :class:`FingerprintEncoder` and add it to :func:`build_encoder` and
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -18,8 +20,9 @@ import torch
 from torch import Tensor
 
 from videothat.audio.config import NoveltyConfig
+from videothat.batching import length_chunks
 from videothat.errors import CacheError, ParameterError
-from videothat.index.config import IndexConfig, RhythmConfig, TimbreConfig
+from videothat.index.config import IndexConfig, LearnedConfig, RhythmConfig, TimbreConfig
 from videothat.index.fingerprint import rhythm_fingerprints, timbre_fingerprints, window_frames
 
 Fingerprints = tuple[np.ndarray, np.ndarray]  # vectors [shape=(n, dim)] float32, window starts [shape=(n,)] s
@@ -137,7 +140,7 @@ class TimbreEncoder(FingerprintEncoder):
 
     def encode(self, waves: Sequence[Tensor]) -> list[Fingerprints]:
         out: list[Fingerprints | None] = [None] * len(waves)
-        for chunk in _length_chunks([w.shape[-1] for w in waves]):
+        for chunk in length_chunks([w.shape[-1] for w in waves], BATCH_SAMPLES):
             batch = torch.nn.utils.rnn.pad_sequence([waves[i] for i in chunk], batch_first=True).to(self.device)
             frames = torch.tensor([self.valid_frames(waves[i].shape[-1]) for i in chunk], device=self.device)
             with torch.no_grad():
@@ -151,16 +154,53 @@ class TimbreEncoder(FingerprintEncoder):
         return out  # type: ignore[return-value]
 
 
-def _length_chunks(lengths: Sequence[int]) -> list[list[int]]:
-    """Indices grouped by similar length, each group's padded size within :data:`BATCH_SAMPLES`."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
-    chunks: list[list[int]] = []
-    for i in order:
-        if chunks and lengths[chunks[-1][0]] * (len(chunks[-1]) + 1) <= BATCH_SAMPLES:
-            chunks[-1].append(i)
-        else:
-            chunks.append([i])
-    return chunks
+class LearnedEncoder(FingerprintEncoder):
+    """A trained :class:`~videothat.audio.embed.AudioEncoder`: one embedding per window of
+    its own length, every ``config.hop`` s. The index stores the weights' path and digest;
+    an index whose weights file changed is refused rather than searched with other vectors."""
+
+    name = "learned"
+
+    def __init__(self, config: LearnedConfig, *, device: torch.device | str = "cpu", digest: str | None = None
+                 ) -> None:
+        from videothat.audio.embed import load_encoder
+        from videothat.catalog import content_hash
+
+        if not config.checkpoint:
+            raise ParameterError("the learned encoder needs index.learned.checkpoint=PATH")
+        path = Path(config.checkpoint).expanduser().resolve()
+        self.digest = content_hash(path) if path.is_file() else ""
+        if digest is not None and digest != self.digest:
+            raise CacheError(f"{path}: these weights are not the ones the index was built with; rebuild the index")
+        self.model = load_encoder(path, device=device)
+        self.model.compile_trunk()
+        super().__init__(sample_rate=self.model.config.sample_rate, device=device)
+        self.config = replace(config, checkpoint=str(path))
+
+    @property
+    def dim(self) -> int:
+        return self.model.config.dim
+
+    @property
+    def hop(self) -> float:
+        from videothat.audio.embed import hop_frames
+
+        cfg = self.model.config
+        return hop_frames(cfg, self.config.hop) * cfg.hop_length / cfg.sample_rate
+
+    def with_hop(self, hop: float) -> LearnedEncoder:
+        other = copy.copy(self)
+        other.config = replace(self.config, hop=hop)
+        return other
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "sample_rate": self.sample_rate, "params": asdict(self.config),
+                "digest": self.digest, "model": self.model.config.as_dict()}
+
+    def encode(self, waves: Sequence[Tensor]) -> list[Fingerprints]:
+        from videothat.audio.embed import embed_clips
+
+        return embed_clips(self.model, waves, hop=self.config.hop)
 
 
 def build_encoder(config: IndexConfig, novelty: NoveltyConfig, *, device: torch.device | str = "cpu"
@@ -168,6 +208,8 @@ def build_encoder(config: IndexConfig, novelty: NoveltyConfig, *, device: torch.
     """The encoder ``config.encoder`` names, for audio analysed with ``novelty``."""
     if config.encoder == "rhythm":
         return RhythmEncoder(config.rhythm, novelty, device=device)
+    if config.encoder == "learned":
+        return LearnedEncoder(config.learned, device=device)
     return TimbreEncoder(config.timbre, sample_rate=novelty.sample_rate, device=device)
 
 
@@ -179,6 +221,8 @@ def encoder_from_description(description: dict, *, device: torch.device | str = 
             return RhythmEncoder(RhythmConfig(**params), NoveltyConfig(**description["novelty"]), device=device)
         if name == "timbre":
             return TimbreEncoder(TimbreConfig(**params), sample_rate=int(description["sample_rate"]), device=device)
+        if name == "learned":
+            return LearnedEncoder(LearnedConfig(**params), device=device, digest=str(description["digest"]))
     except (KeyError, TypeError) as exc:
         raise CacheError(f"index encoder description is unreadable ({exc}); rebuild the index") from exc
     raise CacheError(f"index was built with encoder {name!r}, which this VideoThat does not know")
