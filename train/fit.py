@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import random
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,7 +35,7 @@ from videothat.atomic import atomic_write
 from videothat.audio.augment import AugmentConfig
 from videothat.audio.config import EmbedConfig
 from videothat.config import resolve_device
-from videothat.errors import ParameterError
+from videothat.errors import ParameterError, VideoThatError
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoints/last.safetensors"
@@ -152,7 +153,11 @@ def main() -> None:
         plain = OmegaConf.to_container(cfg, resolve=True)
         if not plain["train"].get("out_dir"):
             plain["train"]["out_dir"] = HydraConfig.get().runtime.output_dir
-        metrics = fit(plain)
+        try:
+            metrics = fit(plain)
+        except VideoThatError as exc:  # bad data or parameters: one line, non-zero exit
+            print(f"train.fit: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
         log.info("metrics: %s", json.dumps(metrics))
         return metrics.get("loss", float("nan"))
 

@@ -125,3 +125,18 @@ def test_fit_evaluates_held_out_clips(video_manifest, tmp_path):
     assert saved["val/items"] == metrics["val/items"] >= 8
     assert 0 <= saved["val/recall@5"] <= 1 and saved["val/chance@5"] == pytest.approx(5 / saved["val/items"])
     assert (tmp_path / "video_encoder.safetensors").exists()
+
+
+def test_hydra_multirun_sweeps_into_one_folder_per_job(audio_manifest, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "train.fit", "-m", "experiment=fingerprint", *TINY, "train.steps=1",
+               f"train.manifest={audio_manifest}", "train.lr=1e-3,2e-3", f"hydra.sweep.dir={tmp_path}"]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for job in ("0", "1"):
+        assert (tmp_path / job / "audio_encoder.safetensors").exists()
+        assert "loss" in json.loads((tmp_path / job / "metrics.json").read_text())
