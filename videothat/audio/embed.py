@@ -81,7 +81,7 @@ class AudioEncoder(nn.Module):
 
         On CUDA the trunk runs under bf16 autocast; the output is float32."""
         x = standardise(log_mel)[:, None]
-        trunk = self._compiled or self.trunk
+        trunk = self.trunk if self._compiled is None else self._compiled
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=x.device.type == "cuda"):
             h = trunk(x)  # (B, C, bands, frames')
             h = self.head(h.mean(dim=3).flatten(1))
@@ -95,8 +95,8 @@ class AudioEncoder(nn.Module):
 
     def compile_trunk(self) -> None:
         """Use ``torch.compile`` for the trunk (CUDA only: on CPU compiling costs more than it saves)."""
-        if next(self.parameters()).device.type == "cuda":
-            self._compiled = torch.compile(self.trunk, dynamic=True)
+        if next(self.parameters()).device.type == "cuda":  # kept out of the module tree (and its state dict)
+            object.__setattr__(self, "_compiled", torch.compile(self.trunk, dynamic=True))
 
 
 def hop_frames(config: EmbedConfig, hop: float) -> int:
