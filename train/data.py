@@ -33,8 +33,8 @@ class AudioSource:
         self._cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
 
     def _whole(self, clip: Clip, kbps: int = 0) -> np.ndarray | None:
-        if clip.duration > WHOLE_FILE_S and clip.end > WHOLE_FILE_S or self.cache_seconds <= 0:
-            return None
+        if (clip.file_duration or clip.end) > WHOLE_FILE_S or self.cache_seconds <= 0:
+            return None  # long files (films) are read window by window
         key = (str(clip.path), kbps)
         if key not in self._cache:
             audio = decode_audio(clip.path, self.sample_rate) if kbps == 0 else \
@@ -76,12 +76,11 @@ class ClipSampler:
     def grid(self, n: int) -> list[tuple[Clip, float]]:
         """``n`` positions spread evenly over all clips (for held-out evaluation)."""
         total = sum(c.duration for c in self.clips)
-        spots, before = [], 0.0
+        spots = []
         for clip in self.clips:
             count = max(1, round(n * clip.duration / total))
             room = max(0.0, clip.duration - self.span)
             spots += [(clip, clip.start + room * (k + 0.5) / count) for k in range(count)]
-            before += clip.duration
         return spots
 
 
@@ -124,11 +123,16 @@ class AudioVisualPairs(Dataset):
     over ``embed.window`` s of a video, and the sound over them [shape=(embed.samples,)].
 
     With ``spots`` (from :meth:`ClipSampler.grid`) item ``i`` is the ``i``-th fixed spot
-    (held-out evaluation); otherwise spots are drawn at random from ``(seed, index)``."""
+    (held-out evaluation); otherwise spots are drawn at random from ``(seed, index)``, and
+    ``same_clip`` consecutive items share a clip (at other times), so every batch holds
+    pairs that differ only in *when*: the model must learn what the pictures do with the
+    sound, not only which video goes with which sound."""
 
     def __init__(self, clips: Sequence[Clip], embed: EmbedConfig, *, frames: int, size: int, seed: int,
-                 spots: list[tuple[Clip, float]] | None = None, cache_seconds: float = 7200.0) -> None:
+                 spots: list[tuple[Clip, float]] | None = None, cache_seconds: float = 7200.0,
+                 same_clip: int = 4) -> None:
         self.embed, self.frames, self.size, self.seed, self.spots = embed, frames, size, seed, spots
+        self.same_clip = max(1, same_clip)
         self.sampler = ClipSampler(clips, embed.window)
         self.source = AudioSource(embed.sample_rate, cache_seconds=cache_seconds)
         self.epoch = len(spots) if spots else max(1, round(sum(c.duration for c in clips) / embed.window))
@@ -142,7 +146,9 @@ class AudioVisualPairs(Dataset):
         if self.spots:
             clip, t = self.spots[index]
         else:
-            clip, t = self.sampler.draw(np.random.default_rng([self.seed, index]))
+            clip, _ = self.sampler.draw(np.random.default_rng([self.seed, index // self.same_clip]))
+            room = max(0.0, clip.duration - self.embed.window)
+            t = clip.start + float(np.random.default_rng([self.seed, index]).uniform(0.0, room))
         pictures = sample_frames(clip.path, t, t + self.embed.window, n=self.frames, height=self.size,
                                  width=self.size)
         return pictures, torch.from_numpy(self.source.window(clip, t, self.embed.window))

@@ -25,6 +25,7 @@ class Clip:
     path: Path
     start: float
     end: float
+    file_duration: float | None = None  # s, the whole file's (None = unknown)
 
     @property
     def duration(self) -> float:
@@ -90,7 +91,7 @@ def _resolve(media: Path, start: float, end: float | None, where: str, need_vide
     end = info.duration if end is None else min(end, info.duration)
     if end <= start:
         raise MediaError(media, f"range starts at {start} s, past its end ({info.duration:.2f} s; listed at {where})")
-    return Clip(media, start, end)
+    return Clip(media, start, end, info.duration)
 
 
 def write_manifest(path: str | Path, clips: list[Clip]) -> Path:

@@ -81,6 +81,16 @@ class FingerprintObjective(Objective):
         return recall_at(b, a, ks=(1, 5, 10))
 
 
+def recolour(frames: Tensor, gen: torch.Generator) -> Tensor:
+    """Each clip [shape=(B, T, H, W, 3)] uint8 with its colour channels in a random order and a
+    random gain (0.6-1.4): colours say nothing about the sound, so the encoder must not lean on them."""
+    b = frames.shape[0]
+    order = torch.argsort(torch.rand(b, 3, generator=gen, device=frames.device), dim=1)
+    shuffled = frames.gather(4, order[:, None, None, None, :].expand_as(frames))
+    gain = 0.6 + 0.8 * torch.rand(b, 1, 1, 1, 1, generator=gen, device=frames.device)
+    return (shuffled.float() * gain).clamp(0, 255).to(torch.uint8)
+
+
 class SoundtrackObjective(Objective):
     name = "soundtrack"
     needs_video = True
@@ -98,7 +108,7 @@ class SoundtrackObjective(Objective):
 
     def loss(self, batch: tuple[Tensor, Tensor], gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
         frames, audio = batch
-        v = self.modules["video"](frames.to(self.device, non_blocking=True))
+        v = self.modules["video"](recolour(frames.to(self.device, non_blocking=True), gen))
         a = self.modules["audio"](self.degrade(audio, gen))
         return info_nce(v, a, self.temperature), {"pair_accuracy": pair_accuracy(v.detach(), a.detach())}
 
