@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/eval_reconstruct.py $(CORPUS)
 	$(BIN)/python scripts/eval_retrieval.py $(CORPUS)
 	$(BIN)/python scripts/bench_index.py $(CORPUS)
+	$(BIN)/python scripts/bench_embed.py $(CORPUS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

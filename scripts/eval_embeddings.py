@@ -1,7 +1,7 @@
 """Do learned embeddings beat the hand-made ones? Both experiments, in one run.
 
-    python scripts/eval_embeddings.py CORPUS_DIR --checkpoint RUN/audio_encoder.safetensors
-        --held-out 01_rock 07_industrial ... [--queries 40] [--lengths 1 2 5 10]
+    python scripts/eval_embeddings.py CORPUS_DIR [--checkpoint RUN/audio_encoder.safetensors
+        --held-out 01_rock 07_industrial ... [--queries 40] [--lengths 1 2 5 10]]
         [--soundtrack RUN_DIR --soundtrack-val VAL.csv [--soundtrack-items 256]]
 
 A. Fingerprints (the protocol of ``eval_retrieval.py``): every track of the corpus
@@ -122,8 +122,8 @@ def soundtrack_table(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--held-out", nargs="+", required=True)
+    parser.add_argument("--checkpoint", type=Path, help="fingerprint run's audio_encoder.safetensors (part A)")
+    parser.add_argument("--held-out", nargs="+", default=[])
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--lengths", type=float, nargs="+", default=[1, 2, 5, 10])
     parser.add_argument("--seed", type=int, default=0)
@@ -131,7 +131,10 @@ def main() -> int:
     parser.add_argument("--soundtrack-val", type=Path)
     parser.add_argument("--soundtrack-items", type=int, default=256)
     args = parser.parse_args()
-    fingerprint_table(args)
+    if args.checkpoint:
+        if not args.held_out:
+            parser.error("--checkpoint needs --held-out (names of tracks the model did not train on)")
+        fingerprint_table(args)
     if args.soundtrack:
         soundtrack_table(args)
     return 0

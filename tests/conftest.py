@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/mediagen.py
 
-from mediagen import FIXTURES  # noqa: E402
+from mediagen import FIXTURES, write_video  # noqa: E402
 
 AUDIO_FIXTURES = sorted(FIXTURES.glob("*.ogg"))
 VIDEO_FIXTURE = FIXTURES / "handheld_box_with_sound.mp4"
@@ -28,3 +29,31 @@ def _fixtures_present() -> None:
 def device(request: pytest.FixtureRequest) -> str:
     """Every test that takes ``device`` runs on each device present (CPU, CUDA)."""
     return request.param
+
+
+@pytest.fixture(scope="session")
+def audio_manifest(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("audio") / "train.csv"
+    rows = [f"{p},," for p in AUDIO_FIXTURES[:3]] + [f"{AUDIO_FIXTURES[3]},2,12"]
+    path.write_text("path,start,end\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def video_manifest(tmp_path_factory) -> Path:
+    """The real hand-held clip, and a generated one whose brightness follows its clicks."""
+    root = tmp_path_factory.mktemp("av")
+    sr, fps, seconds = 22050, 15, 8
+    rng = np.random.default_rng(0)
+    hits = np.sort(rng.uniform(0, seconds - 0.2, 16))
+    audio = np.zeros(seconds * sr, np.float32)
+    for t in hits:
+        i = round(t * sr)
+        audio[i : i + 2000] += rng.standard_normal(2000).astype(np.float32) * np.exp(-np.arange(2000) / 300) * 0.5
+    times = np.arange(seconds * fps) / fps
+    level = np.exp(-np.min(np.abs(times[:, None] - hits[None]), axis=1) * 10)
+    frames = np.broadcast_to((level * 255).astype(np.uint8)[:, None, None, None], (times.size, 32, 32, 3)).copy()
+    generated = write_video(root / "flash.mp4", frames, fps=fps, audio=audio[None], sr=sr)
+    path = root / "videos.jsonl"
+    path.write_text(f'{{"path": "{VIDEO_FIXTURE}"}}\n{{"path": "{generated.name}", "start": 0.5}}\n')
+    return path

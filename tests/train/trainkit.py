@@ -1,4 +1,5 @@
-"""Tiny experiments composed from the real configs (shrunk so a step takes well under a second)."""
+"""Tiny experiments composed from the real configs (shrunk so a step takes well under a second);
+their data are the ``audio_manifest`` and ``video_manifest`` fixtures of ``tests/conftest.py``."""
 
 from __future__ import annotations
 
@@ -17,5 +18,3 @@ def compose(overrides: list[str]) -> dict:
 
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         return OmegaConf.to_container(hydra_compose(config_name="fit", overrides=overrides), resolve=True)
-
-
