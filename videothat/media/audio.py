@@ -82,17 +82,20 @@ def _decode_stream(path: Path, container, stream, sample_rate: int, *, until: fl
     stream.thread_type = "AUTO"
     resampler = av.AudioResampler(format="fltp", rate=sample_rate)
     chunks: list[np.ndarray] = []
+    decoded = 0  # samples in chunks
     t0: float | None = None
     try:
         for frame in container.decode(stream):
             if t0 is None:
                 t0 = float(frame.time) if frame.time is not None else 0.0
-            chunks.extend(_mono(out) for out in resampler.resample(frame))
-            if until is not None and t0 + sum(c.size for c in chunks) / sample_rate > until:
+            for out in resampler.resample(frame):
+                chunks.append(_mono(out))
+                decoded += chunks[-1].size
+            if until is not None and t0 + decoded / sample_rate > until:
                 break
         chunks.extend(_mono(out) for out in resampler.resample(None))
     except av.error.FFmpegError as exc:
-        done = sum(c.size for c in chunks) / sample_rate
+        done = decoded / sample_rate
         raise CorruptMediaError(
             path, f"audio is corrupt after {done:.2f} s ({getattr(exc, 'strerror', exc)})"
         ) from exc
