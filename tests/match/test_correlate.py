@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from videothat.match.config import ScoreConfig
-from videothat.match.correlate import best_offsets, correlate, prefix_scores, prepare_song, shortlist, shot_bank
+from videothat.match.correlate import (
+    best_offsets,
+    correlate,
+    prefix_scores,
+    prefix_scores_at,
+    prepare_song,
+    shortlist,
+    shot_bank,
+)
 
 FR = 22050 / 512
 CONFIGS = [ScoreConfig(), ScoreConfig(normalize="none"), ScoreConfig(subtract="none", power=0.75),
@@ -92,6 +100,23 @@ def test_prefix_scores_are_trimmed_shot_scores(curves, cfg):
                 else:
                     want = brute_score(xs[start:], ys, 120, length, cfg, var)
                     assert float(got[i, j, length - 1]) == pytest.approx(want, rel=1e-4, abs=1e-6)
+
+
+def test_prefix_scores_at_many_positions_equal_one_position_at_a_time(curves, device):
+    song, shots = curves
+    cfg = ScoreConfig()
+    bank = shot_bank([torch.from_numpy(s) for s in shots], cfg, device=device)
+    y = prepare_song(torch.from_numpy(song), cfg, device=device)
+    in_points = torch.tensor([0, 7], device=device)
+    positions = torch.tensor([0, 120, len(song) - 30, len(song) - 1], device=device)  # near the end: short
+    picks = torch.tensor([[0, 1], [2, 2], [1, 0], [2, 1]], device=device)[:, : len(shots)] % len(shots)
+    got = prefix_scores_at(bank, y, positions, picks, max_frames=60, frame_rate=FR, config=cfg, in_points=in_points)
+    assert got.shape == (4, picks.shape[1], 2, 60)
+    for p, pos in enumerate(positions.tolist()):
+        one = prefix_scores(bank, y, pos, max_frames=60, frame_rate=FR, config=cfg, in_points=in_points)
+        k = one.shape[-1]
+        torch.testing.assert_close(got[p, :, :, :k], one[picks[p]], rtol=1e-6, atol=1e-6)
+        assert bool((got[p, :, :, k:] == -torch.inf).all())  # past the song's end
 
 
 def test_best_offsets_and_shortlist_match_brute_force(curves):

@@ -122,6 +122,20 @@ def test_shortlist_search_equals_full_search_when_it_holds_every_shot():
     assert _run(bank, song, onsets, shortlist=0) == _run(bank, song, onsets, shortlist=64)
 
 
+@pytest.mark.parametrize("kw", [{}, {"shortlist": 8, "in_point_step": 0.7}, {"reuse": True, "beam_width": 4},
+                                {"mode": "global", "shortlist": 10}])
+def test_batching_and_early_pruning_change_nothing(monkeypatch, kw):
+    """Frames scored one at a time, and every child pushed (no early pruning), give the same
+    timeline as the default batched search."""
+    import videothat.match.search as search_module
+
+    bank, song, onsets = _setup(8, 10 if kw.get("reuse") else 30, 25.0)
+    want = _run(bank, song, onsets, **kw)
+    monkeypatch.setattr(search_module, "CANDIDATE_ELEMENTS", 1)
+    monkeypatch.setattr(search_module, "_may_enter", lambda frontier, new, width: np.ones(len(new["stop"]), bool))
+    assert _run(bank, song, onsets, **kw) == want
+
+
 def test_in_points_let_a_shot_start_later():
     rng = np.random.default_rng(7)
     song = novelty_like(rng, round(10 * FR))

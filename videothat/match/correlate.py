@@ -254,24 +254,53 @@ def prefix_scores(
 
     ``scores[s, j, l - 1]`` is the score of shot ``s`` played from its frame
     ``in_points[j]`` for ``l`` frames, starting at song frame ``position``; -inf where the
-    shot has fewer than ``in_point + l`` frames. ``l`` runs to ``min(max_frames, T - position)``.
+    shot has fewer than ``in_point + l`` frames. ``l`` runs to ``min(max_frames, T - position)``
+    (or to the longest shot's length from the first in-point, if that is shorter). One
+    position of :func:`prefix_scores_at`.
 
     Returns [shape=(S, J, K)] float32, J = len(in_points) (default: in-point 0 only).
     """
+    if not 0 <= position < len(song):
+        raise ParameterError(f"position={position} is not inside the song ({len(song)} frames)")
+    shots = torch.arange(len(bank), device=bank.device)[None, :]
+    positions = torch.tensor([position], device=bank.device)
+    return prefix_scores_at(bank, song, positions, shots, max_frames=max_frames, frame_rate=frame_rate,
+                            config=config, in_points=in_points)[0]
+
+
+def prefix_scores_at(
+    bank: ShotBank, song: SongCurve, positions: Tensor, shots: Tensor, *, max_frames: int, frame_rate: float,
+    config: ScoreConfig, in_points: Tensor | None = None,
+) -> Tensor:
+    """:func:`prefix_scores` at several song positions at once, each for its own shots.
+
+    ``positions`` [shape=(P,)] int64 song frames; ``shots`` [shape=(P, N)] int64 bank
+    indices scored at each position. ``scores[p, n, j, l - 1]``: shot ``shots[p, n]`` from
+    its frame ``in_points[j]`` for ``l`` frames from song frame ``positions[p]``; -inf where
+    the shot or the song is too short. ``l`` runs to ``min(max_frames, T - min(positions))``
+    (or to the longest shot's length from the first in-point, if that is shorter).
+
+    Returns [shape=(P, N, J, K)] float32.
+    """
     if in_points is None:
         in_points = torch.zeros(1, dtype=torch.int64, device=bank.device)
-    k = min(max_frames, len(song) - position)
-    if k <= 0:
-        raise ParameterError(f"position={position} is not inside the song ({len(song)} frames)")
+    t, l_max = len(song), bank.curves.shape[1]
+    if int(positions.min()) < 0 or int(positions.max()) >= t:
+        raise ParameterError(f"positions {positions.tolist()} are not all inside the song ({t} frames)")
+    k = min(max_frames, t - int(positions.min()), l_max - int(in_points.min()))  # longer: -inf anyway
     steps = torch.arange(k, device=bank.device)
     frames = in_points[:, None] + steps[None, :]  # [J, K] shot frame of each step
-    inside = frames < bank.curves.shape[1]
-    shot_vals = bank.curves[:, frames.clamp(max=bank.curves.shape[1] - 1)] * inside  # [S, J, K]
-    raw = torch.cumsum(shot_vals * song.curve[position : position + k], dim=-1)
-    ends = (frames + 1).clamp(max=bank.curves.shape[1])
-    shot_energy = (bank.energy[:, ends] - bank.energy[:, in_points][:, :, None]).float()
-    song_energy = (song.energy[position + 1 : position + k + 1] - song.energy[position]).float()
-    scores = finish_scores(raw, shot_energy, song_energy, steps + 1, frame_rate=frame_rate,
+    inside = frames < l_max
+    shot_vals = bank.curves[shots[:, :, None, None], frames.clamp(max=l_max - 1)] * inside  # [P, N, J, K]
+    song_at = positions[:, None] + steps[None, :]  # [P, K] song frame of each step
+    in_song = song_at < t
+    song_vals = song.curve[song_at.clamp(max=t - 1)] * in_song
+    raw = torch.cumsum(shot_vals * song_vals[:, None, None, :], dim=-1)
+    ends = (frames + 1).clamp(max=l_max)
+    rows = shots[:, :, None, None]
+    shot_energy = (bank.energy[rows, ends] - bank.energy[rows, in_points[:, None]]).float()  # [P, N, J, K]
+    song_energy = (song.energy[(song_at + 1).clamp(max=t)] - song.energy[positions][:, None]).float()
+    scores = finish_scores(raw, shot_energy, song_energy[:, None, None, :], steps + 1, frame_rate=frame_rate,
                            floor=song.floor, config=config)
-    valid = frames[None, :, :] < bank.lengths[:, None, None]
+    valid = (frames[None, None] < bank.lengths[shots][:, :, None, None]) & in_song[:, None, None, :]
     return torch.where(valid, scores, torch.full_like(scores, -torch.inf))

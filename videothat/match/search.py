@@ -26,22 +26,26 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import logging
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from videothat.errors import VideoThatError
 from videothat.match.config import ScoreConfig, SearchConfig
-from videothat.match.correlate import ShotBank, SongCurve, best_offsets, prefix_scores, shortlist
+from videothat.match.correlate import ShotBank, SongCurve, best_offsets, prefix_scores_at, shortlist
 
 log = logging.getLogger(__name__)
 
 MAX_IN_POINTS = 64  # in-points tried per shot at most (memory of the per-frame score tensor)
+CANDIDATE_ELEMENTS = 1 << 22  # (frame, shot, in-point, length) scores per batched call at most (memory)
 
 class SearchError(VideoThatError):
     """No timeline satisfies the constraints (not enough shot material, lengths)."""
@@ -75,7 +79,7 @@ class _Node:
     key: int  # hash of the set of shots used (Zobrist): equal sets, equal futures
     parent: _Node | None
     placement: Placement | None
-    used: Tensor | None = None  # [S] bool, filled in when the node is expanded
+    used: np.ndarray | None = None  # [S] bool on the host; None with reuse allowed
 
     def placements(self) -> list[Placement]:
         out, node = [], self
@@ -94,11 +98,13 @@ class _Context:
     config: SearchConfig
     is_onset: Tensor  # [T + 1] bool
     in_points: Tensor  # [J] int64
-    shot_seconds: list[float]  # exact shot durations
+    in_host: np.ndarray  # [J] int64, the same on the host
+    frames_host: np.ndarray  # [S] int64 shot lengths in frames
+    seconds_host: np.ndarray  # [S] float64 exact shot durations
+    zobrist_host: np.ndarray  # [S] uint64, a random key per shot (Zobrist hashing of used sets)
     duration: float  # s, the song's exact duration
     min_f: int
     max_f: int
-    zobrist: list[int]  # a random 64-bit key per shot
     shortlist: Tensor | None  # [T, N] candidate shots per song frame, None = every shot
     progress: Callable[[float], None] | None  # told the fraction of the song searched
 
@@ -136,7 +142,7 @@ def search(
     """
     ctx = _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress)
     _check_material(ctx)
-    used = None if config.reuse else torch.zeros(len(bank), dtype=torch.bool, device=bank.device)
+    used = None if config.reuse else np.zeros(len(bank), dtype=bool)
     whole = _Range(0, len(song), 0.0, ctx.duration)
     placements = _beam(ctx, whole, used) if config.mode == "sequential" else _global(ctx, whole, used)
     if progress is not None:
@@ -169,8 +175,10 @@ def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, durati
     if 0 < config.shortlist < len(bank):
         candidates = shortlist(bank, song, frame_rate=frame_rate, config=score,
                                lengths=[min_f, max_f], k=max(1, config.shortlist // 2))
-    return _Context(bank, song, frame_rate, score, config, is_onset, in_points, list(shot_seconds),
-                    t / frame_rate if duration is None else float(duration), min_f, max_f, zobrist, candidates,
+    return _Context(bank, song, frame_rate, score, config, is_onset, in_points, in_points.cpu().numpy(),
+                    bank.lengths.cpu().numpy(), np.asarray(shot_seconds, dtype=np.float64),
+                    np.array(zobrist, dtype=np.uint64),
+                    t / frame_rate if duration is None else float(duration), min_f, max_f, candidates,
                     progress)
 
 
@@ -188,176 +196,285 @@ def _check_material(ctx: _Context) -> None:
         )
 
 
-def _beam(ctx: _Context, span: _Range, used: Tensor | None) -> list[Placement]:
+def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placement]:
     """Cover song frames [span.start, span.end) exactly (seconds [start_time, end_time)).
 
     Width 1 is the original greedy walk. Wider beams are time-synchronous: hypotheses
     are kept per song frame they have reached (``beam_width`` best values each) and
     frames are expanded in increasing order, so only hypotheses that cover the same song
-    time, and whose values therefore compare, compete. All hypotheses at a frame are
-    scored in one batched call.
+    time, and whose values therefore compare, compete. The candidates at a frame do not
+    depend on the hypotheses: those of every frame the frontier has reached are scored
+    together in one batched call (:func:`_candidates`), and each frame's hypotheses then
+    pick from them on the host. Hypotheses are light entries until their frame is expanded.
     """
-    root = _Node(0.0, span.start_time, span.start, 0, None, None, used)
-    frontier: dict[int, list[_Node]] = {span.start: [root]}
+    frontier: dict[int, _Frame] = {}
     heap = [span.start]
     width = ctx.config.beam_width
+    ready: dict[int, _Candidates] = {}
+    seq = itertools.count()  # push order: the first of equal values ranks first
+    nodes = [_Node(0.0, span.start_time, span.start, 0, None, None, used)]
     while heap and heap[0] < span.end:
         pos = heapq.heappop(heap)
-        nodes = frontier.pop(pos)
+        if pos != span.start:
+            nodes = [_node(entry) for entry in frontier.pop(pos).entries]
         if ctx.progress is not None:
             ctx.progress(pos / len(ctx.song))
-        for node in nodes:
-            if node.used is None and used is not None:
-                node.used = node.parent.used.clone()
-                node.used[node.placement.shot] = True
-        children = _expand(ctx, nodes, span, frontier if width > 1 else None)
+        if pos not in ready:
+            ahead = sorted(x for x in heap if x < span.end)
+            ready.update(_candidates(ctx, [pos, *ahead[: _batch_frames(ctx) - 1]], span.end))
+        children = _expand(ctx, nodes, ready.pop(pos), span, seq, frontier if width > 1 else None)
         if width == 1:  # the greedy walk: only the best next segment goes on
-            frontier = {children[0].pos: [children[0]]} if children else {}
-            heap = list(frontier)
-            continue
+            children, frontier, heap = children[:1], {}, []
         for child in children:
-            _push(frontier, heap, child, width)
+            if child.stop not in frontier:
+                frontier[child.stop] = _Frame()
+                heapq.heappush(heap, child.stop)
+            frontier[child.stop].push(child, width)
     finished = frontier.get(span.end)
     if not finished:
         raise SearchError(
             f"no way to cover song time {span.start_time:.2f}-{span.end_time:.2f} s with shots between "
             f"{ctx.config.min_length} and {ctx.config.max_length} s; relax match.min_length/max_length"
         )
-    return finished[0].placements()
+    return _node(finished.entries[0]).placements()
 
 
-def _push(frontier: dict[int, list[_Node]], heap: list[int], node: _Node, width: int) -> None:
-    """Add ``node`` to the hypotheses at its frame, keeping the ``width`` best values.
+class _Entry(NamedTuple):
+    """A hypothesis waiting at the frame it reached: ``parent`` followed by one segment.
+    Entries order by (-value, push order)."""
 
-    Hypotheses at one frame that used the same set of shots have the same future: only
-    the better one is kept (recombination), which leaves room for different ones.
+    neg_value: float
+    seq: int
+    key: int
+    parent: _Node
+    shot: int
+    in_frame: int
+    score: float
+    end_time: float  # s
+    stop: int  # frame reached
+
+
+def _node(entry: _Entry) -> _Node:
+    """The hypothesis of ``entry`` as a node, with its set of used shots."""
+    parent = entry.parent
+    placement = Placement(entry.shot, entry.in_frame, parent.pos, entry.stop - parent.pos, entry.score,
+                          parent.time, entry.end_time)
+    node = _Node(-entry.neg_value, entry.end_time, entry.stop, entry.key, parent, placement)
+    if parent.used is not None:
+        node.used = parent.used.copy()
+        node.used[entry.shot] = True
+    return node
+
+
+class _Frame:
+    """The hypotheses that reached one song frame: the ``width`` best, best first.
+
+    Hypotheses at one frame that used the same set of shots (equal ``key``) have the same
+    future: only the better one is kept (recombination), which leaves room for others.
     """
-    here = frontier.get(node.pos)
-    if here is None:
-        frontier[node.pos] = [node]
-        heapq.heappush(heap, node.pos)
-        return
-    if len(here) >= width and node.value <= here[-1].value:
-        return
-    twin = next((x for x in here if x.key == node.key), None)
-    if twin is not None:
-        if twin.value >= node.value:
+
+    __slots__ = ("entries", "by_key")
+
+    def __init__(self) -> None:
+        self.entries: list[_Entry] = []
+        self.by_key: dict[int, _Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def push(self, entry: _Entry, width: int) -> None:
+        """Add ``entry`` if it is among the ``width`` best distinct keys."""
+        if len(self.entries) >= width and entry.neg_value >= self.entries[-1].neg_value:
             return
-        here.remove(twin)
-    bisect.insort(here, node, key=lambda x: -x.value)
-    del here[width:]
+        twin = self.by_key.get(entry.key)
+        if twin is not None:
+            if twin.neg_value <= entry.neg_value:
+                return
+            self.entries.remove(twin)
+        bisect.insort(self.entries, entry)
+        self.by_key[entry.key] = entry
+        for gone in self.entries[width:]:
+            del self.by_key[gone.key]
+        del self.entries[width:]
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """The allowed segments starting at one song frame, best score first. Host arrays [shape=(M,)]."""
+
+    shot: np.ndarray  # int64 bank index
+    in_frame: np.ndarray  # int64 shot frame the segment starts at
+    length: np.ndarray  # int64 frames
+    score: np.ndarray  # float32
+
+
+def _batch_frames(ctx: _Context) -> int:
+    """Song frames whose candidates are scored in one call (bounded by CANDIDATE_ELEMENTS)."""
+    shots = len(ctx.bank) if ctx.shortlist is None else ctx.shortlist.shape[1]
+    return max(1, CANDIDATE_ELEMENTS // (shots * len(ctx.in_host) * ctx.max_f))
+
+
+def _candidates(ctx: _Context, positions: list[int], end: int) -> dict[int, _Candidates]:
+    """Every allowed (shot, in-point, length) segment starting at each of ``positions`` and
+    ending by song frame ``end``, with its score; all positions in one batched call.
+
+    Allowed ends are song onsets, the shot's natural end or ``end`` (:func:`_allowed_at`);
+    a frame where none is allowed falls back to any end.
+    """
+    pos = torch.tensor(positions, device=ctx.bank.device)
+    shots = _shots_at(ctx, pos)  # [P, N], -1 marks a shot listed twice
+    rows = shots.clamp(min=0)
+    k = min(ctx.max_f, end - min(positions))
+    scores = prefix_scores_at(ctx.bank, ctx.song, pos, rows, max_frames=k, frame_rate=ctx.frame_rate,
+                              config=ctx.score, in_points=ctx.in_points)  # [P, N, J, K]
+    usable = torch.isfinite(scores) & (shots >= 0)[:, :, None, None]
+    snapped, unsnapped = _allowed_at(ctx, pos, rows, end, scores.shape[-1])
+    allowed = snapped & usable
+    if ctx.config.snap != "none":
+        none = ~allowed.flatten(1).any(dim=1)
+        allowed = torch.where(none[:, None, None, None], unsnapped & usable, allowed)
+    p, n, j, m = allowed.nonzero(as_tuple=True)  # in (frame, shot, in-point, length) order
+    p, shot, j, m, score = (x.cpu().numpy() for x in (p, rows[p, n], j, m, scores[p, n, j, m]))
+    order = np.lexsort((-score, p))  # stable: by frame, then best first
+    p, shot, j, m, score = p[order], shot[order], j[order], m[order], score[order]
+    bounds = np.searchsorted(p, np.arange(len(positions) + 1))
+    return {at: _Candidates(shot[a:b], ctx.in_host[j[a:b]], m[a:b] + 1, score[a:b])
+            for at, a, b in zip(positions, bounds[:-1], bounds[1:], strict=True)}
+
+
+def _shots_at(ctx: _Context, pos: Tensor) -> Tensor:
+    """The shots scored at each song frame of ``pos`` [shape=(P,)]: every shot, or the
+    frame's shortlist in increasing order with repeats set to -1. [shape=(P, N)] int64"""
+    if ctx.shortlist is None:
+        return torch.arange(len(ctx.bank), device=pos.device).expand(len(pos), -1)
+    listed = ctx.shortlist[pos].sort(dim=1).values
+    repeat = torch.zeros_like(listed, dtype=torch.bool)
+    repeat[:, 1:] = listed[:, 1:] == listed[:, :-1]
+    return torch.where(repeat, -1, listed)
 
 
 def _expand(
-    ctx: _Context, nodes: list[_Node], span: _Range, frontier: dict[int, list[_Node]] | None = None
-) -> list[_Node]:
+    ctx: _Context, nodes: list[_Node], cands: _Candidates, span: _Range, seq: Iterator[int],
+    frontier: dict[int, _Frame] | None = None,
+) -> list[_Entry]:
     """Each node extended by its ``expansions`` best-scoring next segments (by segment score,
-    whose length normalisation makes segments of different lengths compare), as new nodes.
+    whose length normalisation makes segments of different lengths compare), as entries
+    numbered by ``seq``.
 
-    One batched call scores every candidate shot prefix at the nodes' common frame;
-    the nodes differ only in which shots they have used. With ``frontier``, children that
-    it would prune anyway are not built.
+    The nodes share a frame and its candidates ``cands``; they differ only in which shots
+    they have used. With ``frontier``, only children that enter their frame's beam are built.
     """
-    pos = nodes[0].pos
-    shots = None if ctx.shortlist is None else torch.unique(ctx.shortlist[pos])
-    bank = ctx.bank if shots is None else ctx.bank.subset(shots)
-    k = min(ctx.max_f, span.end - pos)
-    scores = prefix_scores(bank, ctx.song, pos, max_frames=k, frame_rate=ctx.frame_rate, config=ctx.score,
-                           in_points=ctx.in_points)
-    allowed = _allowed(ctx, bank, pos, span.end, k, snap=True) & torch.isfinite(scores)
-    if ctx.config.snap != "none" and not bool(allowed.any()):
-        allowed = _allowed(ctx, bank, pos, span.end, k, snap=False) & torch.isfinite(scores)
-    # Compact to the allowed candidates: usually a few per shot (onset ends, the natural end).
-    cand = allowed.flatten().nonzero()[:, 0]  # [M] flat (shot, in-point, length) indices
-    if cand.numel() == 0:
+    m = len(cands.score)
+    if m == 0:
         return []
-    cand_scores = scores.flatten()[cand]
-    n_in = scores.shape[1]
-    cand_shot = cand // (n_in * k)
-    free = torch.stack([_free(n, shots, len(bank), bank.device) for n in nodes])  # [H, N]
-    masked = torch.where(free[:, cand_shot], cand_scores[None], -torch.inf)  # [H, M]
-    values, best = masked.topk(min(ctx.config.expansions, cand.numel()), dim=1)
-    stuck = torch.isinf(values[:, 0])
-    if bool(stuck.any()):  # no unused shot fits: those paths may reuse one rather than die
-        log.debug("reusing a shot at frame %d", pos)
-        values[stuck], best[stuck] = cand_scores.topk(values.shape[1])
-    length = cand[best] % k + 1  # [H, E]
-    if frontier is not None:  # drop children their frame's beam would prune anyway
-        value = values * length / ctx.frame_rate + values.abs() / ctx.frame_rate  # one frame of margin
-        value += torch.tensor([n.value for n in nodes], device=value.device)[:, None]
-        needed = torch.unique(length).tolist()  # only the lengths some candidate has
-        worst = torch.full((k,), -math.inf, device=value.device)
-        worst[[j - 1 for j in needed]] = torch.tensor([_worst(frontier, pos + j, ctx.config.beam_width)
-                                                       for j in needed], device=value.device)
-        values = torch.where(value < worst[length - 1], -torch.inf, values)
-    children = []
-    shot_ids = None if shots is None else shots.tolist()
-    for node, row_values, row_index in zip(nodes, values.tolist(), cand[best].tolist(), strict=True):
-        for score, index in zip(row_values, row_index, strict=True):
-            if not math.isfinite(score):
-                continue
-            shot, rest = divmod(index, n_in * k)
-            j, length_m1 = divmod(rest, k)
-            shot = shot if shot_ids is None else shot_ids[shot]
-            children.append(_extend(ctx, node, span, shot, int(ctx.in_points[j]), length_m1 + 1, score))
-    return children
+    e = min(ctx.config.expansions, m)
+    free = np.stack([_free(node, cands.shot) for node in nodes])  # [H, M]
+    take = free & (np.cumsum(free, axis=1) <= e)  # the e best free candidates of each node
+    stuck = ~free.any(axis=1)
+    if stuck.any():  # no unused shot fits: those paths may reuse one rather than die
+        log.debug("reusing a shot at frame %d", nodes[0].pos)
+        take[stuck, :e] = True
+    h, c = np.nonzero(take)  # node by node, best first
+    new = _children(ctx, nodes, span, h, cands, c)
+    if frontier is not None:  # only the children their frame's beam will take
+        keep = _may_enter(frontier, new, ctx.config.beam_width)
+        h, c, new = h[keep], c[keep], {name: x[keep] for name, x in new.items()}
+    return [_Entry(-value, next(seq), key, nodes[i], shot, in_frame, score, end_time, stop)
+            for i, shot, in_frame, score, stop, end_time, value, key in zip(
+                h.tolist(), cands.shot[c].tolist(), cands.in_frame[c].tolist(), cands.score[c].tolist(),
+                *(new[name].tolist() for name in ("stop", "end_time", "value", "key")), strict=True)]
 
 
-def _free(node: _Node, shots: Tensor | None, n: int, device: torch.device) -> Tensor:
-    """Which candidate shots ``node`` may use next: unused ones, or with reuse allowed any
-    but the one it just played (no cut from a shot to itself). [shape=(n,)] bool"""
+def _children(ctx: _Context, nodes: list[_Node], span: _Range, h: np.ndarray, cands: _Candidates,
+              c: np.ndarray) -> dict[str, np.ndarray]:
+    """Node ``nodes[h]`` followed by segment ``c`` of ``cands``, for each pair [shape=(C,)]:
+    the frame reached ``stop``, its exact ``end_time`` (s), the new ``value`` and set ``key``.
+
+    A segment that plays its shot to the end ends at the shot's exact end time, rounded
+    to a frame for ``stop``; one that reaches the span's end (or a natural end one frame
+    short of it) ends exactly there.
+    """
+    pos, fr = nodes[0].pos, ctx.frame_rate
+    shot, in_frame, length = cands.shot[c], cands.in_frame[c], cands.length[c]
+    times = np.array([n.time for n in nodes])[h]
+    stop = pos + length
+    natural = length == ctx.frames_host[shot] - in_frame
+    whole = (stop >= span.end) | (natural & (stop == span.end - 1))
+    natural_time = times + ctx.seconds_host[shot] - in_frame / fr
+    end_time = np.where(whole, span.end_time, np.where(natural, natural_time, stop / fr))
+    natural_stop = np.clip(np.round(natural_time * fr).astype(np.int64), pos + 1, span.end)
+    stop = np.where(whole, span.end, np.where(natural, natural_stop, stop))
+    value = np.array([n.value for n in nodes])[h] + cands.score[c].astype(np.float64) * (end_time - times)
+    key = np.array([n.key for n in nodes], dtype=np.uint64)[h]
+    if nodes[0].used is not None:
+        key = key ^ ctx.zobrist_host[shot]
+    return {"stop": stop, "end_time": end_time, "value": value, "key": key}
+
+
+def _may_enter(frontier: dict[int, _Frame], new: dict[str, np.ndarray], width: int) -> np.ndarray:
+    """Which new hypotheses [shape=(C,)] will be among the ``width`` best at their frame
+    once all of them are pushed. [shape=(C,)] bool
+
+    :meth:`_Frame.push` keeps, at each frame, the ``width`` best values of distinct keys among
+    everything pushed there (the first pushed wins a tie), so that set is computed here
+    at once from the hypotheses already there and the new ones, and only new ones in it
+    are built and pushed.
+    """
+    stop, value, key = new["stop"], new["value"], new["key"]
+    if len(stop) == 0:
+        return np.zeros(0, dtype=bool)
+    there = [(f, e) for f in np.unique(stop).tolist() if f in frontier for e in frontier[f].entries]
+    n_old = len(there)
+    stop = np.concatenate([np.array([f for f, _ in there], dtype=np.int64), stop])
+    value = np.concatenate([np.array([-e.neg_value for _, e in there], dtype=np.float64), value])
+    key = np.concatenate([np.array([n.key for _, n in there], dtype=np.uint64), key])
+    order = np.lexsort((-value, key, stop))  # stable: among equal values the first pushed wins
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (stop[order][1:] != stop[order][:-1]) | (key[order][1:] != key[order][:-1])
+    best = np.sort(order[first])  # the best of each twin group, in push order
+    ranked = best[np.lexsort((-value[best], stop[best]))]
+    group = np.searchsorted(stop[ranked], stop[ranked], side="left")
+    enter = np.zeros(len(stop), dtype=bool)
+    enter[ranked[np.arange(len(ranked)) - group < width]] = True
+    return enter[n_old:]
+
+
+def _free(node: _Node, shots: np.ndarray) -> np.ndarray:
+    """Which of ``shots`` [shape=(M,)] ``node`` may use next: unused ones, or with reuse
+    allowed any but the one it just played (no cut from a shot to itself). [shape=(M,)] bool"""
     if node.used is not None:
-        return ~(node.used if shots is None else node.used[shots])
-    free = torch.ones(n, dtype=torch.bool, device=device)
-    if node.placement is not None:
-        free[node.placement.shot if shots is None else shots == node.placement.shot] = False
-    return free
+        return ~node.used[shots]
+    if node.placement is None:
+        return np.ones(len(shots), dtype=bool)
+    return shots != node.placement.shot
 
 
-def _worst(frontier: dict[int, list[_Node]], pos: int, width: int) -> float:
-    """The value a new hypothesis must beat to enter the beam at frame ``pos``."""
-    here = frontier.get(pos)
-    return here[-1].value if here is not None and len(here) >= width else -math.inf
-
-
-def _extend(ctx: _Context, node: _Node, span: _Range, shot: int, in_frame: int, length: int, score: float) -> _Node:
-    """``node`` followed by one segment; its end time is exact where the shot or span ends."""
-    stop = node.pos + length
-    natural = length == int(ctx.bank.lengths[shot]) - in_frame
-    if stop >= span.end or (natural and stop == span.end - 1):
-        end_time, stop = span.end_time, span.end
-    elif natural:
-        end_time = node.time + ctx.shot_seconds[shot] - in_frame / ctx.frame_rate
-        stop = min(max(round(end_time * ctx.frame_rate), node.pos + 1), span.end)
-    else:
-        end_time = stop / ctx.frame_rate
-    placement = Placement(shot, in_frame, node.pos, stop - node.pos, score, node.time, end_time)
-    key = node.key ^ ctx.zobrist[shot] if node.used is not None else node.key
-    return _Node(node.value + score * (end_time - node.time), end_time, stop, key, node, placement)
-
-
-def _allowed(ctx: _Context, bank: ShotBank, pos: int, end: int, k: int, *, snap: bool) -> Tensor:
-    """Which (shot, in-point, length) candidates may start at frame ``pos``. [shape=(N, J, K)] bool
+def _allowed_at(ctx: _Context, pos: Tensor, shots: Tensor, end: int, k: int) -> tuple[Tensor, Tensor]:
+    """Which (shot, in-point, length) segments may start at each song frame of ``pos``
+    [shape=(P,)] for ``shots`` [shape=(P, N)] and end by frame ``end``: (snapped to song
+    onsets, any end), each [shape=(P, N, J, K)] bool.
 
     A segment must leave either nothing or at least ``min_length`` of the range. A shot
     played to its natural end may also leave one frame: its exact end time is within a
-    frame of the range's end, and it is stretched to it (see :func:`_extend`).
+    frame of the range's end, and it is stretched to it (see :func:`_children`).
     """
-    device = bank.device
-    length = torch.arange(1, k + 1, device=device)
-    left = end - (pos + length)
-    if end - pos < ctx.min_f:  # a range shorter than min_length is covered in one piece
-        ok, ok_natural = left == 0, left <= 1
-    else:
-        ok = (length >= ctx.min_f) & ((left == 0) | (left >= ctx.min_f))
-        ok_natural = (length >= ctx.min_f) & ((left <= 1) | (left >= ctx.min_f))
-    natural_end = (bank.lengths[:, None] - ctx.in_points[None, :])[:, :, None] == length[None, None, :]
-    if snap and ctx.config.snap != "none":
-        ok = ok & (ctx.is_onset[pos + length] | (left == 0))
-    return ok[None, None, :] | (natural_end & ok_natural[None, None, :])
+    length = torch.arange(1, k + 1, device=pos.device)
+    stop = pos[:, None] + length[None, :]  # [P, K]
+    left = end - stop
+    short = (end - pos < ctx.min_f)[:, None]  # a range shorter than min_length is covered in one piece
+    long_enough = length >= ctx.min_f
+    ok = torch.where(short, left == 0, long_enough & ((left == 0) | (left >= ctx.min_f))) & (left >= 0)
+    ok_natural = torch.where(short, left <= 1, long_enough & ((left <= 1) | (left >= ctx.min_f))) & (left >= 0)
+    rest = ctx.bank.lengths[shots][:, :, None] - ctx.in_points[None, None, :]  # [P, N, J]
+    natural = (rest[..., None] == length) & ok_natural[:, None, None, :]
+    unsnapped = ok[:, None, None, :] | natural
+    if ctx.config.snap == "none":
+        return unsnapped, unsnapped
+    on_onset = ctx.is_onset[stop.clamp(max=len(ctx.is_onset) - 1)] | (left == 0)
+    return (ok & on_onset)[:, None, None, :] | natural, unsnapped
 
 
-def _global(ctx: _Context, whole: _Range, used: Tensor | None) -> list[Placement]:
+def _global(ctx: _Context, whole: _Range, used: np.ndarray | None) -> list[Placement]:
     """Pin the best (shot, offset) pairs where they fit, then fill the gaps sequentially."""
     t = len(ctx.song)
     scores, offsets, lengths = best_offsets(ctx.bank, ctx.song, frame_rate=ctx.frame_rate, config=ctx.score,
@@ -386,7 +503,7 @@ def _global(ctx: _Context, whole: _Range, used: Tensor | None) -> list[Placement
         pinned.insert(i, Placement(shot, 0, start, length, score, start_time, end_time))
         starts.insert(i, start)
     if used is not None:
-        used = used.clone()
+        used = used.copy()
         used[[p.shot for p in pinned]] = True
     placements = list(pinned)
     bounds = [(0, 0.0), *[(x, y) for p in pinned for x, y in ((p.start, p.start_time), (p.end, p.end_time))],
