@@ -344,14 +344,17 @@ def shortlist(song: FileAnalysis, store: FingerprintStore, index: IndexConfig, *
     """The ``index.shortlist`` shots (file -> shot indices) most similar to any window of the
     song, among the ``index.k`` nearest fingerprints of each window."""
     vectors, _, _ = _fingerprints_of(song, store, index, device=device)
-    best: dict[tuple[str, int], float] = {}
-    for row in store.search(vectors, k=index.k):
-        for hit in row:
-            key = (hit.info.path, hit.info.shot)
-            best[key] = max(best.get(key, -1.0), hit.score)
+    scores, ids = store.search_arrays(vectors, k=index.k)
+    hit = ids >= 0
+    vector_ids, which = np.unique(ids[hit], return_inverse=True)
+    paths, file_of, shot_of = store.shots_of(vector_ids)
+    base = int(shot_of.max(initial=0)) + 1
+    keys, group = np.unique((file_of * base + shot_of)[which], return_inverse=True)  # ordered as (path, shot)
+    best = np.full(len(keys), -np.inf)
+    np.maximum.at(best, group, scores[hit].astype(np.float64))  # each shot's best similarity
     chosen: dict[str, set[int]] = {}
-    for path, shot in sorted(best, key=lambda key: (-best[key], key))[: index.shortlist]:
-        chosen.setdefault(path, set()).add(shot)
+    for key in keys[np.lexsort((keys, -best))[: index.shortlist]].tolist():  # best first, ties by (path, shot)
+        chosen.setdefault(paths[key // base], set()).add(key % base)
     return chosen
 
 

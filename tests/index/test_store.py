@@ -132,3 +132,22 @@ def test_song_window_finds_the_shot_it_came_from(tmp_path):
     query, _ = rhythm_fingerprints(song[1400:1600], frame_rate=FR, **config)
     (hits,) = store.search(query[:1], k=5)
     assert hits[0].info.path == "shot4" and hits[0].info.start == 0.0
+
+
+def test_array_search_and_shot_lookup_agree_with_hits(tmp_path):
+    rng = np.random.default_rng(3)
+    store = FingerprintStore.create(tmp_path / "idx", dim=8, encoder={"name": "test"}, mode="shots")
+    for name in ("b.mp4", "a.mp4"):
+        store.add(_unit(rng, 12, 8), [VectorInfo("", i // 4, float(i), "rhythm") for i in range(12)],
+                  path=name, content_hash=name)
+    queries = _unit(rng, 5, 8)
+    scores, ids = store.search_arrays(queries, k=30)  # more than stored: capped
+    assert scores.shape == ids.shape == (5, 24)
+    paths, file_of, shot_of = store.shots_of(ids[0])
+    assert paths == ["a.mp4", "b.mp4"]
+    hits = store.search(queries, k=30)
+    for row, hit in zip(range(24), hits[0], strict=True):
+        assert ids[0, row] == hit.id and scores[0, row] == pytest.approx(hit.score)
+        assert (paths[file_of[row]], shot_of[row]) == (hit.info.path, hit.info.shot)
+    with pytest.raises(CacheError, match="rebuild the index"):
+        store.shots_of(np.array([10_000]))

@@ -132,7 +132,7 @@ def test_batching_and_early_pruning_change_nothing(monkeypatch, kw):
     bank, song, onsets = _setup(8, 10 if kw.get("reuse") else 30, 25.0)
     want = _run(bank, song, onsets, **kw)
     monkeypatch.setattr(search_module, "CANDIDATE_ELEMENTS", 1)
-    monkeypatch.setattr(search_module, "_may_enter", lambda frontier, new, width: np.ones(len(new["stop"]), bool))
+    monkeypatch.setattr(search_module, "_may_enter", lambda new, worst: np.ones(len(new["stop"]), bool))
     assert _run(bank, song, onsets, **kw) == want
 
 

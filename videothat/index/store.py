@@ -231,16 +231,38 @@ class FingerprintStore:
 
     def search(self, queries: np.ndarray, k: int = 10) -> list[list[Hit]]:
         """The ``k`` most similar stored vectors for each query [shape=(q, dim)]."""
+        scores, ids = self.search_arrays(queries, k)
+        infos = self._infos({int(i) for i in ids.ravel() if i >= 0})
+        return [[Hit(float(s), int(i), infos[int(i)]) for s, i in zip(srow, irow, strict=True) if i >= 0]
+                for srow, irow in zip(scores, ids, strict=True)]
+
+    def search_arrays(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` as arrays: scores [shape=(q, k')] float32 and vector ids
+        [shape=(q, k')] int64, -1 where there is no k-th vector; k' = min(k, vectors)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != self.dim:
             raise ParameterError(f"queries must be (n, {self.dim}), got {queries.shape}")
         self.flush()
         if self.index.ntotal == 0 or queries.shape[0] == 0:
-            return [[] for _ in range(queries.shape[0])]
-        scores, ids = self._search_index.search(queries, min(k, self.index.ntotal))
-        infos = self._infos({int(i) for i in ids.ravel() if i >= 0})
-        return [[Hit(float(s), int(i), infos[int(i)]) for s, i in zip(srow, irow, strict=True) if i >= 0]
-                for srow, irow in zip(scores, ids, strict=True)]
+            return np.zeros((queries.shape[0], 0), np.float32), np.zeros((queries.shape[0], 0), np.int64)
+        return self._search_index.search(queries, min(k, self.index.ntotal))
+
+    def shots_of(self, ids: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Where vectors come from, as arrays: (``paths``, sorted; for each of ``ids``
+        [shape=(n,)], the index of its file in ``paths`` and its shot), each [shape=(n,)]."""
+        ids = np.asarray(ids, dtype=np.int64)
+        rows = []
+        for i in range(0, len(ids), SQL_CHUNK):
+            chunk = ids[i : i + SQL_CHUNK].tolist()
+            rows += self.db.execute(f"SELECT v.id, f.path, v.shot FROM vectors v JOIN files f ON v.file = f.id "
+                                    f"WHERE v.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+        where = {vid: (path, shot) for vid, path, shot in rows}
+        if len(where) != len(set(ids.tolist())):
+            raise CacheError(f"{self.root}: the FAISS index holds vector ids its metadata lacks; rebuild the index")
+        names = sorted({path for path, _ in where.values()})
+        number = {name: i for i, name in enumerate(names)}
+        file_of = np.array([number[where[i][0]] for i in ids.tolist()], dtype=np.int64)
+        return names, file_of, np.array([where[i][1] for i in ids.tolist()], dtype=np.int64)
 
     def _infos(self, ids: set[int]) -> dict[int, VectorInfo]:
         """Metadata of vectors, looked up in chunks (SQLite limits the variables per statement)."""

@@ -212,6 +212,7 @@ def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placemen
     width = ctx.config.beam_width
     ready: dict[int, _Candidates] = {}
     seq = itertools.count()  # push order: the first of equal values ranks first
+    worst = np.full(len(ctx.song) + 1, -np.inf)  # per frame: the value to beat where its beam is full
     nodes = [_Node(0.0, span.start_time, span.start, 0, None, None, used)]
     while heap and heap[0] < span.end:
         pos = heapq.heappop(heap)
@@ -222,14 +223,17 @@ def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placemen
         if pos not in ready:
             ahead = sorted(x for x in heap if x < span.end)
             ready.update(_candidates(ctx, [pos, *ahead[: _batch_frames(ctx) - 1]], span.end))
-        children = _expand(ctx, nodes, ready.pop(pos), span, seq, frontier if width > 1 else None)
+        children = _expand(ctx, nodes, ready.pop(pos), span, seq, worst if width > 1 else None)
         if width == 1:  # the greedy walk: only the best next segment goes on
             children, frontier, heap = children[:1], {}, []
         for child in children:
             if child.stop not in frontier:
                 frontier[child.stop] = _Frame()
                 heapq.heappush(heap, child.stop)
-            frontier[child.stop].push(child, width)
+            here = frontier[child.stop]
+            here.push(child, width)
+            if len(here) == width:
+                worst[child.stop] = -here.entries[-1].neg_value
     finished = frontier.get(span.end)
     if not finished:
         raise SearchError(
@@ -355,14 +359,15 @@ def _shots_at(ctx: _Context, pos: Tensor) -> Tensor:
 
 def _expand(
     ctx: _Context, nodes: list[_Node], cands: _Candidates, span: _Range, seq: Iterator[int],
-    frontier: dict[int, _Frame] | None = None,
+    worst: np.ndarray | None = None,
 ) -> list[_Entry]:
     """Each node extended by its ``expansions`` best-scoring next segments (by segment score,
     whose length normalisation makes segments of different lengths compare), as entries
     numbered by ``seq``.
 
     The nodes share a frame and its candidates ``cands``; they differ only in which shots
-    they have used. With ``frontier``, only children that enter their frame's beam are built.
+    they have used. With ``worst`` [shape=(T + 1,)], the value to beat at each frame whose
+    beam is full, children that cannot enter are not built.
     """
     m = len(cands.score)
     if m == 0:
@@ -376,8 +381,8 @@ def _expand(
         take[stuck, :e] = True
     h, c = np.nonzero(take)  # node by node, best first
     new = _children(ctx, nodes, span, h, cands, c)
-    if frontier is not None:  # only the children their frame's beam will take
-        keep = _may_enter(frontier, new, ctx.config.beam_width)
+    if worst is not None:
+        keep = _may_enter(new, worst)
         h, c, new = h[keep], c[keep], {name: x[keep] for name, x in new.items()}
     return [_Entry(-value, next(seq), key, nodes[i], shot, in_frame, score, end_time, stop)
             for i, shot, in_frame, score, stop, end_time, value, key in zip(
@@ -411,32 +416,10 @@ def _children(ctx: _Context, nodes: list[_Node], span: _Range, h: np.ndarray, ca
     return {"stop": stop, "end_time": end_time, "value": value, "key": key}
 
 
-def _may_enter(frontier: dict[int, _Frame], new: dict[str, np.ndarray], width: int) -> np.ndarray:
-    """Which new hypotheses [shape=(C,)] will be among the ``width`` best at their frame
-    once all of them are pushed. [shape=(C,)] bool
-
-    :meth:`_Frame.push` keeps, at each frame, the ``width`` best values of distinct keys among
-    everything pushed there (the first pushed wins a tie), so that set is computed here
-    at once from the hypotheses already there and the new ones, and only new ones in it
-    are built and pushed.
-    """
-    stop, value, key = new["stop"], new["value"], new["key"]
-    if len(stop) == 0:
-        return np.zeros(0, dtype=bool)
-    there = [(f, e) for f in np.unique(stop).tolist() if f in frontier for e in frontier[f].entries]
-    n_old = len(there)
-    stop = np.concatenate([np.array([f for f, _ in there], dtype=np.int64), stop])
-    value = np.concatenate([np.array([-e.neg_value for _, e in there], dtype=np.float64), value])
-    key = np.concatenate([np.array([n.key for _, n in there], dtype=np.uint64), key])
-    order = np.lexsort((-value, key, stop))  # stable: among equal values the first pushed wins
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (stop[order][1:] != stop[order][:-1]) | (key[order][1:] != key[order][:-1])
-    best = np.sort(order[first])  # the best of each twin group, in push order
-    ranked = best[np.lexsort((-value[best], stop[best]))]
-    group = np.searchsorted(stop[ranked], stop[ranked], side="left")
-    enter = np.zeros(len(stop), dtype=bool)
-    enter[ranked[np.arange(len(ranked)) - group < width]] = True
-    return enter[n_old:]
+def _may_enter(new: dict[str, np.ndarray], worst: np.ndarray) -> np.ndarray:
+    """Which new hypotheses beat the worst of a full beam at their frame (a full beam takes
+    no other, see :meth:`_Frame.push`). [shape=(C,)] bool"""
+    return new["value"] > worst[new["stop"]]
 
 
 def _free(node: _Node, shots: np.ndarray) -> np.ndarray:
