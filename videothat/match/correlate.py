@@ -284,23 +284,49 @@ def prefix_scores_at(
     """
     if in_points is None:
         in_points = torch.zeros(1, dtype=torch.int64, device=bank.device)
+    raw = prefix_raw(bank, song, positions, shots, max_frames=max_frames, in_points=in_points)
+    every = torch.meshgrid(*(torch.arange(n, device=bank.device) for n in raw.shape), indexing="ij")
+    scores = segment_scores(bank, song, raw, positions, shots, in_points, tuple(x.flatten() for x in every),
+                            frame_rate=frame_rate, config=config)
+    return scores.view(raw.shape)
+
+
+def prefix_raw(bank: ShotBank, song: SongCurve, positions: Tensor, shots: Tensor, *, max_frames: int,
+               in_points: Tensor) -> Tensor:
+    """Raw sums of every prefix: ``raw[p, n, j, l - 1] = sum_{i < l} x[in_points[j] + i] *
+    y[positions[p] + i]`` for shot ``x`` = ``shots[p, n]`` (zero past either curve's end),
+    for ``l`` up to ``min(max_frames, T - min(positions), L_max - min(in_points))``.
+
+    Returns [shape=(P, N, J, K)] float32.
+    """
     t, l_max = len(song), bank.curves.shape[1]
     if int(positions.min()) < 0 or int(positions.max()) >= t:
         raise ParameterError(f"positions {positions.tolist()} are not all inside the song ({t} frames)")
     k = min(max_frames, t - int(positions.min()), l_max - int(in_points.min()))  # longer: -inf anyway
     steps = torch.arange(k, device=bank.device)
     frames = in_points[:, None] + steps[None, :]  # [J, K] shot frame of each step
-    inside = frames < l_max
-    shot_vals = bank.curves[shots[:, :, None, None], frames.clamp(max=l_max - 1)] * inside  # [P, N, J, K]
+    shot_vals = bank.curves[shots[:, :, None, None], frames.clamp(max=l_max - 1)] * (frames < l_max)
     song_at = positions[:, None] + steps[None, :]  # [P, K] song frame of each step
-    in_song = song_at < t
-    song_vals = song.curve[song_at.clamp(max=t - 1)] * in_song
-    raw = torch.cumsum(shot_vals * song_vals[:, None, None, :], dim=-1)
-    ends = (frames + 1).clamp(max=l_max)
-    rows = shots[:, :, None, None]
-    shot_energy = (bank.energy[rows, ends] - bank.energy[rows, in_points[:, None]]).float()  # [P, N, J, K]
-    song_energy = (song.energy[(song_at + 1).clamp(max=t)] - song.energy[positions][:, None]).float()
-    scores = finish_scores(raw, shot_energy, song_energy[:, None, None, :], steps + 1, frame_rate=frame_rate,
+    song_vals = song.curve[song_at.clamp(max=t - 1)] * (song_at < t)
+    return torch.cumsum(shot_vals * song_vals[:, None, None, :], dim=-1)
+
+
+def segment_scores(
+    bank: ShotBank, song: SongCurve, raw: Tensor, positions: Tensor, shots: Tensor, in_points: Tensor,
+    index: tuple[Tensor, Tensor, Tensor, Tensor], *, frame_rate: float, config: ScoreConfig,
+) -> Tensor:
+    """Scores of the segments ``index`` = (p, n, j, l - 1) [each shape=(C,)] of a
+    :func:`prefix_raw` result ``raw``: shot ``shots[p, n]`` from frame ``in_points[j]`` for
+    ``l`` frames at song frame ``positions[p]``. -inf where the shot or the song is too short.
+
+    Returns [shape=(C,)] float32.
+    """
+    p, n, j, m = index
+    shot, start, at, length = shots[p, n], in_points[j], positions[p], m + 1
+    t, l_max = len(song), bank.curves.shape[1]
+    valid = (start + length <= bank.lengths[shot]) & (at + length <= t)
+    shot_energy = (bank.energy[shot, (start + length).clamp(max=l_max)] - bank.energy[shot, start]).float()
+    song_energy = (song.energy[(at + length).clamp(max=t)] - song.energy[at]).float()
+    scores = finish_scores(raw[p, n, j, m], shot_energy, song_energy, length, frame_rate=frame_rate,
                            floor=song.floor, config=config)
-    valid = (frames[None, None] < bank.lengths[shots][:, :, None, None]) & in_song[:, None, None, :]
     return torch.where(valid, scores, torch.full_like(scores, -torch.inf))

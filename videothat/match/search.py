@@ -40,7 +40,14 @@ from torch import Tensor
 
 from videothat.errors import VideoThatError
 from videothat.match.config import ScoreConfig, SearchConfig
-from videothat.match.correlate import ShotBank, SongCurve, best_offsets, prefix_scores_at, shortlist
+from videothat.match.correlate import (
+    ShotBank,
+    SongCurve,
+    best_offsets,
+    prefix_raw,
+    segment_scores,
+    shortlist,
+)
 
 log = logging.getLogger(__name__)
 
@@ -322,28 +329,58 @@ def _candidates(ctx: _Context, positions: list[int], end: int) -> dict[int, _Can
     """Every allowed (shot, in-point, length) segment starting at each of ``positions`` and
     ending by song frame ``end``, with its score; all positions in one batched call.
 
-    Allowed ends are song onsets, the shot's natural end or ``end`` (:func:`_allowed_at`);
-    a frame where none is allowed falls back to any end.
+    Allowed ends are song onsets, the shot's natural end or ``end`` (:func:`_ends_at`); a
+    frame where none is allowed falls back to any end. Only allowed segments are scored.
     """
     pos = torch.tensor(positions, device=ctx.bank.device)
     shots = _shots_at(ctx, pos)  # [P, N], -1 marks a shot listed twice
     rows = shots.clamp(min=0)
-    k = min(ctx.max_f, end - min(positions))
-    scores = prefix_scores_at(ctx.bank, ctx.song, pos, rows, max_frames=k, frame_rate=ctx.frame_rate,
-                              config=ctx.score, in_points=ctx.in_points)  # [P, N, J, K]
-    usable = torch.isfinite(scores) & (shots >= 0)[:, :, None, None]
-    snapped, unsnapped = _allowed_at(ctx, pos, rows, end, scores.shape[-1])
-    allowed = snapped & usable
+    raw = prefix_raw(ctx.bank, ctx.song, pos, rows, max_frames=min(ctx.max_f, end - min(positions)),
+                     in_points=ctx.in_points)  # [P, N, J, K]
+    snapped, unsnapped, natural = _ends_at(ctx, pos, rows, end, raw.shape[-1])
+    index, score = _score_segments(ctx, raw, pos, shots, _segments(snapped, natural))
     if ctx.config.snap != "none":
-        none = ~allowed.flatten(1).any(dim=1)
-        allowed = torch.where(none[:, None, None, None], unsnapped & usable, allowed)
-    p, n, j, m = allowed.nonzero(as_tuple=True)  # in (frame, shot, in-point, length) order
-    p, shot, j, m, score = (x.cpu().numpy() for x in (p, rows[p, n], j, m, scores[p, n, j, m]))
-    order = np.lexsort((-score, p))  # stable: by frame, then best first
-    p, shot, j, m, score = p[order], shot[order], j[order], m[order], score[order]
+        none = torch.bincount(index[0], minlength=len(positions)) == 0
+        if bool(none.any()):  # no allowed end at those frames: any end
+            more, more_score = _score_segments(ctx, raw, pos, shots, _segments(unsnapped & none[:, None], None,
+                                                                               shots.shape[1], len(ctx.in_host)))
+            index = tuple(torch.cat([x, y]) for x, y in zip(index, more, strict=True))
+            score = torch.cat([score, more_score])
+    p, n, j, m, score = (x.cpu().numpy() for x in (*index, score))
+    order = np.lexsort((m, j, n, -score, p))  # by frame, then best first (ties: shot, in-point, length)
+    p, shot, j, m, score = p[order], rows.cpu().numpy()[p[order], n[order]], j[order], m[order], score[order]
     bounds = np.searchsorted(p, np.arange(len(positions) + 1))
     return {at: _Candidates(shot[a:b], ctx.in_host[j[a:b]], m[a:b] + 1, score[a:b])
             for at, a, b in zip(positions, bounds[:-1], bounds[1:], strict=True)}
+
+
+def _segments(ends: Tensor, natural: Tensor | None, n: int = 0, j: int = 0) -> tuple[Tensor, ...]:
+    """(p, n, j, l - 1) of every shot and in-point ending at each allowed end ``ends``
+    [shape=(P, K)] bool, plus the natural ends ``natural`` [shape=(P, N, J)] (l - 1, or -1
+    where not allowed) that are not among them. Each [shape=(C,)] int64."""
+    if natural is not None:
+        n, j = natural.shape[1:]
+    pe, me = ends.nonzero(as_tuple=True)  # [A] allowed (frame, length) pairs
+    grid = (len(pe), n, j)
+    device = ends.device
+    index = [pe[:, None, None].expand(grid), torch.arange(n, device=device)[None, :, None].expand(grid),
+             torch.arange(j, device=device)[None, None, :].expand(grid), me[:, None, None].expand(grid)]
+    index = [x.flatten() for x in index]
+    if natural is not None:
+        ps, ns, js = (natural >= 0).nonzero(as_tuple=True)
+        mn = natural[ps, ns, js]
+        extra = ~ends[ps, mn]  # natural ends on an allowed end are listed already
+        index = [torch.cat([x, y[extra]]) for x, y in zip(index, (ps, ns, js, mn), strict=True)]
+    return tuple(index)
+
+
+def _score_segments(ctx: _Context, raw: Tensor, pos: Tensor, shots: Tensor, index: tuple[Tensor, ...]
+                    ) -> tuple[tuple[Tensor, ...], Tensor]:
+    """The usable segments of ``index`` (finite score, not a repeated shot) and their scores."""
+    score = segment_scores(ctx.bank, ctx.song, raw, pos, shots.clamp(min=0), ctx.in_points, index,
+                           frame_rate=ctx.frame_rate, config=ctx.score)
+    keep = torch.isfinite(score) & (shots[index[0], index[1]] >= 0)
+    return tuple(x[keep] for x in index), score[keep]
 
 
 def _shots_at(ctx: _Context, pos: Tensor) -> Tensor:
@@ -432,10 +469,11 @@ def _free(node: _Node, shots: np.ndarray) -> np.ndarray:
     return shots != node.placement.shot
 
 
-def _allowed_at(ctx: _Context, pos: Tensor, shots: Tensor, end: int, k: int) -> tuple[Tensor, Tensor]:
-    """Which (shot, in-point, length) segments may start at each song frame of ``pos``
-    [shape=(P,)] for ``shots`` [shape=(P, N)] and end by frame ``end``: (snapped to song
-    onsets, any end), each [shape=(P, N, J, K)] bool.
+def _ends_at(ctx: _Context, pos: Tensor, shots: Tensor, end: int, k: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Where segments starting at each song frame of ``pos`` [shape=(P,)] may end, by
+    song frame ``end``: (lengths snapped to song onsets, any length), each [shape=(P, K)]
+    bool for lengths 1..K, and the natural end of each of ``shots`` [shape=(P, N)] from each
+    in-point as l - 1 where allowed, else -1 [shape=(P, N, J)] int64.
 
     A segment must leave either nothing or at least ``min_length`` of the range. A shot
     played to its natural end may also leave one frame: its exact end time is within a
@@ -448,13 +486,14 @@ def _allowed_at(ctx: _Context, pos: Tensor, shots: Tensor, end: int, k: int) -> 
     long_enough = length >= ctx.min_f
     ok = torch.where(short, left == 0, long_enough & ((left == 0) | (left >= ctx.min_f))) & (left >= 0)
     ok_natural = torch.where(short, left <= 1, long_enough & ((left <= 1) | (left >= ctx.min_f))) & (left >= 0)
-    rest = ctx.bank.lengths[shots][:, :, None] - ctx.in_points[None, None, :]  # [P, N, J]
-    natural = (rest[..., None] == length) & ok_natural[:, None, None, :]
-    unsnapped = ok[:, None, None, :] | natural
+    m = ctx.bank.lengths[shots][:, :, None] - ctx.in_points[None, None, :] - 1  # [P, N, J]
+    inside = (m >= 0) & (m < k)
+    allowed = ok_natural.gather(1, m.clamp(0, k - 1).flatten(1)).view_as(m) & inside
+    natural = torch.where(allowed, m, -1)
     if ctx.config.snap == "none":
-        return unsnapped, unsnapped
+        return ok, ok, natural
     on_onset = ctx.is_onset[stop.clamp(max=len(ctx.is_onset) - 1)] | (left == 0)
-    return (ok & on_onset)[:, None, None, :] | natural, unsnapped
+    return ok & on_onset, ok, natural
 
 
 def _global(ctx: _Context, whole: _Range, used: np.ndarray | None) -> list[Placement]:
