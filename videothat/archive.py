@@ -25,7 +25,7 @@ from videothat.config import AnalysisConfig, resolve_device
 from videothat.errors import CacheError, ParameterError, VideoThatError
 from videothat.index.config import IndexConfig
 from videothat.index.store import FingerprintStore, Hit, VectorInfo
-from videothat.index.vote import Alignment, vote
+from videothat.index.vote import Alignment, best_offset_sums, vote
 from videothat.media.discover import find_media
 from videothat.media.shots import ShotConfig
 from videothat.pipeline import AnalysisReport, Failure, analyze, song_catalog_params
@@ -33,6 +33,7 @@ from videothat.pipeline import AnalysisReport, Failure, analyze, song_catalog_pa
 log = logging.getLogger(__name__)
 
 MODES = ("shots", "songs")
+OFFSET_BIN = 0.05  # s, offset bins of the shortlist's votes (about two curve frames)
 
 
 @dataclass(frozen=True)
@@ -341,21 +342,47 @@ def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: 
 
 def shortlist(song: FileAnalysis, store: FingerprintStore, index: IndexConfig, *, device: str = "cpu"
               ) -> dict[str, set[int]]:
-    """The ``index.shortlist`` shots (file -> shot indices) most similar to any window of the
-    song, among the ``index.k`` nearest fingerprints of each window."""
-    vectors, _, _ = _fingerprints_of(song, store, index, device=device)
+    """The ``index.shortlist`` shots (file -> shot indices) that fit the song best, from the
+    ``index.k`` nearest fingerprints of each song window, ranked by ``index.shortlist_rank``:
+
+    * ``votes``: the similarities of a shot's hits summed per song offset they imply (song
+      time minus source time, in bins of ``OFFSET_BIN`` s, a bin's neighbours included), its
+      best offset's sum per fingerprint window of the shot: a shot whose windows all line
+      up with the song at one place ranks above one with a single good window among many
+      (audfprint's offset histogram, normalised so that length alone does not win);
+    * ``best``: its single most similar window.
+
+    Ties go to the smaller (path, shot).
+    """
+    vectors, starts, _ = _fingerprints_of(song, store, index, device=device)
     scores, ids = store.search_arrays(vectors, k=index.k)
-    hit = ids >= 0
-    vector_ids, which = np.unique(ids[hit], return_inverse=True)
-    paths, file_of, shot_of = store.shots_of(vector_ids)
+    query, col = np.nonzero(ids >= 0)
+    vector_ids, which = np.unique(ids[query, col], return_inverse=True)
+    paths, file_of, shot_of, start_of = store.shots_of(vector_ids)
     base = int(shot_of.max(initial=0)) + 1
-    keys, group = np.unique((file_of * base + shot_of)[which], return_inverse=True)  # ordered as (path, shot)
-    best = np.full(len(keys), -np.inf)
-    np.maximum.at(best, group, scores[hit].astype(np.float64))  # each shot's best similarity
+    shots = (file_of * base + shot_of)[which]  # per hit, ordered as (path, shot)
+    similarity = scores[query, col].astype(np.float64)
+    if index.shortlist_rank == "votes":
+        offset = np.round((starts[query] - start_of[which]) / OFFSET_BIN).astype(np.int64)
+        keys, value = _max_per(*best_offset_sums(shots, offset, np.maximum(similarity, 0.0)))
+        windows = store.windows_per_shot(paths)
+        count = np.array([windows[(paths[key // base], key % base)] for key in keys.tolist()])
+        rank = keys, value / count  # per window of the shot: long shots do not win by length
+    else:
+        rank = _max_per(shots, similarity)
+    keys, value = rank
     chosen: dict[str, set[int]] = {}
-    for key in keys[np.lexsort((keys, -best))[: index.shortlist]].tolist():  # best first, ties by (path, shot)
+    for key in keys[np.lexsort((keys, -value))[: index.shortlist]].tolist():
         chosen.setdefault(paths[key // base], set()).add(key % base)
     return chosen
+
+
+def _max_per(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys, the largest value of each)."""
+    distinct, group = np.unique(keys, return_inverse=True)
+    best = np.full(len(distinct), -np.inf)
+    np.maximum.at(best, group, values)
+    return distinct, best
 
 
 def shortlisted_analyses(report: AnalysisReport, chosen: dict[str, set[int]]) -> None:

@@ -101,16 +101,21 @@ def test_ray_ingest_equals_single_process(case, tmp_path):
     np.testing.assert_allclose(vectors, ray_vectors, atol=1e-6)
 
 
-def test_shortlist_holds_every_true_shot(case, tmp_path):
+@pytest.mark.parametrize("rank", ["votes", "best"])
+def test_shortlist_holds_every_true_shot(case, tmp_path, rank):
     song, videos, truth, cache = case
     archive.ingest(videos, tmp_path / "idx", AnalysisConfig(), IndexConfig(), cache_dir=cache)
     store = FingerprintStore.open(tmp_path / "idx")
     catalog = Catalog(cache, song_catalog_params(AnalysisConfig()))
     (song_analysis,) = analyze([song], AnalysisConfig(), catalog=catalog, as_song=True).analyses
-    chosen = archive.shortlist(song_analysis, store, IndexConfig(k=1))  # only the best shot per song window
     true_shots = {(str(v.resolve()), i) for v in videos for i in range(len(truth.get(v.name, [])))}
+    chosen = archive.shortlist(song_analysis, store, IndexConfig(k=1, shortlist_rank=rank))  # best per window
     found = {(path, shot) for path, shots in chosen.items() for shot in shots}
     assert true_shots <= found
+    if rank == "votes":  # shots that line up with the song window after window come first
+        chosen = archive.shortlist(song_analysis, store, IndexConfig(shortlist=len(true_shots)))
+        got = {(path, shot) for path, shots in chosen.items() for shot in shots}
+        assert got == true_shots, (len(true_shots), sorted(true_shots - got), sorted(got - true_shots))
 
 
 def test_match_with_index_puts_every_shot_back(case, tmp_path, capsys):

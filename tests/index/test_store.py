@@ -143,11 +143,11 @@ def test_array_search_and_shot_lookup_agree_with_hits(tmp_path):
     queries = _unit(rng, 5, 8)
     scores, ids = store.search_arrays(queries, k=30)  # more than stored: capped
     assert scores.shape == ids.shape == (5, 24)
-    paths, file_of, shot_of = store.shots_of(ids[0])
+    paths, file_of, shot_of, start_of = store.shots_of(ids[0])
     assert paths == ["a.mp4", "b.mp4"]
     hits = store.search(queries, k=30)
     for row, hit in zip(range(24), hits[0], strict=True):
         assert ids[0, row] == hit.id and scores[0, row] == pytest.approx(hit.score)
-        assert (paths[file_of[row]], shot_of[row]) == (hit.info.path, hit.info.shot)
+        assert (paths[file_of[row]], shot_of[row], start_of[row]) == (hit.info.path, hit.info.shot, hit.info.start)
     with pytest.raises(CacheError, match="rebuild the index"):
         store.shots_of(np.array([10_000]))

@@ -55,6 +55,9 @@ class LearnedConfig:
             raise ParameterError(f"index.learned.hop={self.hop} s must be positive")
 
 
+SHORTLIST_RANKS = ("votes", "best")
+
+
 @dataclass(frozen=True, kw_only=True)
 class IndexConfig:
     """Which fingerprint encoder, which FAISS index, and how queries run."""
@@ -64,7 +67,8 @@ class IndexConfig:
     nprobe: int = 16  # IVF lists searched per query (recall/speed)
     train_size: int = 65536  # vectors gathered before a compressed index is trained
     k: int = 32  # neighbours fetched per query window
-    shortlist: int = 512  # make/match --index: shots the matcher scores (the most similar to any song window)
+    shortlist: int = 512  # make/match --index: shots the matcher scores (the best ranked by shortlist_rank)
+    shortlist_rank: str = "votes"  # votes: similarity summed over windows on one song offset | best: best window
     query_hop: float = 0.025  # s between query windows (about a curve frame, so one lines up with each indexed window)
     save_every: float = 60.0  # s between saves of the index while building (a killed run keeps them)
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
@@ -81,6 +85,8 @@ class IndexConfig:
                 raise ParameterError(f"index.{name}={getattr(self, name)} must be >= 1")
         if self.query_hop <= 0:
             raise ParameterError(f"index.query_hop={self.query_hop} s must be positive")
+        if self.shortlist_rank not in SHORTLIST_RANKS:
+            raise ParameterError(f"index.shortlist_rank={self.shortlist_rank!r} must be one of {SHORTLIST_RANKS}")
         if self.save_every <= 0:
             raise ParameterError(f"index.save_every={self.save_every} s must be positive")
 

@@ -247,22 +247,34 @@ class FingerprintStore:
             return np.zeros((queries.shape[0], 0), np.float32), np.zeros((queries.shape[0], 0), np.int64)
         return self._search_index.search(queries, min(k, self.index.ntotal))
 
-    def shots_of(self, ids: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    def shots_of(self, ids: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Where vectors come from, as arrays: (``paths``, sorted; for each of ``ids``
-        [shape=(n,)], the index of its file in ``paths`` and its shot), each [shape=(n,)]."""
+        [shape=(n,)], the index of its file in ``paths``, its shot, and its window's time in
+        the file in s), each [shape=(n,)]."""
         ids = np.asarray(ids, dtype=np.int64)
         rows = []
         for i in range(0, len(ids), SQL_CHUNK):
             chunk = ids[i : i + SQL_CHUNK].tolist()
-            rows += self.db.execute(f"SELECT v.id, f.path, v.shot FROM vectors v JOIN files f ON v.file = f.id "
-                                    f"WHERE v.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-        where = {vid: (path, shot) for vid, path, shot in rows}
+            rows += self.db.execute(f"SELECT v.id, f.path, v.shot, v.start FROM vectors v JOIN files f "
+                                    f"ON v.file = f.id WHERE v.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+        where = {vid: (path, shot, start) for vid, path, shot, start in rows}
         if len(where) != len(set(ids.tolist())):
             raise CacheError(f"{self.root}: the FAISS index holds vector ids its metadata lacks; rebuild the index")
-        names = sorted({path for path, _ in where.values()})
+        names = sorted({path for path, _, _ in where.values()})
         number = {name: i for i, name in enumerate(names)}
-        file_of = np.array([number[where[i][0]] for i in ids.tolist()], dtype=np.int64)
-        return names, file_of, np.array([where[i][1] for i in ids.tolist()], dtype=np.int64)
+        found = [where[i] for i in ids.tolist()]
+        return (names, np.array([number[f[0]] for f in found], dtype=np.int64),
+                np.array([f[1] for f in found], dtype=np.int64), np.array([f[2] for f in found], dtype=np.float64))
+
+    def windows_per_shot(self, paths: list[str]) -> dict[tuple[str, int], int]:
+        """How many vectors each shot of the files ``paths`` has: (path, shot) -> count."""
+        out: dict[tuple[str, int], int] = {}
+        for i in range(0, len(paths), SQL_CHUNK):
+            chunk = paths[i : i + SQL_CHUNK]
+            rows = self.db.execute(f"SELECT f.path, v.shot, COUNT(*) FROM vectors v JOIN files f ON v.file = f.id "
+                                   f"WHERE f.path IN ({','.join('?' * len(chunk))}) GROUP BY v.file, v.shot", chunk)
+            out.update({(path, shot): n for path, shot, n in rows})
+        return out
 
     def _infos(self, ids: set[int]) -> dict[int, VectorInfo]:
         """Metadata of vectors, looked up in chunks (SQLite limits the variables per statement)."""

@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from videothat.index.store import Hit
 
 
@@ -61,3 +63,19 @@ def vote(hits: Sequence[Sequence[Hit]], query_starts: Sequence[float], *, bin_se
         if len(out) == top:
             break
     return out
+
+
+def best_offset_sums(keys: np.ndarray, bins: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offset votes as arrays: hit ``i`` votes ``weights[i]`` for item ``keys[i]`` (int64 >=
+    0) at offset bin ``bins[i]``; a bin's sum takes in its two neighbours' votes (an offset
+    on a bin edge is not split). All [shape=(n,)].
+
+    Returns (item per (item, bin) cell, the cell's sum), each [shape=(cells,)].
+    """
+    low = int(bins.min(initial=0))
+    span = int(bins.max(initial=0)) - low + 3
+    cell = keys * span + (bins - low + 1)  # (item, bin) as one key; +-1 stays inside the item's range
+    cells, group = np.unique(np.concatenate([cell - 1, cell, cell + 1]), return_inverse=True)
+    sums = np.zeros(len(cells))
+    np.add.at(sums, group, np.tile(weights, 3))
+    return cells // span, sums
