@@ -242,7 +242,8 @@ def true_value(result, truth: list[Span], score) -> float:
     from videothat.match.correlate import prefix_scores, prepare_song, shot_bank
 
     fr = result.frame_rate
-    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in result.curves], score)
+    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in result.curves], score,
+                     edge_frames=result.edge_frames)
     song = prepare_song(torch.from_numpy(result.song_curve), score)
     starts: dict[Path, list[tuple[float, int]]] = {}
     for i, shot in enumerate(result.shots):

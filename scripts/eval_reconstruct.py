@@ -133,7 +133,8 @@ def true_path_value(result, truths: dict[Path, Truth], config) -> float:
     from videothat.match.correlate import prefix_scores, prepare_song, shot_bank
 
     fr = result.frame_rate
-    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in result.curves], config.score)
+    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in result.curves], config.score,
+                     edge_frames=result.edge_frames)
     song = prepare_song(torch.from_numpy(result.song_curve), config.score)
     value = 0.0
     for i, shot in enumerate(result.shots):
@@ -148,6 +149,7 @@ def true_path_value(result, truths: dict[Path, Truth], config) -> float:
 
 
 def run_case(name: str, song: np.ndarray, truths: dict[Path, Truth], work: Path, beams: list[int], args) -> list[dict]:
+    from videothat.audio.novelty import edge_frames
     from videothat.catalog import Catalog
     from videothat.config import AnalysisConfig, MatchConfig
     from videothat.match.assemble import match
@@ -174,7 +176,7 @@ def run_case(name: str, song: np.ndarray, truths: dict[Path, Truth], work: Path,
             search = replace(search, expansions=args.expansions)
         mcfg = replace(mcfg, search=search, score=replace(mcfg.score, **args.score))
         t0 = time.perf_counter()
-        result = match(song_analysis, videos.analyses, mcfg)
+        result = match(song_analysis, videos.analyses, mcfg, edge_frames=edge_frames(cfg.novelty))
         elapsed = time.perf_counter() - t0
         rows.append({
             "case": name, "beam": beam,

@@ -306,8 +306,10 @@ def match_files(
         raise SearchError(f"no usable videos: the matcher needs videos with pictures and sound "
                           f"({len(report.failures)} skipped: {reasons})")
     t0 = time.perf_counter()
+    from videothat.audio.novelty import edge_frames
+
     result = match(song_report.analyses[0], report.analyses, matching, device=resolve_device(analysis.device),
-                   progress=on_match)
+                   progress=on_match, edge_frames=edge_frames(analysis.novelty))
     report.add_time("match", time.perf_counter() - t0)
     return result, report
 

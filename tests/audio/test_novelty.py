@@ -124,3 +124,20 @@ def test_bad_inputs():
         onset_strength([], config=NoveltyConfig())
     with pytest.raises(ParameterError, match="1-D"):
         onset_strength([torch.zeros(2, 100)], config=NoveltyConfig())
+
+
+def test_edge_frames_are_where_a_cut_clip_differs_from_the_whole():
+    """Past edge_frames, the curve of a clip cut from a real recording equals the whole
+    recording's curve at the same time; at edge_frames - 1 it does not."""
+    from videothat.audio.novelty import edge_frames
+    from videothat.media.audio import decode_audio
+
+    config = NoveltyConfig()
+    n = edge_frames(config)
+    assert 0 < n < 16
+    y = torch.from_numpy(decode_audio(AUDIO_FIXTURES[0], config.sample_rate))
+    whole = onset_strength([y], config=config).unbatch()[0]
+    for start in (100, 257):
+        cut = onset_strength([y[start * config.hop_length :]], config=config).unbatch()[0]
+        same = torch.isclose(cut[:60], whole[start : start + 60], rtol=1e-3, atol=1e-3 * float(whole.max()))
+        assert bool(same[n:].all()) and not bool(same[n - 1])

@@ -138,3 +138,15 @@ def test_best_offsets_and_shortlist_match_brute_force(curves):
     top = shortlist(bank, y, frame_rate=FR, config=cfg, lengths=[100], k=2)
     want = full.topk(2, dim=0).indices.T
     assert torch.equal(top.sort(dim=1).values, want.sort(dim=1).values)
+
+
+def test_shot_edges_are_left_out_of_the_mean_and_the_scores():
+    rng = np.random.default_rng(5)
+    curves = [rng.random(40).astype(np.float32), rng.random(3).astype(np.float32)]
+    bank = shot_bank([torch.from_numpy(c) for c in curves], ScoreConfig(), edge_frames=5)
+    want = curves[0][5:] - curves[0][5:].mean()
+    assert bool((bank.curves[0, :5] == 0).all())
+    np.testing.assert_allclose(bank.curves[0, 5:40].numpy(), want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(bank.curves[1, :3].numpy(), curves[1] - curves[1].mean(), atol=1e-6)  # all edge: kept
+    off = shot_bank([torch.from_numpy(c) for c in curves], ScoreConfig(edge=False), edge_frames=5)
+    np.testing.assert_allclose(off.curves[0, :40].numpy(), curves[0] - curves[0].mean(), rtol=1e-6, atol=1e-6)

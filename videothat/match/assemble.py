@@ -32,6 +32,7 @@ class MatchResult:
     onsets: np.ndarray  # song onset frames
     beats: np.ndarray  # song beat frames
     frame_rate: float
+    edge_frames: int = 0  # leading frames of each shot curve left out of scoring (score.edge)
 
 
 def usable_shots(sources: Sequence[FileAnalysis]) -> tuple[list[Shot], list[np.ndarray]]:
@@ -56,8 +57,11 @@ def match(
     *,
     device: torch.device | str = "cpu",
     progress: Callable[[float], None] | None = None,
+    edge_frames: int = 0,
 ) -> MatchResult:
-    """Place shots of ``sources`` over ``song`` (analysed whole, one curve).
+    """Place shots of ``sources`` over ``song`` (analysed whole, one curve). ``edge_frames``:
+    the leading frames of each shot's curve that depend on the sound before the cut
+    (:func:`videothat.audio.novelty.edge_frames` of the analysis), left out with ``score.edge``.
 
     Raises
     ------
@@ -68,7 +72,8 @@ def match(
         raise SearchError("no usable shots: none of the videos has both pictures and sound")
     fr = song.frame_rate
     song_curve = np.concatenate(song.novelty)[: max(1, math.ceil(song.duration * fr - 1e-9))]
-    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in curves], config.score, device=device)
+    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in curves], config.score, device=device,
+                     edge_frames=edge_frames)
     song_t = prepare_song(torch.from_numpy(song_curve), config.score, device=device)
     onsets = onset_frames(song_curve, frame_rate=fr)
     beats = beat_frames(song_curve, frame_rate=fr)
@@ -77,7 +82,7 @@ def match(
                         onsets=torch.from_numpy(snaps), shot_seconds=[s.duration for s in shots],
                         duration=song.duration, progress=progress)
     timeline = to_timeline(song, placements, shots)
-    return MatchResult(timeline, placements, shots, curves, song_curve, onsets, beats, fr)
+    return MatchResult(timeline, placements, shots, curves, song_curve, onsets, beats, fr, edge_frames)
 
 
 def to_timeline(song: FileAnalysis, placements: Sequence[Placement], shots: Sequence[Shot]) -> Timeline:

@@ -21,6 +21,7 @@ class ScoreConfig:
     compress: str = "none"  # none | log: log(1 + curve) before scoring, weighing onset timing over size
     normalize: str = "window"  # window: both curves scaled to unit energy over the overlap; none: raw
     floor: float = 0.05  # window: energy added per frame, as a fraction of the song curve's variance
+    edge: bool = True  # leave out each shot's first frames, whose novelty depends on the sound before the cut
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.power <= 2.0:

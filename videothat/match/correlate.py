@@ -98,8 +98,14 @@ def _cumulative_energy(curves: Tensor) -> Tensor:
     return torch.cat([zero, torch.cumsum(curves.double() ** 2, dim=-1)], dim=-1)
 
 
-def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.device | str = "cpu") -> ShotBank:
-    """Pad shot curves into one tensor, apply ``subtract``, and move it to ``device`` (once)."""
+def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.device | str = "cpu",
+              edge_frames: int = 0) -> ShotBank:
+    """Pad shot curves into one tensor, apply ``subtract``, and move it to ``device`` (once).
+
+    With ``config.edge``, each curve's first ``edge_frames`` frames (those that depend on
+    the sound before the shot, see :func:`videothat.audio.novelty.edge_frames`) are left
+    out of the mean and set to zero (after ``subtract``), so they add nothing to scores.
+    """
     if len(curves) == 0:
         raise ParameterError("no shot curves to score")
     tensors = [torch.as_tensor(c, dtype=torch.float32) for c in curves]
@@ -108,7 +114,10 @@ def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.de
         raise ParameterError("shot curves must have at least one frame")
     padded = torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True).to(device)  # [S, L_max]
     lengths = lengths.to(device)
-    valid = torch.arange(padded.shape[1], device=padded.device)[None, :] < lengths[:, None]
+    frame = torch.arange(padded.shape[1], device=padded.device)[None, :]
+    valid = frame < lengths[:, None]
+    if config.edge and edge_frames > 0:
+        valid &= (frame >= edge_frames) | (lengths[:, None] <= edge_frames)  # a shot all edge keeps its frames
     centred = _subtract(padded, valid, config)
     return ShotBank(centred, lengths, _cumulative_energy(centred))
 
