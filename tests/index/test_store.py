@@ -119,6 +119,18 @@ def test_fingerprint_inner_product_is_window_correlation():
         abs=1e-5)
 
 
+def test_fingerprint_edges_centre_to_zero_and_leave_later_windows_alone():
+    rng = np.random.default_rng(4)
+    curve = rng.random(300).astype(np.float32)
+    plain, _ = rhythm_fingerprints(curve, frame_rate=FR, window=1.5, hop=0.25)
+    edged, _ = rhythm_fingerprints(curve, frame_rate=FR, window=1.5, hop=0.25, edge=5)
+    size, _ = window_frames(1.5, 0.25, FR)
+    assert np.all(edged[0, :5] == 0)
+    rest = curve[5:size] - curve[5:size].mean()
+    np.testing.assert_allclose(edged[0, 5:], rest / np.linalg.norm(rest), atol=1e-6)
+    np.testing.assert_array_equal(edged[1:], plain[1:])  # windows after the edge are unchanged
+
+
 def test_song_window_finds_the_shot_it_came_from(tmp_path):
     """A shot that is a piece of the song: the song's window at that place finds it."""
     rng = np.random.default_rng(4)

@@ -15,6 +15,7 @@ class RhythmConfig:
 
     window: float = 1.5  # s of curve per fingerprint (at most a typical shot)
     hop: float = 0.25  # s between fingerprint starts
+    edge: bool = True  # leave out each curve's first frames, which depend on the sound before the cut (match.edge)
 
     def __post_init__(self) -> None:
         _check_window(self.window, self.hop)

@@ -88,8 +88,11 @@ class RhythmEncoder(FingerprintEncoder):
 
     def encode_curves(self, curves: Sequence[np.ndarray]) -> list[Fingerprints]:
         """Fingerprints of novelty curves already computed with :attr:`novelty`."""
-        fr = self.novelty.frame_rate
-        return [rhythm_fingerprints(c, frame_rate=fr, window=self.config.window, hop=self.config.hop) for c in curves]
+        from videothat.audio.novelty import edge_frames
+
+        fr, edge = self.novelty.frame_rate, edge_frames(self.novelty) if self.config.edge else 0
+        return [rhythm_fingerprints(c, frame_rate=fr, window=self.config.window, hop=self.config.hop, edge=edge)
+                for c in curves]
 
     def encode(self, waves: Sequence[Tensor]) -> list[Fingerprints]:
         if self._module is None:
@@ -218,6 +221,7 @@ def encoder_from_description(description: dict, *, device: torch.device | str = 
     try:
         name, params = description["name"], dict(description["params"])
         if name == "rhythm":
+            params.setdefault("edge", False)  # indexes built before edges were left out
             return RhythmEncoder(RhythmConfig(**params), NoveltyConfig(**description["novelty"]), device=device)
         if name == "timbre":
             return TimbreEncoder(TimbreConfig(**params), sample_rate=int(description["sample_rate"]), device=device)

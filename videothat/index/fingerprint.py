@@ -25,17 +25,22 @@ def window_frames(window: float, hop: float, frame_rate: float) -> tuple[int, in
 
 
 def rhythm_fingerprints(
-    curve: np.ndarray, *, frame_rate: float, window: float, hop: float
+    curve: np.ndarray, *, frame_rate: float, window: float, hop: float, edge: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fingerprints of every window (``window`` s, every ``hop`` s) of a curve [shape=(T,)].
 
     Returns (vectors [shape=(n, window_frames)] float32 with unit norm, starts [shape=(n,)]
     in seconds); flat windows give none. A curve shorter than a window (a short shot) gets
     one fingerprint: its centred curve, zero-padded, so its inner product with a window is
-    the correlation over the part the two share.
+    the correlation over the part the two share. The first ``edge`` frames (those that
+    depend on the sound before the clip, :func:`videothat.audio.novelty.edge_frames`) take
+    the mean of the rest of the first window, so they centre to zero there.
     """
     size, step = window_frames(window, hop, frame_rate)
     x = np.asarray(curve, dtype=np.float32)
+    if 0 < edge < x.size:
+        x = x.copy()
+        x[:edge] = x[edge:size].mean()
     if x.size < 2:
         return np.zeros((0, size), np.float32), np.zeros(0)
     if x.size < size:
