@@ -367,10 +367,9 @@ def shortlist(song: FileAnalysis, store: FingerprintStore, index: IndexConfig, *
         keys, value = _max_per(*best_offset_sums(shots, offset, np.maximum(similarity, 0.0)))
         windows = store.windows_per_shot(paths)
         count = np.array([windows[(paths[key // base], key % base)] for key in keys.tolist()])
-        rank = keys, value / count  # per window of the shot: long shots do not win by length
+        value = value / count  # per window of the shot: long shots do not win by length
     else:
-        rank = _max_per(shots, similarity)
-    keys, value = rank
+        keys, value = _max_per(shots, similarity)
     chosen: dict[str, set[int]] = {}
     for key in keys[np.lexsort((keys, -value))[: index.shortlist]].tolist():
         chosen.setdefault(paths[key // base], set()).add(key % base)

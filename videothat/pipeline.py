@@ -305,9 +305,9 @@ def match_files(
         reasons = "; ".join(f.message for f in report.failures[:3]) or "no file with pictures was given"
         raise SearchError(f"no usable videos: the matcher needs videos with pictures and sound "
                           f"({len(report.failures)} skipped: {reasons})")
-    t0 = time.perf_counter()
     from videothat.audio.novelty import edge_frames
 
+    t0 = time.perf_counter()
     result = match(song_report.analyses[0], report.analyses, matching, device=resolve_device(analysis.device),
                    progress=on_match, edge_frames=edge_frames(analysis.novelty))
     report.add_time("match", time.perf_counter() - t0)

@@ -251,20 +251,15 @@ class FingerprintStore:
         """Where vectors come from, as arrays: (``paths``, sorted; for each of ``ids``
         [shape=(n,)], the index of its file in ``paths``, its shot, and its window's time in
         the file in s), each [shape=(n,)]."""
-        ids = np.asarray(ids, dtype=np.int64)
-        rows = []
-        for i in range(0, len(ids), SQL_CHUNK):
-            chunk = ids[i : i + SQL_CHUNK].tolist()
-            rows += self.db.execute(f"SELECT v.id, f.path, v.shot, v.start FROM vectors v JOIN files f "
-                                    f"ON v.file = f.id WHERE v.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-        where = {vid: (path, shot, start) for vid, path, shot, start in rows}
-        if len(where) != len(set(ids.tolist())):
+        ids = np.asarray(ids, dtype=np.int64).tolist()
+        infos = self._infos(set(ids))
+        if len(infos) != len(set(ids)):
             raise CacheError(f"{self.root}: the FAISS index holds vector ids its metadata lacks; rebuild the index")
-        names = sorted({path for path, _, _ in where.values()})
+        found = [infos[i] for i in ids]
+        names = sorted({info.path for info in found})
         number = {name: i for i, name in enumerate(names)}
-        found = [where[i] for i in ids.tolist()]
-        return (names, np.array([number[f[0]] for f in found], dtype=np.int64),
-                np.array([f[1] for f in found], dtype=np.int64), np.array([f[2] for f in found], dtype=np.float64))
+        return (names, np.array([number[f.path] for f in found], dtype=np.int64),
+                np.array([f.shot for f in found], dtype=np.int64), np.array([f.start for f in found], dtype=np.float64))
 
     def windows_per_shot(self, paths: list[str]) -> dict[tuple[str, int], int]:
         """How many vectors each shot of the files ``paths`` has: (path, shot) -> count."""

@@ -56,10 +56,6 @@ class ShotBank:
     def __len__(self) -> int:
         return self.curves.shape[0]
 
-    def subset(self, shots: Tensor) -> ShotBank:
-        """The bank of the shots with indices ``shots`` [shape=(N,)], in that order."""
-        return ShotBank(self.curves[shots], self.lengths[shots], self.energy[shots])
-
     def truncated(self, frames: int) -> ShotBank:
         """The bank with every shot cut to its first ``frames`` frames."""
         return ShotBank(self.curves[:, :frames], self.lengths.clamp(max=frames), self.energy[:, : frames + 1])
@@ -269,8 +265,6 @@ def prefix_scores(
 
     Returns [shape=(S, J, K)] float32, J = len(in_points) (default: in-point 0 only).
     """
-    if not 0 <= position < len(song):
-        raise ParameterError(f"position={position} is not inside the song ({len(song)} frames)")
     shots = torch.arange(len(bank), device=bank.device)[None, :]
     positions = torch.tensor([position], device=bank.device)
     return prefix_scores_at(bank, song, positions, shots, max_frames=max_frames, frame_rate=frame_rate,

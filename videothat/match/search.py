@@ -346,9 +346,10 @@ def _candidates(ctx: _Context, positions: list[int], end: int) -> dict[int, _Can
                                                                                shots.shape[1], len(ctx.in_host)))
             index = tuple(torch.cat([x, y]) for x, y in zip(index, more, strict=True))
             score = torch.cat([score, more_score])
-    p, n, j, m, score = (x.cpu().numpy() for x in (*index, score))
-    order = np.lexsort((m, j, n, -score, p))  # by frame, then best first (ties: shot, in-point, length)
-    p, shot, j, m, score = p[order], rows.cpu().numpy()[p[order], n[order]], j[order], m[order], score[order]
+    p, n, j, m = index
+    p, shot, j, m, score = (x.cpu().numpy() for x in (p, rows[p, n], j, m, score))
+    order = np.lexsort((m, j, shot, -score, p))  # by frame, then best first (ties: shot, in-point, length)
+    p, shot, j, m, score = p[order], shot[order], j[order], m[order], score[order]
     bounds = np.searchsorted(p, np.arange(len(positions) + 1))
     return {at: _Candidates(shot[a:b], ctx.in_host[j[a:b]], m[a:b] + 1, score[a:b])
             for at, a, b in zip(positions, bounds[:-1], bounds[1:], strict=True)}
