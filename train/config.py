@@ -31,6 +31,7 @@ class TrainConfig:
     seed: int = 0  # everything random (data, augmentation, initial weights) follows from it
     eval_items: int = 512  # held-out items evaluated at the end (spread evenly over the validation clips)
     cache_seconds: float = 7200.0  # s of decoded audio each loader process keeps (whole files up to 15 min)
+    frame_cache_mb: float = 512.0  # MB of decoded frames (at the encoder's size) each loader process keeps
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

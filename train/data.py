@@ -21,6 +21,7 @@ from videothat.audio.config import EmbedConfig
 from videothat.media.audio import decode_audio, decode_audio_range, lossy_roundtrip
 
 WHOLE_FILE_S = 900.0  # files up to this long are decoded once and kept; longer ones are read by seeking
+MAX_FPS = 60.0  # frame rate assumed when judging whether a file's frames fit the cache
 QUIET_PEAK = 1e-3  # windows whose peak is below this are redrawn (up to REDRAWS times)
 REDRAWS = 8
 
@@ -59,6 +60,41 @@ class AudioSource:
         piece = whole[i : i + n]
         out[: piece.size] = piece
         return out
+
+
+class FrameSource:
+    """Frames spread over spans of media video, with an in-memory cache (per process) of whole
+    short files decoded once at the model's size: up to ``cache_mb`` MB; longer files (films),
+    or those that do not fit, are read by seeking (:func:`~videothat.media.frames.sample_frames`).
+    Both give the same frames."""
+
+    def __init__(self, size: int, *, cache_mb: float = 512.0) -> None:
+        self.size, self.budget = size, cache_mb * 1e6
+        self._cache: OrderedDict[str, tuple[torch.Tensor, float]] = OrderedDict()
+
+    def _whole(self, clip: Clip) -> tuple[torch.Tensor, float] | None:
+        from videothat.media.frames import decode_frames
+
+        key = str(clip.path)
+        if key not in self._cache:
+            seconds = clip.file_duration or clip.end
+            if seconds > WHOLE_FILE_S or seconds * MAX_FPS * self.size ** 2 * 3 > self.budget:
+                return None
+            self._cache[key] = decode_frames(clip.path, height=self.size, width=self.size)
+            while sum(f.numel() for f, _ in self._cache.values()) > self.budget and len(self._cache) > 1:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        return self._cache[key]
+
+    def frames(self, clip: Clip, start: float, duration: float, n: int) -> torch.Tensor:
+        """``n`` frames [shape=(n, size, size, 3)] uint8 spread over [start, start + duration) s."""
+        from videothat.media.frames import frame_indices, frame_times, sample_frames
+
+        whole = self._whole(clip)
+        if whole is None:
+            return sample_frames(clip.path, start, start + duration, n=n, height=self.size, width=self.size)
+        frames, fps = whole
+        return frames[torch.from_numpy(frame_indices(frame_times(start, start + duration, n), fps, len(frames)))]
 
 
 class ClipSampler:
@@ -130,25 +166,23 @@ class AudioVisualPairs(Dataset):
 
     def __init__(self, clips: Sequence[Clip], embed: EmbedConfig, *, frames: int, size: int, seed: int,
                  spots: list[tuple[Clip, float]] | None = None, cache_seconds: float = 7200.0,
-                 same_clip: int = 4) -> None:
+                 frame_cache_mb: float = 512.0, same_clip: int = 4) -> None:
         self.embed, self.frames, self.size, self.seed, self.spots = embed, frames, size, seed, spots
         self.same_clip = max(1, same_clip)
         self.sampler = ClipSampler(clips, embed.window)
         self.source = AudioSource(embed.sample_rate, cache_seconds=cache_seconds)
+        self.pictures = FrameSource(size, cache_mb=frame_cache_mb)
         self.epoch = len(spots) if spots else max(1, round(sum(c.duration for c in clips) / embed.window))
 
     def __len__(self) -> int:
         return self.epoch
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from videothat.media.frames import sample_frames
-
         if self.spots:
             clip, t = self.spots[index]
         else:
             clip, _ = self.sampler.draw(np.random.default_rng([self.seed, index // self.same_clip]))
             room = max(0.0, clip.duration - self.embed.window)
             t = clip.start + float(np.random.default_rng([self.seed, index]).uniform(0.0, room))
-        pictures = sample_frames(clip.path, t, t + self.embed.window, n=self.frames, height=self.size,
-                                 width=self.size)
+        pictures = self.pictures.frames(clip, t, self.embed.window, self.frames)
         return pictures, torch.from_numpy(self.source.window(clip, t, self.embed.window))

@@ -93,7 +93,8 @@ def fit(cfg: Mapping) -> dict[str, float]:
     if train.resume and (out / CHECKPOINT).exists():
         step = load_checkpoint(out / CHECKPOINT, objective.modules, optimizer)
         log.info("resuming %s from step %d", out / CHECKPOINT, step)
-    data = objective.dataset(clips, seed=train.seed, cache_seconds=train.cache_seconds)
+    data = objective.dataset(clips, seed=train.seed, cache_seconds=train.cache_seconds,
+                             frame_cache_mb=train.frame_cache_mb)
     metrics = run_steps(objective, optimizer, make_loader(objective, data, train, step), train, step, out,
                         dict(cfg))
     objective.export(out, train.steps)

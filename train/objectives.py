@@ -58,7 +58,9 @@ class Objective:
 class FingerprintObjective(Objective):
     name = "fingerprint"
 
-    def dataset(self, clips: Sequence[Clip], *, seed: int, cache_seconds: float) -> FingerprintPairs:
+    def dataset(self, clips: Sequence[Clip], *, seed: int, cache_seconds: float,
+                frame_cache_mb: float = 0.0) -> FingerprintPairs:
+        """Items of the data set (``frame_cache_mb`` unused: no pictures)."""
         return FingerprintPairs(clips, self.embed, self.augment, seed=seed, cache_seconds=cache_seconds)
 
     def loss(self, batch: tuple[Tensor, Tensor], gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
@@ -100,11 +102,11 @@ class SoundtrackObjective(Objective):
         super().__init__(embed, augment_config, temperature=temperature, device=device)
         self.modules["video"] = video.to(device)
 
-    def dataset(self, clips: Sequence[Clip], *, seed: int, cache_seconds: float,
+    def dataset(self, clips: Sequence[Clip], *, seed: int, cache_seconds: float, frame_cache_mb: float = 512.0,
                 spots: list | None = None) -> AudioVisualPairs:
         video = self.modules["video"]
         return AudioVisualPairs(clips, self.embed, frames=video.frames, size=video.size, seed=seed, spots=spots,
-                                cache_seconds=cache_seconds)
+                                cache_seconds=cache_seconds, frame_cache_mb=frame_cache_mb)
 
     def loss(self, batch: tuple[Tensor, Tensor], gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
         frames, audio = batch

@@ -13,6 +13,7 @@ from videothat.errors import CacheError, ParameterError
 from videothat.media.audio import decode_audio
 
 SMALL = EmbedConfig(window=0.5, n_mels=32, channels=(8, 16, 32), dim=24)
+ALIGNED = EmbedConfig(window=0.5, n_mels=32, channels=(8, 16, 32), dim=24, steps=4)  # 20 frames -> 10 -> 5 -> 5
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +22,10 @@ def clips() -> list[torch.Tensor]:
     return [waves[0][: 3 * SMALL.sample_rate], waves[1][: SMALL.samples // 2], waves[2][: 7 * SMALL.sample_rate]]
 
 
-@pytest.fixture(scope="module")
-def model() -> AudioEncoder:
+@pytest.fixture(scope="module", params=[SMALL, ALIGNED], ids=["pooled", "aligned"])
+def model(request) -> AudioEncoder:
     torch.manual_seed(0)
-    net = AudioEncoder(SMALL)
+    net = AudioEncoder(request.param)
     net.train()
     with torch.no_grad():  # move the batch-norm statistics off their initial values
         net(torch.randn(16, SMALL.samples) * 0.1)
@@ -60,9 +61,9 @@ def test_silence_gives_no_embedding(model):
 
 
 def test_safetensors_round_trip(model, clips, tmp_path):
-    path = save_encoder(model, SMALL, tmp_path / "enc.safetensors", extra={"step": 3})
+    path = save_encoder(model, model.config, tmp_path / "enc.safetensors", extra={"step": 3})
     loaded = load_encoder(path)
-    assert loaded.config == SMALL
+    assert loaded.config == model.config
     a, b = embed_clips(model, clips, hop=0.25), embed_clips(loaded, clips, hop=0.25)
     assert all(np.array_equal(x[0], y[0]) for x, y in zip(a, b, strict=True))
     assert path.read_bytes()[8:9] == b"{"  # a safetensors JSON header, not a pickle
@@ -77,8 +78,32 @@ def test_bad_weights_files_are_clear_errors(tmp_path):
         load_encoder(junk)
 
 
+def test_aligned_blocks_keep_enough_frames():
+    assert SMALL.time_pools() == (True, True, True)
+    assert ALIGNED.time_pools() == (True, True, False)  # 20 frames -> 10 -> 5, and 5 // 2 < 4 steps
+    h = AudioEncoder(ALIGNED).trunk(torch.zeros(2, 1, ALIGNED.n_mels, ALIGNED.frames))
+    assert h.shape[-1] == 5 >= ALIGNED.steps
+
+
+def test_aligned_embedding_is_local_in_time():
+    """The last log-mel frame of a window, changed, leaves the first step's part alone (it
+    reaches only the trunk's last 2 of 5 output frames, the 4th step's) and changes the last one's."""
+    torch.manual_seed(0)
+    net = AudioEncoder(ALIGNED).eval()
+    log_mel = torch.randn(1, ALIGNED.n_mels, ALIGNED.frames)
+    changed = log_mel.clone()
+    changed[..., -1] += 3.0
+    with torch.no_grad():
+        first, second = (net.head(net.trunk(x[:, None]).flatten(1, 2)).view(ALIGNED.dim // ALIGNED.steps, -1)
+                         for x in (log_mel, changed))
+    assert torch.equal(first[:, 0], second[:, 0])
+    assert not torch.allclose(first[:, -1], second[:, -1], atol=1e-3)
+
+
 def test_config_and_input_checks():
     with pytest.raises(ParameterError, match="pooling"):
         EmbedConfig(window=0.1)
+    with pytest.raises(ParameterError, match="steps"):
+        EmbedConfig(dim=24, steps=5)
     with pytest.raises(ParameterError, match="samples"):
         AudioEncoder(SMALL)(torch.zeros(1, 100))

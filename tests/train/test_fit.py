@@ -21,13 +21,15 @@ from videothat.vision.encoders import VideoEncoder
 
 
 @pytest.mark.parametrize("overrides", [[], ["experiment=fingerprint"], ["experiment=soundtrack"],
-                                       ["experiment=soundtrack", "encoder=small3d"]])
+                                       ["experiment=soundtrack", "encoder=small3d"],
+                                       ["experiment=soundtrack", "encoder=frames"]])
 def test_every_group_composes_and_instantiates(overrides):
     cfg = compose([*overrides, "train.manifest=x.csv"])
     TrainConfig.from_dict(cfg["train"]), EmbedConfig(**cfg["embed"]), AugmentConfig(**cfg["augment"])
     assert isinstance(instantiate(cfg["encoder"]), VideoEncoder)
     if "experiment=soundtrack" in overrides:
         assert cfg["train"]["objective"] == "soundtrack" and cfg["embed"]["window"] == 2.0
+        assert cfg["embed"]["steps"] == cfg["encoder"]["steps"] == (16 if "encoder=frames" in overrides else 0)
 
 
 def test_missing_manifest_and_unknown_keys_are_errors():
@@ -38,7 +40,8 @@ def test_missing_manifest_and_unknown_keys_are_errors():
 
 
 def _objective_and_batch(experiment: str, manifest, tmp_path):
-    extra = ["encoder=small3d", "encoder.size=32", "encoder.frames=4", "encoder.widths=[4,8]",
+    experiment, _, encoder = experiment.partition("/")
+    extra = [f"encoder={encoder or 'small3d'}", "encoder.size=32", "encoder.frames=4", "encoder.widths=[4,8]",
              "embed.window=1.0"] if experiment == "soundtrack" else []
     cfg = compose([f"experiment={experiment}", *TINY, *extra, f"train.manifest={manifest}",
                    f"train.out_dir={tmp_path}"])
@@ -49,7 +52,7 @@ def _objective_and_batch(experiment: str, manifest, tmp_path):
     return cfg, objective, batch
 
 
-@pytest.mark.parametrize("experiment", ["fingerprint", "soundtrack"])
+@pytest.mark.parametrize("experiment", ["fingerprint", "soundtrack", "soundtrack/frames"])
 def test_loss_is_finite_and_falls_on_a_fixed_batch(experiment, audio_manifest, video_manifest, tmp_path):
     manifest = audio_manifest if experiment == "fingerprint" else video_manifest
     _, objective, batch = _objective_and_batch(experiment, manifest, tmp_path)
@@ -74,6 +77,18 @@ def test_items_are_a_function_of_seed_and_index(audio_manifest):
     for i in (0, 7, 12345):
         assert all(torch.equal(x, y) for x, y in zip(one[i], two[i], strict=True))  # cached or seeking: same
     assert not torch.equal(one[0][0], a.dataset(clips, seed=4, cache_seconds=600)[0][0])
+
+
+def test_cached_frames_equal_seeking(video_manifest):
+    from train.data import AudioVisualPairs
+
+    clips = read_manifest(video_manifest, need_video=True)
+    embed = EmbedConfig(window=1.0, n_mels=32, channels=(8, 16, 32))
+    cached, seeking = (AudioVisualPairs(clips, embed, frames=5, size=24, seed=1, frame_cache_mb=mb) for mb in (64, 0))
+    for i in (0, 3, 77):
+        (f, a), (g, b) = cached[i], seeking[i]
+        assert torch.equal(f, g) and torch.equal(a, b)
+    assert len(cached.pictures._cache) > 0 and len(seeking.pictures._cache) == 0
 
 
 def test_checkpoint_round_trip(audio_manifest, tmp_path):

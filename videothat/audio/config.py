@@ -83,6 +83,10 @@ class EmbedConfig:
     samples, uncentred so a window's frames are those of the clip it was cut from); trunk:
     one conv block per entry of ``channels`` (``convs`` 3x3 convolutions with batch norm
     and GELU, then 2x2 max pooling); head: mean over time, two linear layers to ``dim``; output L2-normalised.
+
+    With ``steps`` > 0 the embedding is time-aligned (:mod:`videothat.aligned`): blocks halve
+    the frames only while at least ``steps`` remain, and the head keeps ``steps`` stretches
+    of ``dim / steps`` numbers each instead of the mean over time.
     """
 
     sample_rate: int = 22050  # Hz
@@ -95,10 +99,14 @@ class EmbedConfig:
     channels: tuple[int, ...] = (16, 32, 64, 128)  # conv channels per block (each halves bands and frames)
     convs: int = 1  # 3x3 convolutions per block
     dim: int = 128  # embedding length
+    steps: int = 0  # 0: one vector per window; > 0: time-aligned, `steps` stretches of dim / steps
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "n_fft", "hop_length", "n_mels", "dim", "convs"):
             _require_positive_int(name, getattr(self, name))
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0 \
+                or (self.steps and self.dim % self.steps):
+            raise ParameterError(f"steps={self.steps!r} must be 0 or a positive integer dividing dim={self.dim}")
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         if not self.channels or min(self.channels) < 1:
             raise ParameterError(f"channels={self.channels} must be one or more positive integers")
@@ -107,9 +115,19 @@ class EmbedConfig:
         if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
             raise ParameterError(f"need 0 <= fmin ({self.fmin}) < fmax ({self.fmax}) <= Nyquist "
                                  f"({self.sample_rate / 2} Hz)")
-        if self.frames < 2 ** len(self.channels) or self.n_mels < 2 ** len(self.channels):
+        if self.frames < (self.steps or 2 ** len(self.channels)) or self.n_mels < 2 ** len(self.channels):
+            need = f"{self.steps} frames (steps)" if self.steps else f"{2 ** len(self.channels)} frames"
             raise ParameterError(f"window={self.window} s gives {self.frames} frames x {self.n_mels} bands: "
-                                 f"{len(self.channels)} pooling blocks need at least {2 ** len(self.channels)} of each")
+                                 f"{len(self.channels)} pooling blocks need at least {need} and "
+                                 f"{2 ** len(self.channels)} bands")
+
+    def time_pools(self) -> tuple[bool, ...]:
+        """Which conv blocks halve the frames: all, or with ``steps`` only while ``steps`` remain."""
+        pools, frames = [], self.frames
+        for _ in self.channels:
+            pools.append(not self.steps or frames // 2 >= self.steps)
+            frames //= 2 if pools[-1] else 1
+        return tuple(pools)
 
     @property
     def samples(self) -> int:

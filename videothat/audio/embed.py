@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from videothat.aligned import SequenceHead
 from videothat.atomic import atomic_path
 from videothat.audio.config import EmbedConfig
 from videothat.batching import length_chunks
@@ -42,14 +43,15 @@ def standardise(log_mel: Tensor) -> Tensor:
 
 
 class ConvBlock(nn.Sequential):
-    """``convs`` 3x3 convolutions, each with batch norm and GELU, then 2x2 max pooling."""
+    """``convs`` 3x3 convolutions, each with batch norm and GELU, then max pooling that halves
+    the bands and, with ``pool_time``, the frames."""
 
-    def __init__(self, c_in: int, c_out: int, convs: int = 1) -> None:
+    def __init__(self, c_in: int, c_out: int, convs: int = 1, *, pool_time: bool = True) -> None:
         layers: list[nn.Module] = []
         for k in range(convs):
             layers += [nn.Conv2d(c_in if k == 0 else c_out, c_out, 3, padding=1, bias=False),
                        nn.BatchNorm2d(c_out), nn.GELU()]
-        super().__init__(*layers, nn.MaxPool2d(2))
+        super().__init__(*layers, nn.MaxPool2d((2, 2) if pool_time else (2, 1)))
 
 
 class AudioEncoder(nn.Module):
@@ -66,10 +68,14 @@ class AudioEncoder(nn.Module):
         )
         widths = (1, *config.channels)
         pairs = zip(widths[:-1], widths[1:], strict=True)
-        self.trunk = nn.Sequential(*(ConvBlock(a, b, config.convs) for a, b in pairs))
+        self.trunk = nn.Sequential(*(ConvBlock(a, b, config.convs, pool_time=t)
+                                     for (a, b), t in zip(pairs, config.time_pools(), strict=True)))
         bands = config.n_mels >> len(config.channels)
-        self.head = nn.Sequential(nn.Linear(widths[-1] * bands, 2 * config.dim), nn.GELU(),
-                                  nn.Linear(2 * config.dim, config.dim))
+        if config.steps:
+            self.head: nn.Module = SequenceHead(widths[-1] * bands, dim=config.dim, steps=config.steps)
+        else:
+            self.head = nn.Sequential(nn.Linear(widths[-1] * bands, 2 * config.dim), nn.GELU(),
+                                      nn.Linear(2 * config.dim, config.dim))
         self._compiled: nn.Module | None = None
 
     def log_mel(self, waves: Tensor) -> Tensor:
@@ -84,7 +90,7 @@ class AudioEncoder(nn.Module):
         trunk = self.trunk if self._compiled is None else self._compiled
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=x.device.type == "cuda"):
             h = trunk(x)  # (B, C, bands, frames')
-            h = self.head(h.mean(dim=3).flatten(1))
+            h = self.head(h.flatten(1, 2) if self.config.steps else h.mean(dim=3).flatten(1))
         return nn.functional.normalize(h.float(), dim=1)
 
     def forward(self, waves: Tensor) -> Tensor:

@@ -46,10 +46,40 @@ def sample_frames(
     ------
     CorruptMediaError : the file has no decodable video stream.
     """
+    path = check_file(path)
+    reader, native_h, native_w = _open(path)
+    indices = frame_indices(frame_times(start, end, n), reader.get_avg_fps(), len(reader))
+    batch = _get(reader, path, indices)
+    return _resize(torch.from_numpy(batch), native_h if height < 0 else height, native_w if width < 0 else width)
+
+
+def frame_indices(times: np.ndarray, fps: float, count: int) -> np.ndarray:
+    """Index of the frame showing at each of ``times`` (s) in a video of ``count`` frames at
+    ``fps``. [shape=times.shape] int64"""
+    return np.clip(np.floor(np.asarray(times) * fps).astype(np.int64), 0, count - 1)
+
+
+def decode_frames(path: str | Path, *, height: int, width: int, chunk: int = 64) -> tuple[torch.Tensor, float]:
+    """Every frame of a video at ``height`` x ``width`` (resized as :func:`sample_frames` does,
+    ``chunk`` frames at a time so a long video never sits in memory at full size) and the
+    frame rate: ([shape=(N, height, width, 3)] uint8 RGB, fps). ``frames[frame_indices(...)]``
+    equals :func:`sample_frames`' result.
+
+    Raises
+    ------
+    CorruptMediaError : the file has no decodable video stream.
+    """
+    path = check_file(path)
+    reader, _, _ = _open(path)
+    parts = [_resize(torch.from_numpy(_get(reader, path, np.arange(a, min(a + chunk, len(reader))))), height, width)
+             for a in range(0, len(reader), chunk)]
+    return torch.cat(parts), float(reader.get_avg_fps())
+
+
+def _open(path: Path):
+    """(decord reader, native height, native width); the reader has at least one frame."""
     import decord  # imported here: decord is only needed by visual encoders
 
-    path = check_file(path)
-    times = frame_times(start, end, n)
     try:
         reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
         native_h, native_w = reader[0].shape[:2] if len(reader) else (0, 0)
@@ -60,15 +90,17 @@ def sample_frames(
         raise CorruptMediaError(path, f"decord cannot read a video stream ({exc})") from exc
     if len(reader) == 0:
         raise CorruptMediaError(path, "video stream has no frames")
-    fps = reader.get_avg_fps()
-    indices = np.clip(np.floor(times * fps).astype(np.int64), 0, len(reader) - 1)
+    return reader, native_h, native_w
+
+
+def _get(reader, path: Path, indices: np.ndarray) -> np.ndarray:
+    """Frames ``indices`` of ``reader``: [shape=(len(indices), H, W, 3)] uint8."""
+    import decord
+
     try:
-        batch = reader.get_batch(indices.tolist()).asnumpy()
+        return reader.get_batch(indices.tolist()).asnumpy()
     except (decord.DECORDError, RuntimeError) as exc:
         raise CorruptMediaError(path, f"frame decoding failed ({exc})") from exc
-    height = native_h if height < 0 else height
-    width = native_w if width < 0 else width
-    return _resize(torch.from_numpy(batch), height, width)
 
 
 def _resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:

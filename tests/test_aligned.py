@@ -1,0 +1,51 @@
+"""Time-aligned embeddings: the sequence head is local in time; the per-frame visual encoder."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from videothat.aligned import SequenceHead
+from videothat.errors import ParameterError
+from videothat.vision.encoders import VideoEncoder
+
+
+def test_sequence_head_parts_follow_their_stretch():
+    """Features changed in the last stretch leave parts two or more stretches away alone."""
+    torch.manual_seed(0)
+    head = SequenceHead(12, dim=32, steps=8).eval()
+    x = torch.randn(3, 12, 16)
+    y = x.clone()
+    y[..., -2:] += 1.0  # the 8th stretch of 16 frames
+    a, b = (head(z).view(3, 4, 8) for z in (x, y))
+    assert torch.equal(a[..., :6], b[..., :6])  # the width-3 mix reaches one stretch back
+    assert not torch.allclose(a[..., 7], b[..., 7])
+    with pytest.raises(ParameterError, match="steps"):
+        head(torch.zeros(1, 12, 4))
+
+
+def test_frame_encoder_is_aligned_batched_and_unit_length():
+    torch.manual_seed(0)
+    enc = VideoEncoder(trunk="frames", dim=16, frames=4, size=32, widths=(4, 8), steps=4).eval()
+    clips = torch.randint(0, 256, (3, 4, 32, 32, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        together = enc(clips)
+        alone = torch.cat([enc(c[None]) for c in clips])
+        late = clips.clone()
+        late[0, -1] = 255 - late[0, -1]  # only the last frame of the first clip
+        parts = enc.head(enc.trunk(((late.permute(0, 4, 1, 2, 3).float() / 255 - enc.mean) / enc.std)))
+        first = enc.head(enc.trunk(((clips.permute(0, 4, 1, 2, 3).float() / 255 - enc.mean) / enc.std)))
+    assert together.shape == (3, 16) and torch.allclose(together.norm(dim=1), torch.ones(3))
+    assert torch.allclose(together, alone, atol=1e-6)
+    first, parts = first.view(3, 4, 4), parts.view(3, 4, 4)
+    assert torch.equal(first[0, :, :2], parts[0, :, :2]) and not torch.allclose(first[0, :, 3], parts[0, :, 3])
+    assert VideoEncoder(**enc.config()).config() == enc.config()
+
+
+def test_steps_must_fit_the_trunk():
+    with pytest.raises(ParameterError, match="steps"):
+        VideoEncoder(trunk="frames", dim=16, frames=4, size=32, widths=(4, 8), steps=8)  # more than frames
+    with pytest.raises(ParameterError, match="steps"):
+        VideoEncoder(trunk="small3d", dim=16, frames=4, size=32, widths=(4, 8), steps=4)  # pools time away
+    with pytest.raises(ParameterError, match="steps"):
+        VideoEncoder(trunk="frames", dim=16, frames=4, size=32, widths=(4, 8), steps=3)  # does not divide dim
