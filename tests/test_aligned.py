@@ -33,8 +33,8 @@ def test_frame_encoder_is_aligned_batched_and_unit_length():
         alone = torch.cat([enc(c[None]) for c in clips])
         late = clips.clone()
         late[0, -1] = 255 - late[0, -1]  # only the last frame of the first clip
-        parts = enc.head(enc.trunk(((late.permute(0, 4, 1, 2, 3).float() / 255 - enc.mean) / enc.std)))
-        first = enc.head(enc.trunk(((clips.permute(0, 4, 1, 2, 3).float() / 255 - enc.mean) / enc.std)))
+        parts = enc.head(enc.trunk((late.permute(0, 4, 1, 2, 3).float() / 255 - enc.mean) / enc.std))
+        first = enc.head(enc.trunk((clips.permute(0, 4, 1, 2, 3).float() / 255 - enc.mean) / enc.std))
     assert together.shape == (3, 16) and torch.allclose(together.norm(dim=1), torch.ones(3))
     assert torch.allclose(together, alone, atol=1e-6)
     first, parts = first.view(3, 4, 4), parts.view(3, 4, 4)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from mediagen import write_video
 from videothat.errors import CorruptMediaError, ParameterError
-import torch
-
 from videothat.media.frames import decode_frames, frame_indices, frame_times, sample_frames
 
 
