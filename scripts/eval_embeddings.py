@@ -108,7 +108,8 @@ def soundtrack_table(args: argparse.Namespace) -> None:
     video_state, video_conf, _ = read_weights(args.soundtrack / "video_encoder.safetensors", kind="video")
     clips = read_manifest(args.soundtrack_val, need_video=True)
     print(f"\nVideo -> audio retrieval on {args.soundtrack_items} clips spread over {len(clips)} held-out videos\n")
-    print("| encoders | N | recall@1 | recall@5 | recall@10 | chance@1 | chance@5 | chance@10 | top-1 from the right video |")
+    print("| encoders | N | recall@1 | recall@5 | recall@10 | chance@1 | chance@5 | chance@10 "
+          "| top-1 from the right video |")
     print("|---|---|---|---|---|---|---|---|---|")
     for label, trained in (("untrained", False), ("trained", True)):
         torch.manual_seed(0)

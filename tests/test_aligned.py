@@ -49,3 +49,14 @@ def test_steps_must_fit_the_trunk():
         VideoEncoder(trunk="small3d", dim=16, frames=4, size=32, widths=(4, 8), steps=4)  # pools time away
     with pytest.raises(ParameterError, match="steps"):
         VideoEncoder(trunk="frames", dim=16, frames=4, size=32, widths=(4, 8), steps=3)  # does not divide dim
+
+
+@pytest.mark.parametrize("trunk,steps", [("frames", 4), ("small3d", 0)])
+def test_windows_of_one_video_equal_clips_cut_from_it(trunk, steps):
+    """Overlapping clips of one video: the per-frame trunk sees each frame once, same result."""
+    torch.manual_seed(0)
+    enc = VideoEncoder(trunk=trunk, dim=16, frames=4, size=32, widths=(4, 8), steps=steps).eval()
+    video = torch.randint(0, 256, (30, 32, 32, 3), dtype=torch.uint8)
+    indices = torch.arange(0, 24, 2)[:, None] + torch.tensor([0, 2, 3, 5])  # [12, 4], frames shared
+    with torch.no_grad():
+        assert torch.allclose(enc.embed_windows(video, indices, batch=5), enc(video[indices]), atol=1e-5)

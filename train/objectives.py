@@ -131,7 +131,11 @@ class SoundtrackObjective(Objective):
         return recall_at(v, a, ks=(1, 5, 10))
 
     def export(self, out: Path, step: int) -> list[Path]:
+        from videothat.catalog import content_hash
+
         video = self.modules["video"]
-        return super().export(out, step) + [
+        audio = super().export(out, step)
+        return audio + [
             save_encoder(video, video.config(), out / "video_encoder.safetensors", kind="video",
-                         extra={"objective": self.name, "step": step, "audio_window": self.embed.window})]
+                         extra={"objective": self.name, "step": step, "audio_window": self.embed.window,
+                                "audio_digest": content_hash(audio[0])})]

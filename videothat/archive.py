@@ -340,6 +340,43 @@ def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: 
     return vote(store.search(vectors, k=index.k), starts, bin_seconds=hop, top=top)
 
 
+def query_video_pictures(video: str | Path, root: Path, index: IndexConfig, *, video_encoder: str | Path,
+                         device: str = "cpu", top: int = 10) -> list[Alignment]:
+    """Songs of a ``songs`` index ranked by how well they fit what the video *shows*: the
+    pictures of a window every ``index.query_hop`` s go through a soundtrack run's visual
+    encoder, whose embeddings live in the space of that run's audio encoder, which the
+    index must have been built with (``index.encoder=learned``)."""
+    from videothat.media.probe import probe
+    from videothat.vision.encoders import embed_video_windows, load_video_encoder
+
+    store = open_store(root, index=None, mode="songs")
+    built = store.encoder
+    if built.get("name") != "learned":
+        raise ParameterError(f"{root}: built with {built.get('name')} fingerprints; music by pictures needs a "
+                             "music index of a soundtrack run's audio encoder (index build --songs "
+                             "index.encoder=learned index.learned.checkpoint=RUN/audio_encoder.safetensors)")
+    model, extra = load_video_encoder(video_encoder, device=device)
+    audio = dict(built.get("model", {}))
+    paired = extra.get("audio_digest", built.get("digest")) == built.get("digest")  # older exports: no digest
+    fits = (model.dim, model.steps, extra.get("audio_window", audio.get("window"))) == \
+        (audio.get("dim"), audio.get("steps", 0), audio.get("window"))
+    if not (paired and fits):
+        raise ParameterError(f"{video_encoder}: this visual encoder was not trained with the audio encoder "
+                             f"{root} was built with; use the audio_encoder.safetensors of the same run")
+    from videothat.audio.config import EmbedConfig
+    from videothat.audio.embed import hop_frames
+
+    embed = EmbedConfig(**audio)
+    indexed_hop = hop_frames(embed, float(built["params"]["hop"])) * embed.hop_length / embed.sample_rate
+    duration = probe(video).duration
+    if duration < embed.window:
+        raise VideoThatError(f"query {video}: {duration:.2f} s is shorter than one {embed.window} s window")
+    starts = np.arange(0.0, duration - embed.window + 1e-9, min(index.query_hop, indexed_hop))
+    vectors = embed_video_windows(model, video, starts, embed.window)
+    store.to_device(device)
+    return vote(store.search(vectors, k=index.k), starts, bin_seconds=indexed_hop, top=top)
+
+
 def shortlist(song: FileAnalysis, store: FingerprintStore, index: IndexConfig, *, device: str = "cpu"
               ) -> dict[str, set[int]]:
     """The ``index.shortlist`` shots (file -> shot indices) that fit the song best, from the

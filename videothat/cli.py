@@ -253,7 +253,17 @@ def cmd_query(args: argparse.Namespace) -> int:
                 if best else "no match"
             print(f"song {row['song_time']:7.2f} s  {line}")
     else:
-        found = archive.query_video(args.video, args.index, analysis, index, cache_dir=args.cache_dir, top=args.top)
+        if args.by == "pictures":
+            from videothat.config import resolve_device
+
+            if args.video_encoder is None:
+                raise ParameterError("--by pictures needs --video-encoder RUN/video_encoder.safetensors "
+                                     "(a soundtrack run's visual encoder)")
+            found = archive.query_video_pictures(args.video, args.index, index, video_encoder=args.video_encoder,
+                                                 device=str(resolve_device(analysis.device)), top=args.top)
+        else:
+            found = archive.query_video(args.video, args.index, analysis, index, cache_dir=args.cache_dir,
+                                        top=args.top)
         rows = [{"song": a.path, "offset": round(a.offset, 3), "score": round(a.score, 4), "votes": a.votes}
                 for a in found]
         for rank, row in enumerate(rows, 1):
@@ -425,13 +435,18 @@ def _add_index_parsers(sub) -> None:
         a.set_defaults(func=cmd_index)
     p = sub.add_parser("query", help="ask an index: shots for a song, or music for a video",
                        description="--song: the shots of a shots index that fit each part of the song best. "
-                       "--video: the songs of a music index (built with --songs) that fit the video's sound, "
-                       "and where in them.")
+                       "--video: the songs of a music index (built with --songs) that fit the video's sound "
+                       "(or, with --by pictures, what it shows), and where in them.")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--song", type=Path, help="find shots for this song")
     what.add_argument("--video", type=Path, help="find music for this video (or any file with sound)")
     p.add_argument("--index", type=Path, required=True, metavar="DIR", help="index folder")
     p.add_argument("-k", "--top", type=int, default=5, help="results per song part / songs listed (default 5)")
+    p.add_argument("--by", choices=("sound", "pictures"), default="sound",
+                   help="--video: match its sound (default) or its pictures (needs --video-encoder and a music "
+                   "index of the same soundtrack run's audio encoder)")
+    p.add_argument("--video-encoder", type=Path, metavar="FILE",
+                   help="a soundtrack run's video_encoder.safetensors (for --by pictures)")
     p.add_argument("-o", "--output", type=Path, help="also write the results as JSON")
     _add_common(p)
     p.set_defaults(func=cmd_query)

@@ -232,3 +232,61 @@ def test_learned_encoder_indexes_and_queries_and_guards_its_weights(case, tmp_pa
     capsys.readouterr()
     assert main(query) != 0
     assert "not the ones the index was built with" in capsys.readouterr().err
+
+
+def test_music_by_pictures_equals_a_brute_force_query_and_guards_its_pairing(case, video_manifest, tmp_path,
+                                                                             capsys):
+    """A soundtrack pair exported like a run: a music index of its audio encoder, queried with
+    a video's pictures, ranks exactly what embedding each window by hand and voting does."""
+    from conftest import AUDIO_FIXTURES
+    from train.objectives import SoundtrackObjective
+    from videothat.audio.augment import AugmentConfig
+    from videothat.audio.config import EmbedConfig
+    from videothat.index.vote import vote
+    from videothat.media.frames import sample_frames
+    from videothat.vision.encoders import VideoEncoder, load_video_encoder
+
+    def export(seed, out):
+        torch.manual_seed(seed)
+        video = VideoEncoder(trunk="frames", dim=16, frames=4, size=32, widths=(4, 8), steps=4)
+        embed = EmbedConfig(window=1.0, n_mels=32, channels=(8, 16, 32), dim=16, steps=4)
+        return SoundtrackObjective(embed, AugmentConfig(), temperature=0.1, device=torch.device("cpu"),
+                                   video=video).export(out, step=0)
+
+    audio, video = export(0, tmp_path / "run")
+    _, other_video = export(1, tmp_path / "other")
+    library = tmp_path / "library"
+    library.mkdir()
+    for path in AUDIO_FIXTURES:
+        (library / path.name).symlink_to(path)
+    assert _build(case, tmp_path / "music", library,
+                  extra=["--songs", "index.encoder=learned", f"index.learned.checkpoint={audio}"]) == 0
+    flash = video_manifest.parent / "flash.mp4"
+    out = tmp_path / "found.json"
+    query = ["query", "--video", str(flash), "--index", str(tmp_path / "music"), "--by", "pictures", "-k", "3",
+             "--cache-dir", str(case[3]), "-o", str(out), "index.query_hop=0.25"]
+    assert main([*query, "--video-encoder", str(video)]) == 0
+    found = json.loads(out.read_text())
+
+    model, _ = load_video_encoder(video)
+    store = FingerprintStore.open(tmp_path / "music")
+    hop = 11 * 512 / 22050  # index.learned.hop=0.25 s in whole STFT frames
+    starts = np.arange(0.0, 8.0 - 1.0 + 1e-9, 0.25)
+    with torch.no_grad():
+        vectors = model(torch.stack([sample_frames(flash, t, t + 1.0, n=4, height=32, width=32) for t in starts]))
+    want = vote(store.search(vectors.numpy(), k=IndexConfig().k), starts, bin_seconds=hop, top=3)
+    assert [(r["song"], r["offset"], r["votes"]) for r in found] == \
+        [(w.path, round(w.offset, 3), w.votes) for w in want]
+    assert np.allclose([r["score"] for r in found], [w.score for w in want], atol=1e-3)
+
+    capsys.readouterr()
+    assert main([*query, "--video-encoder", str(other_video)]) != 0  # trained with another audio encoder
+    assert "not trained with the audio encoder" in capsys.readouterr().err
+    assert main(query) != 0
+    assert "--video-encoder" in capsys.readouterr().err
+    assert _build(case, tmp_path / "rhythm", library, extra=["--songs"]) == 0
+    assert main([*query[:4], str(tmp_path / "rhythm"), *query[5:], "--video-encoder", str(video)]) != 0
+    assert "music by pictures needs" in capsys.readouterr().err
+    song = write_audio(tmp_path / "sound_only.wav", np.zeros((1, 3 * SR), np.float32), sr=SR)
+    assert main(["query", "--video", str(song), *query[3:], "--video-encoder", str(video)]) != 0
+    assert "no video stream" in capsys.readouterr().err

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from videothat.aligned import SequenceHead, check_steps
-from videothat.errors import CacheError, ParameterError
+from videothat.errors import CacheError, NoVideoError, ParameterError
 
 TORCHVISION_TRUNKS = ("r3d_18", "mc3_18", "r2plus1d_18")
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)  # torchvision's video models were trained with these
@@ -59,10 +60,13 @@ class FrameNet(nn.Module):
         self.body, self.grid = nn.Sequential(*layers), grid
         self.out_features = c_in * grid * grid
 
+    def per_frame(self, frames: Tensor) -> Tensor:
+        """Frames [shape=(N, 3, H, W)] -> features [shape=(N, out_features)]."""
+        return nn.functional.adaptive_avg_pool2d(self.body(frames), self.grid).flatten(1)
+
     def forward(self, x: Tensor) -> Tensor:
         b, _, t = x.shape[:3]
-        frames = x.transpose(1, 2).flatten(0, 1)  # pack batch: frames of all clips, [B * T, 3, H, W]
-        h = nn.functional.adaptive_avg_pool2d(self.body(frames), self.grid).flatten(1)
+        h = self.per_frame(x.transpose(1, 2).flatten(0, 1))  # pack batch: frames of all clips, [B * T, 3, H, W]
         return h.view(b, t, -1).transpose(1, 2)  # unpack batch
 
 
@@ -121,13 +125,33 @@ class VideoEncoder(nn.Module):
         return {"trunk": self.trunk_name, "dim": self.dim, "frames": self.frames, "size": self.size,
                 "widths": list(self.widths), "steps": self.steps}
 
+    def _normalised(self, frames: Tensor) -> Tensor:
+        """uint8 RGB [shape=(..., H, W, 3)] -> float [shape=(..., 3, H, W)] with the trunk's mean and spread."""
+        x = frames.movedim(-1, -3).float().div_(255.0)
+        return (x - self.mean.view(3, 1, 1)) / self.std.view(3, 1, 1)
+
     def forward(self, frames: Tensor) -> Tensor:
         if frames.dim() != 5 or frames.shape[-1] != 3:
             raise ParameterError(f"frames must be [B, T, H, W, 3] uint8, got shape {tuple(frames.shape)}")
-        x = frames.permute(0, 4, 1, 2, 3).float().div_(255.0)  # [B, 3, T, H, W]
-        x = (x - self.mean) / self.std
+        x = self._normalised(frames).transpose(1, 2)  # [B, 3, T, H, W]
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=x.device.type == "cuda"):
             h = self.head(self.trunk(x))
+        return nn.functional.normalize(h.float(), dim=1)
+
+    def embed_windows(self, video: Tensor, indices: Tensor, *, batch: int = 64) -> Tensor:
+        """Embeddings of clips cut from one video's frames [shape=(N, H, W, 3)] uint8, clip
+        ``i`` being frames ``indices[i]`` [shape=(W, frames)] int64: the same as
+        ``self(video[indices])``, in batches of ``batch`` clips. A per-frame trunk sees each
+        frame once, however many overlapping clips share it. [shape=(W, dim)]"""
+        if self.trunk_name not in ALIGNED_TRUNKS:
+            return torch.cat([self(video[indices[a : a + batch]]) for a in range(0, len(indices), batch)])
+        used, where = torch.unique(indices, return_inverse=True)  # frames any clip needs; where: [W, frames]
+        step = batch * self.frames
+        with torch.autocast(video.device.type, dtype=torch.bfloat16, enabled=video.device.type == "cuda"):
+            features = torch.cat([self.trunk.per_frame(self._normalised(video[used[a : a + step]]))
+                                  for a in range(0, len(used), step)])  # [U, F]
+            h = torch.cat([self.head(features[where[a : a + batch]].transpose(1, 2))
+                           for a in range(0, len(where), batch)])
         return nn.functional.normalize(h.float(), dim=1)
 
 
@@ -148,3 +172,69 @@ def load_trunk_weights(trunk: nn.Module, path: Path) -> None:
     missing, unexpected = trunk.load_state_dict(state, strict=False)
     if unexpected or [k for k in missing if not k.startswith("fc.")]:
         raise CacheError(f"{path}: weights do not fit the trunk (missing {missing[:3]}, unexpected {unexpected[:3]})")
+
+
+def load_video_encoder(path: str | Path, *, device: torch.device | str = "cpu") -> tuple[VideoEncoder, dict]:
+    """The :class:`VideoEncoder` a soundtrack run exported to ``path`` (safetensors, never
+    unpickled), in eval mode on ``device``, and the export's extra metadata (``audio_window``,
+    ``audio_digest``: the audio encoder it was trained with).
+
+    Raises
+    ------
+    CacheError : missing, unreadable, or the weights do not fit their config.
+    """
+    from videothat.audio.embed import read_weights
+
+    state, conf, extra = read_weights(path, kind="video")
+    try:
+        model = VideoEncoder(**conf)
+        model.load_state_dict(state, strict=True)
+    except (TypeError, RuntimeError, ParameterError) as exc:
+        raise CacheError(f"{Path(path)}: weights do not fit their config ({exc})") from exc
+    return model.to(device).eval(), extra
+
+
+FRAME_MEMORY_MB = 512.0  # videos whose frames at the encoder's size fit this are decoded once, whole
+FRAME_RATE_BOUND = 60.0  # frames/s assumed when a video's rate is unknown
+
+
+@torch.no_grad()
+def embed_video_windows(model: VideoEncoder, path: str | Path, starts: np.ndarray, window: float, *,
+                        batch: int = 64, memory_mb: float = FRAME_MEMORY_MB) -> np.ndarray:
+    """Embeddings of the pictures of ``window`` s from each of ``starts`` (s) of a video,
+    ``model.frames`` frames each, in batches of ``batch`` windows on the model's device.
+    [shape=(len(starts), dim)] float32.
+
+    A video whose frames at the model's size fit ``memory_mb`` is decoded once; a longer
+    one is read window by window (the same frames either way).
+
+    Raises
+    ------
+    NoVideoError, CorruptMediaError : no decodable video stream.
+    """
+    from videothat.media.frames import decode_frames, frame_indices, sample_frames
+    from videothat.media.probe import probe
+
+    info = probe(path)
+    if info.video is None:
+        raise NoVideoError(Path(path), "no video stream: music by pictures needs pictures")
+    device, size, n = next(model.parameters()).device, model.size, model.frames
+    fps = info.video.fps or FRAME_RATE_BOUND
+    whole = None
+    if info.duration * fps * size * size * 3 <= memory_mb * 1e6:
+        whole = decode_frames(path, height=size, width=size)
+    starts = np.asarray(starts, dtype=np.float64)
+    times = starts[:, None] + (np.arange(n) + 0.5) * window / n  # frame_times of every window
+    if not len(starts):
+        return np.zeros((0, model.dim), np.float32)
+    if whole is not None:
+        frames, rate = whole
+        indices = torch.from_numpy(frame_indices(times, rate, len(frames)))
+        return model.embed_windows(frames.to(device), indices.to(device), batch=batch).cpu().numpy()
+    out = []
+    for a in range(0, len(times), batch):
+        clips = torch.stack([sample_frames(path, t, t + window, n=n, height=size, width=size)
+                             for t in starts[a : a + batch].tolist()])
+        out.append(model(clips.to(device)).float().cpu().numpy())
+    return np.concatenate(out)
+
