@@ -25,6 +25,7 @@ best first, where they fit, then fills the gaps between them with the sequential
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 import logging
@@ -76,23 +77,26 @@ class Placement:
         return self.start + self.length
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Node:
-    """A partial timeline: its last segment and a link to the rest (shared, not copied)."""
+    """A partial timeline: its last segment (the entry that made it) and a link to the rest
+    (shared, not copied)."""
 
     value: float  # sum of score * seconds
     time: float  # s, song time reached
     pos: int  # frame reached
     key: int  # hash of the set of shots used (Zobrist): equal sets, equal futures
     parent: _Node | None
-    placement: Placement | None
+    entry: _Entry | None  # None at the start
     used: np.ndarray | None = None  # [S] bool on the host; None with reuse allowed
 
     def placements(self) -> list[Placement]:
         out, node = [], self
-        while node is not None and node.placement is not None:
-            out.append(node.placement)
-            node = node.parent
+        while node.parent is not None:
+            e, parent = node.entry, node.parent
+            out.append(Placement(e.shot, e.in_frame, parent.pos, e.stop - parent.pos, e.score, parent.time,
+                                 e.end_time))
+            node = parent
         return out[::-1]
 
 
@@ -268,13 +272,14 @@ class _Entry(NamedTuple):
 def _node(entry: _Entry) -> _Node:
     """The hypothesis of ``entry`` as a node, with its set of used shots."""
     parent = entry.parent
-    placement = Placement(entry.shot, entry.in_frame, parent.pos, entry.stop - parent.pos, entry.score,
-                          parent.time, entry.end_time)
-    node = _Node(-entry.neg_value, entry.end_time, entry.stop, entry.key, parent, placement)
-    if parent.used is not None:
-        node.used = parent.used.copy()
-        node.used[entry.shot] = True
-    return node
+    used = parent.used
+    if used is not None:
+        used = used.copy()
+        used[entry.shot] = True
+    return _Node(-entry.neg_value, entry.end_time, entry.stop, entry.key, parent, entry, used)
+
+
+_new_entry = functools.partial(tuple.__new__, _Entry)  # _Entry from a tuple of its fields, in order
 
 
 class _Frame:
@@ -422,10 +427,11 @@ def _expand(
     if worst is not None:
         keep = _may_enter(new, worst)
         h, c, new = h[keep], c[keep], {name: x[keep] for name, x in new.items()}
-    return [_Entry(-value, next(seq), key, nodes[i], shot, in_frame, score, end_time, stop)
-            for i, shot, in_frame, score, stop, end_time, value, key in zip(
-                h.tolist(), cands.shot[c].tolist(), cands.in_frame[c].tolist(), cands.score[c].tolist(),
-                *(new[name].tolist() for name in ("stop", "end_time", "value", "key")), strict=True)]
+    parents = [nodes[i] for i in h.tolist()]
+    order = itertools.islice(seq, len(parents))
+    columns = ((-new["value"]).tolist(), order, new["key"].tolist(), parents, cands.shot[c].tolist(),
+               cands.in_frame[c].tolist(), cands.score[c].tolist(), new["end_time"].tolist(), new["stop"].tolist())
+    return list(map(_new_entry, zip(*columns)))  # tuple.__new__ in C: no per-entry Python call
 
 
 def _children(ctx: _Context, nodes: list[_Node], span: _Range, h: np.ndarray, cands: _Candidates,
@@ -465,9 +471,9 @@ def _free(node: _Node, shots: np.ndarray) -> np.ndarray:
     allowed any but the one it just played (no cut from a shot to itself). [shape=(M,)] bool"""
     if node.used is not None:
         return ~node.used[shots]
-    if node.placement is None:
+    if node.entry is None:
         return np.ones(len(shots), dtype=bool)
-    return shots != node.placement.shot
+    return shots != node.entry.shot
 
 
 def _ends_at(ctx: _Context, pos: Tensor, shots: Tensor, end: int, k: int) -> tuple[Tensor, Tensor, Tensor]:
