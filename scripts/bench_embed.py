@@ -2,6 +2,7 @@
 
     python scripts/bench_embed.py CORPUS_DIR [--checkpoint audio_encoder.safetensors]
         [--seconds 600] [--hop 0.25] [--repeats 3] [--device auto]
+        [--video-encoder video_encoder.safetensors --video V [--video-hop 0.025]]
 
 Embeds every ``--hop`` s window of ``--seconds`` of corpus music (``music/*.wav``, cut into
 60 s clips) with the learned encoder (``--checkpoint``, or an untrained one of the default
@@ -15,6 +16,11 @@ architecture: the speed is the same), three ways, median of ``--repeats``:
 
 and, for reference, the hand-made ``timbre`` fingerprint. Reported: windows/s, x realtime,
 speed-up over the naive loop, and the largest difference to ``embed_clips``'s vectors.
+
+With ``--video-encoder RUN/video_encoder.safetensors --video V`` it also times picture
+windows (every ``--video-hop`` s, as ``query --by pictures`` embeds them) two ways on the
+frames decoded once: ``embed_windows`` (a per-frame trunk sees each frame once) and clip
+batches through the encoder's forward (every window's frames through the trunk again).
 """
 
 from __future__ import annotations
@@ -60,6 +66,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive-windows", type=int, default=300, help="windows timed one at a time")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--video-encoder", type=Path, help="a soundtrack run's video_encoder.safetensors")
+    parser.add_argument("--video", type=Path, help="a video whose picture windows are timed")
+    parser.add_argument("--video-hop", type=float, default=0.025, help="s between picture windows (index.query_hop)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     paths = sorted((args.corpus / "music").glob("*.wav"))
@@ -107,7 +116,38 @@ def main() -> int:
         note = " (extrapolated)" if "one window" in name else ""
         print(f"| {name} | {count} | {t:.2f}{note} | {count / t:,.0f} | {seconds / t:,.0f} | "
               f"{t_naive_all / t * count / n:.1f}x | {'-' if np.isnan(diff) else f'{diff:.1e}'} |")
+    if args.video_encoder and args.video:
+        picture_rows(args, device)
     return 0
+
+
+def picture_rows(args: argparse.Namespace, device: torch.device) -> None:
+    from videothat.media.frames import decode_frames, frame_indices
+    from videothat.vision.encoders import load_video_encoder
+
+    model, extra = load_video_encoder(args.video_encoder, device=device)
+    window = float(extra.get("audio_window", 2.0))
+    t_decode, (frames, fps) = timed(lambda: decode_frames(args.video, height=model.size, width=model.size), 1, device)
+    seconds = len(frames) / fps
+    starts = np.arange(0.0, seconds - window + 1e-9, args.video_hop)
+    times = starts[:, None] + (np.arange(model.frames) + 0.5) * window / model.frames
+    indices = torch.from_numpy(frame_indices(times, fps, len(frames))).to(device)
+    frames = frames.to(device)
+    with torch.no_grad():
+        t_shared, shared = timed(lambda: model.embed_windows(frames, indices), args.repeats, device)
+        def clip_batches():
+            return torch.cat([model(frames[indices[i : i + 64]]) for i in range(0, len(indices), 64)])
+
+        t_clips, clips = timed(clip_batches, args.repeats, device)
+    n = len(starts)
+    print(f"\n{seconds:.1f} s of video ({len(frames)} frames at {fps:.1f} fps, decoded once at {model.size} px in "
+          f"{t_decode:.2f} s), {n} picture windows of {window} s ({model.frames} frames) every {args.video_hop} s, "
+          f"trunk {model.trunk_name}\n")
+    print("| method | windows | seconds | windows/s | x realtime | vs clip batches | max diff |")
+    print("|---|---|---|---|---|---|---|")
+    diff = float((shared - clips).abs().max())
+    for name, t, d in (("embed_windows (each frame once)", t_shared, f"{diff:.1e}"), ("clip batches", t_clips, "-")):
+        print(f"| {name} | {n} | {t:.2f} | {n / t:,.0f} | {seconds / t:,.0f} | {t_clips / t:.1f}x | {d} |")
 
 
 if __name__ == "__main__":
