@@ -431,7 +431,7 @@ def _expand(
     order = itertools.islice(seq, len(parents))
     columns = ((-new["value"]).tolist(), order, new["key"].tolist(), parents, cands.shot[c].tolist(),
                cands.in_frame[c].tolist(), cands.score[c].tolist(), new["end_time"].tolist(), new["stop"].tolist())
-    return list(map(_new_entry, zip(*columns)))  # tuple.__new__ in C: no per-entry Python call
+    return list(map(_new_entry, zip(*columns, strict=True)))  # tuple.__new__ in C: no Python call per entry
 
 
 def _children(ctx: _Context, nodes: list[_Node], span: _Range, h: np.ndarray, cands: _Candidates,
