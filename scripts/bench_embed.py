@@ -130,6 +130,8 @@ def picture_rows(args: argparse.Namespace, device: torch.device) -> None:
     t_decode, (frames, fps) = timed(lambda: decode_frames(args.video, height=model.size, width=model.size), 1, device)
     seconds = len(frames) / fps
     starts = np.arange(0.0, seconds - window + 1e-9, args.video_hop)
+    if not len(starts):
+        sys.exit(f"{args.video}: {seconds:.2f} s is shorter than one {window} s picture window")
     times = starts[:, None] + (np.arange(model.frames) + 0.5) * window / model.frames
     indices = torch.from_numpy(frame_indices(times, fps, len(frames))).to(device)
     frames = frames.to(device)

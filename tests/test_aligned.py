@@ -60,3 +60,22 @@ def test_windows_of_one_video_equal_clips_cut_from_it(trunk, steps):
     indices = torch.arange(0, 24, 2)[:, None] + torch.tensor([0, 2, 3, 5])  # [12, 4], frames shared
     with torch.no_grad():
         assert torch.allclose(enc.embed_windows(video, indices, batch=5), enc(video[indices]), atol=1e-5)
+
+
+def test_streamed_picture_windows_equal_clips_sampled_one_by_one(tmp_path):
+    import numpy as np
+
+    from mediagen import write_video
+    from videothat.media.frames import sample_frames
+    from videothat.vision.encoders import embed_video_windows
+
+    rng = np.random.default_rng(0)
+    path = write_video(tmp_path / "noise.mp4", rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8), fps=10)
+    torch.manual_seed(0)
+    enc = VideoEncoder(trunk="frames", dim=16, frames=4, size=32, widths=(4, 8), steps=4).eval()
+    starts = np.arange(0.0, 2.0, 0.15)
+    streamed = embed_video_windows(enc, path, starts, 1.0, batch=4)  # batches of windows share decoded frames
+    with torch.no_grad():
+        one_by_one = enc(torch.stack([sample_frames(path, t, t + 1.0, n=4, height=32, width=32) for t in starts]))
+    assert np.allclose(streamed, one_by_one.numpy(), atol=1e-5)
+    assert embed_video_windows(enc, path, np.zeros(0), 1.0).shape == (0, 16)

@@ -26,8 +26,9 @@ class SequenceHead(nn.Module):
     """Per-time features [shape=(B, features, T)] -> an aligned embedding [shape=(B, dim)]
     (not normalised), laid out as [dim / steps, steps] flattened.
 
-    The features are averaged into ``steps`` equal stretches of T, mixed per stretch (a
-    1x1 conv), across neighbouring stretches (a width-3 conv) and projected to ``dim / steps``.
+    The features are averaged into ``steps`` stretches of T (adaptive average pooling:
+    equal when ``steps`` divides T, else overlapping by at most a frame), mixed per stretch
+    (a 1x1 conv), across neighbouring stretches (a width-3 conv) and projected to ``dim / steps``.
     """
 
     def __init__(self, features: int, *, dim: int, steps: int, hidden: int = 64) -> None:

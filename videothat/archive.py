@@ -22,7 +22,7 @@ import numpy as np
 from videothat.audio.config import NoveltyConfig
 from videothat.catalog import Catalog, FileAnalysis
 from videothat.config import AnalysisConfig, resolve_device
-from videothat.errors import CacheError, ParameterError, VideoThatError
+from videothat.errors import CacheError, NoVideoError, ParameterError, VideoThatError
 from videothat.index.config import IndexConfig
 from videothat.index.store import FingerprintStore, Hit, VectorInfo
 from videothat.index.vote import Alignment, best_offset_sums, vote
@@ -343,7 +343,7 @@ def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: 
 def query_video_pictures(video: str | Path, root: Path, index: IndexConfig, *, video_encoder: str | Path,
                          device: str = "cpu", top: int = 10) -> list[Alignment]:
     """Songs of a ``songs`` index ranked by how well they fit what the video *shows*: the
-    pictures of a window every ``index.query_hop`` s go through a soundtrack run's visual
+    pictures of a window every ``index.query_hop`` s (at most the index's hop) go through a soundtrack run's visual
     encoder, whose embeddings live in the space of that run's audio encoder, which the
     index must have been built with (``index.encoder=learned``)."""
     from videothat.media.probe import probe
@@ -368,7 +368,10 @@ def query_video_pictures(video: str | Path, root: Path, index: IndexConfig, *, v
 
     embed = EmbedConfig(**audio)
     indexed_hop = hop_frames(embed, float(built["params"]["hop"])) * embed.hop_length / embed.sample_rate
-    duration = probe(video).duration
+    info = probe(video)
+    if info.video is None:
+        raise NoVideoError(Path(video), "no video stream: music by pictures needs pictures")
+    duration = info.duration
     if duration < embed.window:
         raise VideoThatError(f"query {video}: {duration:.2f} s is shorter than one {embed.window} s window")
     starts = np.arange(0.0, duration - embed.window + 1e-9, min(index.query_hop, indexed_hop))

@@ -242,6 +242,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise ParameterError(f"-k {args.top} must be >= 1")
     cfg = compose_config(args.overrides)
     analysis, index = analysis_config(cfg), _index_config(cfg)
+    if args.song is not None and (args.by != "sound" or args.video_encoder is not None):
+        raise ParameterError("--by and --video-encoder apply to --video queries (music for a video), not --song")
     if args.song is not None:
         parts = archive.query_song(args.song, args.index, analysis, index, cache_dir=args.cache_dir, top=args.top)
         rows = [{"song_time": p.start, "matches": [{"source": h.info.path, "shot": h.info.shot,

@@ -8,7 +8,7 @@ import torch
 
 from conftest import AUDIO_FIXTURES
 from videothat.audio.config import EmbedConfig
-from videothat.audio.embed import AudioEncoder, embed_clips, hop_frames, load_encoder, save_encoder
+from videothat.audio.embed import AudioEncoder, embed_clips, hop_frames, load_encoder, read_weights, save_encoder
 from videothat.errors import CacheError, ParameterError
 from videothat.media.audio import decode_audio
 
@@ -67,6 +67,7 @@ def test_safetensors_round_trip(model, clips, tmp_path):
     a, b = embed_clips(model, clips, hop=0.25), embed_clips(loaded, clips, hop=0.25)
     assert all(np.array_equal(x[0], y[0]) for x, y in zip(a, b, strict=True))
     assert path.read_bytes()[8:9] == b"{"  # a safetensors JSON header, not a pickle
+    assert ("steps" in read_weights(path)[1]) == bool(model.config.steps)  # pooled files as earlier versions wrote
 
 
 def test_bad_weights_files_are_clear_errors(tmp_path):

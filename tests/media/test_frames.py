@@ -8,7 +8,7 @@ import torch
 
 from mediagen import write_video
 from videothat.errors import CorruptMediaError, ParameterError
-from videothat.media.frames import decode_frames, frame_indices, frame_times, sample_frames
+from videothat.media.frames import VideoFrames, decode_frames, frame_indices, frame_times, sample_frames
 
 
 def test_frames_come_from_the_asked_times(tmp_path):
@@ -22,11 +22,12 @@ def test_frames_come_from_the_asked_times(tmp_path):
     assert np.abs(got.float().mean(dim=(1, 2, 3)).numpy() - want).max() < 4  # codec noise
 
 
-def test_whole_video_decoding_equals_sampling(tmp_path):
+def test_whole_video_decoding_equals_sampling(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (90, 36, 50, 3), dtype=np.uint8)  # width 50: decord's 32-pixel quirk
     path = write_video(tmp_path / "noise.mp4", frames, fps=30)
-    whole, fps = decode_frames(path, height=20, width=28, chunk=16)  # several chunks
+    monkeypatch.setattr(VideoFrames, "CHUNK_BYTES", 15 * 36 * 50 * 16)  # chunks of 16 frames
+    whole, fps = decode_frames(path, height=20, width=28)
     assert whole.shape == (90, 20, 28, 3) and fps == pytest.approx(30)
     for start, end, n in [(0.0, 3.0, 5), (1.1, 1.9, 3), (2.5, 3.0, 2)]:
         picked = whole[torch.from_numpy(frame_indices(frame_times(start, end, n), fps, len(whole)))]

@@ -143,4 +143,6 @@ class EmbedConfig:
         """All parameters (JSON-able)."""
         d = asdict(self)
         d["channels"] = list(self.channels)
+        if not self.steps:
+            del d["steps"]  # the default: files of pooled encoders stay readable by earlier versions
         return d

@@ -46,11 +46,9 @@ def sample_frames(
     ------
     CorruptMediaError : the file has no decodable video stream.
     """
-    path = check_file(path)
-    reader, native_h, native_w = _open(path)
-    indices = frame_indices(frame_times(start, end, n), reader.get_avg_fps(), len(reader))
-    batch = _get(reader, path, indices)
-    return _resize(torch.from_numpy(batch), native_h if height < 0 else height, native_w if width < 0 else width)
+    video = VideoFrames(path)
+    indices = frame_indices(frame_times(start, end, n), video.fps, video.count)
+    return video.get(indices, height=video.height if height < 0 else height, width=video.width if width < 0 else width)
 
 
 def frame_indices(times: np.ndarray, fps: float, count: int) -> np.ndarray:
@@ -59,48 +57,62 @@ def frame_indices(times: np.ndarray, fps: float, count: int) -> np.ndarray:
     return np.clip(np.floor(np.asarray(times) * fps).astype(np.int64), 0, count - 1)
 
 
-def decode_frames(path: str | Path, *, height: int, width: int, chunk: int = 64) -> tuple[torch.Tensor, float]:
+def decode_frames(path: str | Path, *, height: int, width: int) -> tuple[torch.Tensor, float]:
     """Every frame of a video at ``height`` x ``width`` (resized as :func:`sample_frames` does,
-    ``chunk`` frames at a time so a long video never sits in memory at full size) and the
-    frame rate: ([shape=(N, height, width, 3)] uint8 RGB, fps). ``frames[frame_indices(...)]``
-    equals :func:`sample_frames`' result.
+    in chunks so a long video never sits in memory at full size) and the frame rate:
+    ([shape=(N, height, width, 3)] uint8 RGB, fps). ``frames[frame_indices(...)]`` equals
+    :func:`sample_frames`' result.
 
     Raises
     ------
     CorruptMediaError : the file has no decodable video stream.
     """
-    path = check_file(path)
-    reader, _, _ = _open(path)
-    parts = [_resize(torch.from_numpy(_get(reader, path, np.arange(a, min(a + chunk, len(reader))))), height, width)
-             for a in range(0, len(reader), chunk)]
-    return torch.cat(parts), float(reader.get_avg_fps())
+    video = VideoFrames(path)
+    return video.get(np.arange(video.count), height=height, width=width), video.fps
 
 
-def _open(path: Path):
-    """(decord reader, native height, native width); the reader has at least one frame."""
-    import decord  # imported here: decord is only needed by visual encoders
+class VideoFrames:
+    """One open video stream (decord), read by frame index: ``fps``, ``count`` frames of
+    ``height`` x ``width`` pixels.
 
-    try:
-        reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
-        native_h, native_w = reader[0].shape[:2] if len(reader) else (0, 0)
-        if native_w % 32:  # decord 0.6 copies rows with 32-pixel alignment: decode wider
-            reader = decord.VideoReader(str(path), ctx=decord.cpu(0),
-                                        width=-(-native_w // 32) * 32, height=native_h)
-    except (decord.DECORDError, RuntimeError) as exc:
-        raise CorruptMediaError(path, f"decord cannot read a video stream ({exc})") from exc
-    if len(reader) == 0:
-        raise CorruptMediaError(path, "video stream has no frames")
-    return reader, native_h, native_w
+    Raises
+    ------
+    CorruptMediaError : the file has no decodable video stream (on opening).
+    """
 
+    CHUNK_BYTES = 256e6  # decoded full-size frames (and their float copy while resizing) per chunk
 
-def _get(reader, path: Path, indices: np.ndarray) -> np.ndarray:
-    """Frames ``indices`` of ``reader``: [shape=(len(indices), H, W, 3)] uint8."""
-    import decord
+    def __init__(self, path: str | Path) -> None:
+        import decord  # imported here: decord is only needed by visual encoders
 
-    try:
-        return reader.get_batch(indices.tolist()).asnumpy()
-    except (decord.DECORDError, RuntimeError) as exc:
-        raise CorruptMediaError(path, f"frame decoding failed ({exc})") from exc
+        self.path = check_file(path)
+        try:
+            reader = decord.VideoReader(str(self.path), ctx=decord.cpu(0))
+            self.height, self.width = reader[0].shape[:2] if len(reader) else (0, 0)
+            if self.width % 32:  # decord 0.6 copies rows with 32-pixel alignment: decode wider
+                reader = decord.VideoReader(str(self.path), ctx=decord.cpu(0),
+                                            width=-(-self.width // 32) * 32, height=self.height)
+        except (decord.DECORDError, RuntimeError) as exc:
+            raise CorruptMediaError(self.path, f"decord cannot read a video stream ({exc})") from exc
+        if len(reader) == 0:
+            raise CorruptMediaError(self.path, "video stream has no frames")
+        self.reader, self.count, self.fps = reader, len(reader), float(reader.get_avg_fps())
+
+    def get(self, indices: np.ndarray, *, height: int, width: int) -> torch.Tensor:
+        """Frames ``indices`` [shape=(n,)] resized to ``height`` x ``width``: [shape=(n, height,
+        width, 3)] uint8 RGB, decoded in chunks of about ``CHUNK_BYTES``."""
+        import decord
+
+        indices = np.asarray(indices, dtype=np.int64)
+        chunk = max(1, int(self.CHUNK_BYTES // (15 * max(1, self.height * self.width))))  # uint8 + float32 x 3
+        parts = []
+        for a in range(0, len(indices), chunk):
+            try:
+                batch = self.reader.get_batch(indices[a : a + chunk].tolist()).asnumpy()
+            except (decord.DECORDError, RuntimeError) as exc:
+                raise CorruptMediaError(self.path, f"frame decoding failed ({exc})") from exc
+            parts.append(_resize(torch.from_numpy(batch), height, width))
+        return torch.cat(parts) if parts else torch.zeros(0, height, width, 3, dtype=torch.uint8)
 
 
 def _resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from videothat.aligned import SequenceHead, check_steps
-from videothat.errors import CacheError, NoVideoError, ParameterError
+from videothat.errors import CacheError, ParameterError
 
 TORCHVISION_TRUNKS = ("r3d_18", "mc3_18", "r2plus1d_18")
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)  # torchvision's video models were trained with these
@@ -122,8 +122,9 @@ class VideoEncoder(nn.Module):
 
     def config(self) -> dict[str, object]:
         """Constructor arguments (saved with the weights; ``weights`` is not needed to reload)."""
-        return {"trunk": self.trunk_name, "dim": self.dim, "frames": self.frames, "size": self.size,
-                "widths": list(self.widths), "steps": self.steps}
+        conf: dict[str, object] = {"trunk": self.trunk_name, "dim": self.dim, "frames": self.frames,
+                                   "size": self.size, "widths": list(self.widths)}
+        return conf | ({"steps": self.steps} if self.steps else {})  # pooled: as earlier versions wrote it
 
     def _normalised(self, frames: Tensor) -> Tensor:
         """uint8 RGB [shape=(..., H, W, 3)] -> float [shape=(..., 3, H, W)] with the trunk's mean and spread."""
@@ -143,6 +144,8 @@ class VideoEncoder(nn.Module):
         ``i`` being frames ``indices[i]`` [shape=(W, frames)] int64: the same as
         ``self(video[indices])``, in batches of ``batch`` clips. A per-frame trunk sees each
         frame once, however many overlapping clips share it. [shape=(W, dim)]"""
+        if len(indices) == 0:
+            return torch.zeros(0, self.dim, device=video.device)
         if self.trunk_name not in ALIGNED_TRUNKS:
             return torch.cat([self(video[indices[a : a + batch]]) for a in range(0, len(indices), batch)])
         used, where = torch.unique(indices, return_inverse=True)  # frames any clip needs; where: [W, frames]
@@ -194,47 +197,36 @@ def load_video_encoder(path: str | Path, *, device: torch.device | str = "cpu") 
     return model.to(device).eval(), extra
 
 
-FRAME_MEMORY_MB = 512.0  # videos whose frames at the encoder's size fit this are decoded once, whole
-FRAME_RATE_BOUND = 60.0  # frames/s assumed when a video's rate is unknown
+WINDOW_BATCH = 256  # picture windows embedded together (their frames decoded once, together)
 
 
 @torch.no_grad()
 def embed_video_windows(model: VideoEncoder, path: str | Path, starts: np.ndarray, window: float, *,
-                        batch: int = 64, memory_mb: float = FRAME_MEMORY_MB) -> np.ndarray:
+                        batch: int = WINDOW_BATCH) -> np.ndarray:
     """Embeddings of the pictures of ``window`` s from each of ``starts`` (s) of a video,
-    ``model.frames`` frames each, in batches of ``batch`` windows on the model's device.
-    [shape=(len(starts), dim)] float32.
+    ``model.frames`` frames each. [shape=(len(starts), dim)] float32.
 
-    A video whose frames at the model's size fit ``memory_mb`` is decoded once; a longer
-    one is read window by window (the same frames either way).
+    The video is opened once and streamed: ``batch`` windows at a time, the frames they
+    need are decoded once (at the model's size) and shared between overlapping windows
+    (:meth:`VideoEncoder.embed_windows`), so memory stays bounded on a film of any length.
 
     Raises
     ------
-    NoVideoError, CorruptMediaError : no decodable video stream.
+    CorruptMediaError : no decodable video stream.
     """
-    from videothat.media.frames import decode_frames, frame_indices, sample_frames
-    from videothat.media.probe import probe
+    from videothat.media.frames import VideoFrames, frame_indices
 
-    info = probe(path)
-    if info.video is None:
-        raise NoVideoError(Path(path), "no video stream: music by pictures needs pictures")
-    device, size, n = next(model.parameters()).device, model.size, model.frames
-    fps = info.video.fps or FRAME_RATE_BOUND
-    whole = None
-    if info.duration * fps * size * size * 3 <= memory_mb * 1e6:
-        whole = decode_frames(path, height=size, width=size)
+    device, n = next(model.parameters()).device, model.frames
     starts = np.asarray(starts, dtype=np.float64)
-    times = starts[:, None] + (np.arange(n) + 0.5) * window / n  # frame_times of every window
     if not len(starts):
         return np.zeros((0, model.dim), np.float32)
-    if whole is not None:
-        frames, rate = whole
-        indices = torch.from_numpy(frame_indices(times, rate, len(frames)))
-        return model.embed_windows(frames.to(device), indices.to(device), batch=batch).cpu().numpy()
+    video = VideoFrames(path)
+    times = starts[:, None] + (np.arange(n) + 0.5) * window / n  # frame_times of every window
+    indices = frame_indices(times, video.fps, video.count)  # [W, n]
     out = []
-    for a in range(0, len(times), batch):
-        clips = torch.stack([sample_frames(path, t, t + window, n=n, height=size, width=size)
-                             for t in starts[a : a + batch].tolist()])
-        out.append(model(clips.to(device)).float().cpu().numpy())
+    for a in range(0, len(indices), batch):
+        needed, local = np.unique(indices[a : a + batch], return_inverse=True)
+        frames = video.get(needed, height=model.size, width=model.size).to(device)
+        local = torch.from_numpy(local.reshape(-1, n)).to(device)
+        out.append(model.embed_windows(frames, local).cpu().numpy())
     return np.concatenate(out)
-
