@@ -122,7 +122,7 @@ def main() -> int:
 
 
 def picture_rows(args: argparse.Namespace, device: torch.device) -> None:
-    from videothat.media.frames import decode_frames, frame_indices
+    from videothat.media.frames import decode_frames, frame_indices, frame_times
     from videothat.vision.encoders import load_video_encoder
 
     model, extra = load_video_encoder(args.video_encoder, device=device)
@@ -132,8 +132,8 @@ def picture_rows(args: argparse.Namespace, device: torch.device) -> None:
     starts = np.arange(0.0, seconds - window + 1e-9, args.video_hop)
     if not len(starts):
         sys.exit(f"{args.video}: {seconds:.2f} s is shorter than one {window} s picture window")
-    times = starts[:, None] + (np.arange(model.frames) + 0.5) * window / model.frames
-    indices = torch.from_numpy(frame_indices(times, fps, len(frames))).to(device)
+    indices = torch.from_numpy(frame_indices(frame_times(starts, starts + window, model.frames), fps,
+                                             len(frames))).to(device)
     frames = frames.to(device)
     with torch.no_grad():
         t_shared, shared = timed(lambda: model.embed_windows(frames, indices), args.repeats, device)

@@ -11,15 +11,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from videothat.audio.config import check_steps
 from videothat.errors import ParameterError
 
-
-def check_steps(steps: int, dim: int) -> None:
-    """Raise :class:`ParameterError` unless ``steps`` (0 = not aligned) divides ``dim``."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ParameterError(f"steps={steps!r} must be 0 (one pooled vector) or a positive integer")
-    if steps and dim % steps:
-        raise ParameterError(f"steps={steps} must divide dim={dim} (each step gets dim / steps numbers)")
+__all__ = ["SequenceHead", "check_steps"]
 
 
 class SequenceHead(nn.Module):

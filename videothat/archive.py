@@ -343,9 +343,11 @@ def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: 
 def query_video_pictures(video: str | Path, root: Path, index: IndexConfig, *, video_encoder: str | Path,
                          device: str = "cpu", top: int = 10) -> list[Alignment]:
     """Songs of a ``songs`` index ranked by how well they fit what the video *shows*: the
-    pictures of a window every ``index.query_hop`` s (at most the index's hop) go through a soundtrack run's visual
-    encoder, whose embeddings live in the space of that run's audio encoder, which the
-    index must have been built with (``index.encoder=learned``)."""
+    pictures of a window every ``index.query_hop`` s (at most the index's hop) go through a
+    soundtrack run's visual encoder, whose embeddings live in the space of that run's audio
+    encoder, which the index must have been built with (``index.encoder=learned``)."""
+    from videothat.audio.config import EmbedConfig
+    from videothat.audio.embed import hop_frames
     from videothat.media.probe import probe
     from videothat.vision.encoders import embed_video_windows, load_video_encoder
 
@@ -363,9 +365,6 @@ def query_video_pictures(video: str | Path, root: Path, index: IndexConfig, *, v
     if not (paired and fits):
         raise ParameterError(f"{video_encoder}: this visual encoder was not trained with the audio encoder "
                              f"{root} was built with; use the audio_encoder.safetensors of the same run")
-    from videothat.audio.config import EmbedConfig
-    from videothat.audio.embed import hop_frames
-
     embed = EmbedConfig(**audio)
     indexed_hop = hop_frames(embed, float(built["params"]["hop"])) * embed.hop_length / embed.sample_rate
     info = probe(video)

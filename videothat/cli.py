@@ -235,7 +235,7 @@ def _print_stats(stats: dict) -> None:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from videothat import archive
-    from videothat.config import analysis_config
+    from videothat.config import analysis_config, resolve_device
 
     _existing_index(args.index)
     if args.top < 1:
@@ -256,8 +256,6 @@ def cmd_query(args: argparse.Namespace) -> int:
             print(f"song {row['song_time']:7.2f} s  {line}")
     else:
         if args.by == "pictures":
-            from videothat.config import resolve_device
-
             if args.video_encoder is None:
                 raise ParameterError("--by pictures needs --video-encoder RUN/video_encoder.safetensors "
                                      "(a soundtrack run's visual encoder)")

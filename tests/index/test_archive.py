@@ -33,6 +33,19 @@ def _build(case, index_dir, *paths, extra=()):
                  "--cache-dir", str(cache), "-q", *extra])
 
 
+def _fixture_music_index(case, tmp_path, *overrides):
+    """``tmp_path/music``: a songs index of the audio fixtures built with ``overrides``;
+    returns the folder of the fixtures (links)."""
+    from conftest import AUDIO_FIXTURES
+
+    library = tmp_path / "library"
+    library.mkdir()
+    for path in AUDIO_FIXTURES:
+        (library / path.name).symlink_to(path)
+    assert _build(case, tmp_path / "music", library, extra=["--songs", *overrides]) == 0
+    return library
+
+
 def _contents(root):
     store = FingerprintStore.open(root)
     rows = store.db.execute("SELECT v.id, f.path, f.hash, v.shot, v.start, v.kind FROM vectors v "
@@ -158,11 +171,7 @@ def test_query_song_names_shot_and_source_time(case, tmp_path, capsys):
 def test_query_video_finds_the_song_and_where(case, tmp_path, capsys):
     from conftest import AUDIO_FIXTURES
 
-    library = tmp_path / "library"
-    library.mkdir()
-    for path in AUDIO_FIXTURES:
-        (library / path.name).symlink_to(path)
-    assert _build(case, tmp_path / "music", library, extra=["--songs", "index.encoder=timbre"]) == 0
+    _fixture_music_index(case, tmp_path, "index.encoder=timbre")
     rock = decode_audio(next(p for p in AUDIO_FIXTURES if "rock" in p.name), SR)
     excerpt = rock[round(11.3 * SR) : round(16.3 * SR)]
     noise = np.random.default_rng(0).standard_normal(excerpt.size).astype(np.float32)
@@ -212,12 +221,7 @@ def test_learned_encoder_indexes_and_queries_and_guards_its_weights(case, tmp_pa
     torch.manual_seed(0)
     config = EmbedConfig(window=0.5, n_mels=32, channels=(8, 16, 32), dim=32)
     weights = save_encoder(AudioEncoder(config).eval(), config, tmp_path / "enc.safetensors")
-    library = tmp_path / "library"
-    library.mkdir()
-    for path in AUDIO_FIXTURES:
-        (library / path.name).symlink_to(path)
-    assert _build(case, tmp_path / "music", library,
-                  extra=["--songs", "index.encoder=learned", f"index.learned.checkpoint={weights}"]) == 0
+    _fixture_music_index(case, tmp_path, "index.encoder=learned", f"index.learned.checkpoint={weights}")
     stats = FingerprintStore.open(tmp_path / "music").stats()
     assert stats["encoder"] == "learned" and stats["dim"] == 32
     rock = decode_audio(next(p for p in AUDIO_FIXTURES if "rock" in p.name), SR)
@@ -238,7 +242,6 @@ def test_music_by_pictures_equals_a_brute_force_query_and_guards_its_pairing(cas
                                                                              capsys):
     """A soundtrack pair exported like a run: a music index of its audio encoder, queried with
     a video's pictures, ranks exactly what embedding each window by hand and voting does."""
-    from conftest import AUDIO_FIXTURES
     from train.objectives import SoundtrackObjective
     from videothat.audio.augment import AugmentConfig
     from videothat.audio.config import EmbedConfig
@@ -255,12 +258,7 @@ def test_music_by_pictures_equals_a_brute_force_query_and_guards_its_pairing(cas
 
     audio, video = export(0, tmp_path / "run")
     _, other_video = export(1, tmp_path / "other")
-    library = tmp_path / "library"
-    library.mkdir()
-    for path in AUDIO_FIXTURES:
-        (library / path.name).symlink_to(path)
-    assert _build(case, tmp_path / "music", library,
-                  extra=["--songs", "index.encoder=learned", f"index.learned.checkpoint={audio}"]) == 0
+    library = _fixture_music_index(case, tmp_path, "index.encoder=learned", f"index.learned.checkpoint={audio}")
     flash = video_manifest.parent / "flash.mp4"
     out = tmp_path / "found.json"
     query = ["query", "--video", str(flash), "--index", str(tmp_path / "music"), "--by", "pictures", "-k", "3",

@@ -34,7 +34,15 @@ def test_whole_video_decoding_equals_sampling(tmp_path, monkeypatch):
         assert torch.equal(picked, sample_frames(path, start, end, n=n, height=20, width=28))
 
 
+def test_frame_times_of_many_spans_equal_each_span():
+    starts, ends = np.array([0.0, 1.5, 4.0]), np.array([2.0, 2.0, 9.0])
+    each = np.stack([frame_times(a, b, 4) for a, b in zip(starts, ends, strict=True)])
+    assert np.array_equal(frame_times(starts, ends, 4), each)
+
+
 def test_bad_requests(tmp_path):
+    with pytest.raises(ParameterError, match=r"\[2.0, 1.0\]"):
+        frame_times(np.array([0.0, 2.0]), np.array([1.0, 1.0]), 3)
     with pytest.raises(ParameterError):
         frame_times(2.0, 1.0, 3)
     with pytest.raises(ParameterError):

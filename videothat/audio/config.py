@@ -69,6 +69,15 @@ class NoveltyConfig:
         return asdict(self)
 
 
+def check_steps(steps: object, dim: int) -> None:
+    """Raise :class:`ParameterError` unless ``steps`` (0 = not time-aligned) is an integer >= 0
+    that divides ``dim`` (see :mod:`videothat.aligned`)."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ParameterError(f"steps={steps!r} must be 0 (one pooled vector) or a positive integer")
+    if steps and dim % steps:
+        raise ParameterError(f"steps={steps} must divide dim={dim} (each step gets dim / steps numbers)")
+
+
 def _require_positive_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ParameterError(f"{name}={value!r} must be a positive integer")
@@ -104,9 +113,7 @@ class EmbedConfig:
     def __post_init__(self) -> None:
         for name in ("sample_rate", "n_fft", "hop_length", "n_mels", "dim", "convs"):
             _require_positive_int(name, getattr(self, name))
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0 \
-                or (self.steps and self.dim % self.steps):
-            raise ParameterError(f"steps={self.steps!r} must be 0 or a positive integer dividing dim={self.dim}")
+        check_steps(self.steps, self.dim)
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         if not self.channels or min(self.channels) < 1:
             raise ParameterError(f"channels={self.channels} must be one or more positive integers")

@@ -12,7 +12,7 @@ config in the file's metadata; loading never unpickles.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -194,12 +194,25 @@ def read_weights(path: str | Path, *, kind: str = "audio") -> tuple[dict[str, Te
     return state, json.loads(meta["config"]), json.loads(meta.get("extra", "{}"))
 
 
-def load_encoder(path: str | Path, *, device: torch.device | str = "cpu") -> AudioEncoder:
-    """The :class:`AudioEncoder` saved at ``path``, in eval mode on ``device``."""
-    state, conf, _ = read_weights(path)
+def load_module(path: str | Path, build: Callable[[dict], nn.Module], *, kind: str = "audio",
+                device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+    """(``build(config)`` with the weights saved at ``path``, in eval mode on ``device``; the
+    file's extra metadata), for a file :func:`save_encoder` wrote.
+
+    Raises
+    ------
+    CacheError : see :func:`read_weights`; or the weights do not fit their config.
+    """
+    state, conf, extra = read_weights(path, kind=kind)
     try:
-        model = AudioEncoder(EmbedConfig(**conf))
+        model = build(conf)
         model.load_state_dict(state, strict=True)
     except (TypeError, RuntimeError, ParameterError) as exc:
         raise CacheError(f"{Path(path)}: weights do not fit their config ({exc})") from exc
-    return model.to(device).eval()
+    return model.to(device).eval(), extra
+
+
+def load_encoder(path: str | Path, *, device: torch.device | str = "cpu") -> AudioEncoder:
+    """The :class:`AudioEncoder` saved at ``path``, in eval mode on ``device``."""
+    model, _ = load_module(path, lambda conf: AudioEncoder(EmbedConfig(**conf)), device=device)
+    return model  # type: ignore[return-value]

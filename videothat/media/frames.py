@@ -11,13 +11,17 @@ from videothat.errors import CorruptMediaError, ParameterError
 from videothat.media.discover import check_file
 
 
-def frame_times(start: float, end: float, n: int) -> np.ndarray:
-    """Centres of ``n`` equal parts of [start, end) in seconds. [shape=(n,)]"""
+def frame_times(start: float | np.ndarray, end: float | np.ndarray, n: int) -> np.ndarray:
+    """Centres of ``n`` equal parts of [start, end) in seconds: [shape=(n,)], or
+    [shape=(*start.shape, n)] for arrays of spans (``start``, ``end`` broadcast)."""
     if n < 1:
         raise ParameterError(f"n={n} frames must be >= 1")
-    if not end > start:
-        raise ParameterError(f"shot [{start}, {end}] s must have end > start")
-    return start + (np.arange(n) + 0.5) * (end - start) / n
+    start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
+    bad = ~(end > start)
+    if bad.any():
+        a, b = np.broadcast_arrays(start, end)
+        raise ParameterError(f"shot [{a[bad].flat[0]}, {b[bad].flat[0]}] s must have end > start")
+    return start[..., None] + (np.arange(n) + 0.5) * (end - start)[..., None] / n
 
 
 def sample_frames(

@@ -186,15 +186,10 @@ def load_video_encoder(path: str | Path, *, device: torch.device | str = "cpu") 
     ------
     CacheError : missing, unreadable, or the weights do not fit their config.
     """
-    from videothat.audio.embed import read_weights
+    from videothat.audio.embed import load_module
 
-    state, conf, extra = read_weights(path, kind="video")
-    try:
-        model = VideoEncoder(**conf)
-        model.load_state_dict(state, strict=True)
-    except (TypeError, RuntimeError, ParameterError) as exc:
-        raise CacheError(f"{Path(path)}: weights do not fit their config ({exc})") from exc
-    return model.to(device).eval(), extra
+    model, extra = load_module(path, lambda conf: VideoEncoder(**conf), kind="video", device=device)
+    return model, extra  # type: ignore[return-value]
 
 
 WINDOW_BATCH = 256  # picture windows embedded together (their frames decoded once, together)
@@ -214,15 +209,14 @@ def embed_video_windows(model: VideoEncoder, path: str | Path, starts: np.ndarra
     ------
     CorruptMediaError : no decodable video stream.
     """
-    from videothat.media.frames import VideoFrames, frame_indices
+    from videothat.media.frames import VideoFrames, frame_indices, frame_times
 
     device, n = next(model.parameters()).device, model.frames
     starts = np.asarray(starts, dtype=np.float64)
     if not len(starts):
         return np.zeros((0, model.dim), np.float32)
     video = VideoFrames(path)
-    times = starts[:, None] + (np.arange(n) + 0.5) * window / n  # frame_times of every window
-    indices = frame_indices(times, video.fps, video.count)  # [W, n]
+    indices = frame_indices(frame_times(starts, starts + window, n), video.fps, video.count)  # [W, n]
     out = []
     for a in range(0, len(indices), batch):
         needed, local = np.unique(indices[a : a + batch], return_inverse=True)
