@@ -124,16 +124,42 @@ def test_shortlist_search_equals_full_search_when_it_holds_every_shot():
 
 @pytest.mark.parametrize("kw", [{}, {"shortlist": 8, "in_point_step": 0.7}, {"reuse": True, "beam_width": 4},
                                 {"mode": "global", "shortlist": 10}])
-def test_batching_and_early_pruning_change_nothing(monkeypatch, kw):
-    """Frames scored one at a time, and every child pushed (no early pruning), give the same
-    timeline as the default batched search."""
+def test_batching_changes_nothing(monkeypatch, kw):
+    """Frames expanded one at a time, candidates scored one frame per call, and every
+    candidate looked at for the free best ones give the same timeline as the default
+    batched search; so does a search that looks at only two candidates first."""
     import videothat.match.search as search_module
 
     bank, song, onsets = _setup(8, 10 if kw.get("reuse") else 30, 25.0)
     want = _run(bank, song, onsets, **kw)
+    monkeypatch.setattr(search_module, "_least_advance", lambda ctx: 1)
     monkeypatch.setattr(search_module, "CANDIDATE_ELEMENTS", 1)
-    monkeypatch.setattr(search_module, "_may_enter", lambda new, worst: np.ones(len(new["stop"]), bool))
+    monkeypatch.setattr(search_module, "PICK_PREFIX", 1 << 30)
     assert _run(bank, song, onsets, **kw) == want
+    monkeypatch.setattr(search_module, "PICK_PREFIX", 2)
+    assert _run(bank, song, onsets, **kw) == want
+
+
+def test_frontier_keeps_the_best_distinct_keys_per_frame():
+    """best_per_frame against a brute-force loop: per frame, the best of each key, then the
+    `width` best of those, ties to the earlier."""
+    from videothat.match.frontier import Hypotheses, best_per_frame
+
+    rng = np.random.default_rng(3)
+    n = 400
+    rows = Hypotheses(rng.integers(0, 6, n).astype(np.float64), rng.random(n), rng.integers(0, 5, n),
+                      rng.integers(0, 12, n).astype(np.uint64), np.arange(n), rng.integers(0, 9, n),
+                      np.zeros(n, np.int64), np.zeros(n, np.float32), np.arange(n))
+    got = best_per_frame(rows, 4)
+    want = []
+    for frame in range(5):
+        best: dict[int, int] = {}
+        for i in np.flatnonzero(rows.pos == frame):
+            k = int(rows.key[i])
+            if k not in best or rows.value[i] > rows.value[best[k]]:
+                best[k] = int(i)
+        want += sorted(best.values(), key=lambda i: (-rows.value[i], i))[:4]
+    assert got.seq.tolist() == want
 
 
 def test_in_points_let_a_shot_start_later():

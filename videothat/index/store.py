@@ -251,37 +251,41 @@ class FingerprintStore:
         """Where vectors come from, as arrays: (``paths``, sorted; for each of ``ids``
         [shape=(n,)], the index of its file in ``paths``, its shot, and its window's time in
         the file in s), each [shape=(n,)]."""
-        ids = np.asarray(ids, dtype=np.int64).tolist()
-        infos = self._infos(set(ids))
-        if len(infos) != len(set(ids)):
+        ids = np.asarray(ids, dtype=np.int64)
+        distinct = np.unique(ids)
+        rows = sorted(self._rows_in("SELECT id, file, shot, start FROM vectors WHERE id IN", distinct.tolist()))
+        if len(rows) != len(distinct):
             raise CacheError(f"{self.root}: the FAISS index holds vector ids its metadata lacks; rebuild the index")
-        found = [infos[i] for i in ids]
-        names = sorted({info.path for info in found})
-        number = {name: i for i, name in enumerate(names)}
-        return (names, np.array([number[f.path] for f in found], dtype=np.int64),
-                np.array([f.shot for f in found], dtype=np.int64), np.array([f.start for f in found], dtype=np.float64))
+        at = np.searchsorted(distinct, ids)  # rows are in the order of distinct
+        file_id = np.array([r[1] for r in rows], dtype=np.int64)[at]
+        files = np.unique(file_id)
+        path_of = dict(self._rows_in("SELECT id, path FROM files WHERE id IN", files.tolist()))
+        names = sorted(set(path_of.values()))
+        rank = {name: i for i, name in enumerate(names)}
+        number = np.array([rank[path_of[f]] for f in files.tolist()], dtype=np.int64)
+        return (names, number[np.searchsorted(files, file_id)], np.array([r[2] for r in rows], dtype=np.int64)[at],
+                np.array([r[3] for r in rows], dtype=np.float64)[at])
 
     def windows_per_shot(self, paths: list[str]) -> dict[tuple[str, int], int]:
         """How many vectors each shot of the files ``paths`` has: (path, shot) -> count."""
-        out: dict[tuple[str, int], int] = {}
-        for i in range(0, len(paths), SQL_CHUNK):
-            chunk = paths[i : i + SQL_CHUNK]
-            rows = self.db.execute(f"SELECT f.path, v.shot, COUNT(*) FROM vectors v JOIN files f ON v.file = f.id "
-                                   f"WHERE f.path IN ({','.join('?' * len(chunk))}) GROUP BY v.file, v.shot", chunk)
-            out.update({(path, shot): n for path, shot, n in rows})
-        return out
+        rows = self._rows_in("SELECT f.path, v.shot, COUNT(*) FROM vectors v JOIN files f ON v.file = f.id "
+                             "WHERE f.path IN", paths, "GROUP BY v.file, v.shot")
+        return {(path, shot): n for path, shot, n in rows}
 
     def _infos(self, ids: set[int]) -> dict[int, VectorInfo]:
-        """Metadata of vectors, looked up in chunks (SQLite limits the variables per statement)."""
-        out: dict[int, VectorInfo] = {}
-        ordered = sorted(ids)
-        for i in range(0, len(ordered), SQL_CHUNK):
-            chunk = ordered[i : i + SQL_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(f"SELECT v.id, f.path, v.shot, v.start, v.kind FROM vectors v JOIN files f "
-                                   f"ON v.file = f.id WHERE v.id IN ({marks})", chunk)
-            out.update({r[0]: VectorInfo(r[1], r[2], r[3], r[4]) for r in rows})
-        return out
+        """Metadata of vectors."""
+        rows = self._rows_in("SELECT v.id, f.path, v.shot, v.start, v.kind FROM vectors v JOIN files f "
+                             "ON v.file = f.id WHERE v.id IN", sorted(ids))
+        return {r[0]: VectorInfo(r[1], r[2], r[3], r[4]) for r in rows}
+
+    def _rows_in(self, query: str, values: list, suffix: str = "") -> list[tuple]:
+        """The rows of ``query (?, ?, ...) suffix`` over ``values``, in chunks (SQLite limits
+        the variables per statement); a group-by ``suffix`` must group within a value."""
+        rows: list[tuple] = []
+        for i in range(0, len(values), SQL_CHUNK):
+            chunk = values[i : i + SQL_CHUNK]
+            rows += self.db.execute(f"{query} ({','.join('?' * len(chunk))}) {suffix}", chunk).fetchall()
+        return rows
 
     def files(self) -> list[str]:
         """Paths of the indexed files, in the order they were added."""

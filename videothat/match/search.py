@@ -25,13 +25,10 @@ best first, where they fit, then fills the gaps between them with the sequential
 from __future__ import annotations
 
 import bisect
-import functools
-import heapq
-import itertools
 import logging
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -49,11 +46,13 @@ from videothat.match.correlate import (
     segment_scores,
     shortlist,
 )
+from videothat.match.frontier import Hypotheses, Tree, Waiting, best_per_frame
 
 log = logging.getLogger(__name__)
 
 MAX_IN_POINTS = 64  # in-points tried per shot at most (memory of the per-frame score tensor)
 CANDIDATE_ELEMENTS = 1 << 22  # (frame, shot, in-point, length) scores per batched call at most (memory)
+PICK_PREFIX = 64  # candidates looked at first per hypothesis for its free best ones (all, where too few)
 
 class SearchError(VideoThatError):
     """No timeline satisfies the constraints (not enough shot material, lengths)."""
@@ -75,29 +74,6 @@ class Placement:
     @property
     def end(self) -> int:
         return self.start + self.length
-
-
-@dataclass(eq=False, slots=True)
-class _Node:
-    """A partial timeline: its last segment (the entry that made it) and a link to the rest
-    (shared, not copied)."""
-
-    value: float  # sum of score * seconds
-    time: float  # s, song time reached
-    pos: int  # frame reached
-    key: int  # hash of the set of shots used (Zobrist): equal sets, equal futures
-    parent: _Node | None
-    entry: _Entry | None  # None at the start
-    used: np.ndarray | None = None  # [S] bool on the host; None with reuse allowed
-
-    def placements(self) -> list[Placement]:
-        out, node = [], self
-        while node.parent is not None:
-            e, parent = node.entry, node.parent
-            out.append(Placement(e.shot, e.in_frame, parent.pos, e.stop - parent.pos, e.score, parent.time,
-                                 e.end_time))
-            node = parent
-        return out[::-1]
 
 
 @dataclass(frozen=True)
@@ -211,111 +187,66 @@ def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placemen
     """Cover song frames [span.start, span.end) exactly (seconds [start_time, end_time)).
 
     Width 1 is the original greedy walk. Wider beams are time-synchronous: hypotheses
-    are kept per song frame they have reached (``beam_width`` best values each) and
-    frames are expanded in increasing order, so only hypotheses that cover the same song
-    time, and whose values therefore compare, compete. The candidates at a frame do not
-    depend on the hypotheses: those of every frame the frontier has reached are scored
-    together in one batched call (:func:`_candidates`), and each frame's hypotheses then
-    pick from them on the host. Hypotheses are light entries until their frame is expanded.
+    are kept per song frame they have reached (``beam_width`` best values each, see
+    :func:`~videothat.match.frontier.best_per_frame`), so only hypotheses that cover the
+    same song time, and whose values therefore compare, compete. Every segment advances at
+    least :func:`_least_advance` frames (or ends the span), so once every frame before
+    ``f`` is expanded, the beams of all frames in [f, f + advance) are complete: they are
+    expanded together, as one layer of columns. The candidates at a frame do not depend on
+    the hypotheses: those of many frames are scored in one batched call (:func:`_fill`).
     """
-    frontier: dict[int, _Frame] = {}
-    heap = [span.start]
-    width = ctx.config.beam_width
+    width, end = ctx.config.beam_width, span.end
+    advance = _least_advance(ctx)
+    tree, waiting = Tree(used), Waiting()
+    reached = np.zeros(len(ctx.song) + 1, dtype=bool)
     ready: dict[int, _Candidates] = {}
-    seq = itertools.count()  # push order: the first of equal values ranks first
-    worst = np.full(len(ctx.song) + 1, -np.inf)  # per frame: the value to beat where its beam is full
-    nodes = [_Node(0.0, span.start_time, span.start, 0, None, None, used)]
-    while heap and heap[0] < span.end:
-        pos = heapq.heappop(heap)
-        if pos != span.start:
-            nodes = [_node(entry) for entry in frontier.pop(pos).entries]
-        if ctx.progress is not None:
-            ctx.progress(pos / len(ctx.song))
-        if pos not in ready:
-            ahead = sorted(x for x in heap if x < span.end)
-            ready.update(_candidates(ctx, [pos, *ahead[: _batch_frames(ctx) - 1]], span.end))
-        children = _expand(ctx, nodes, ready.pop(pos), span, seq, worst if width > 1 else None)
+    layer, lo, seq = Hypotheses.start(span.start, span.start_time), span.start, 0
+    while True:
+        hi = min(lo + advance, end)
+        ids, used_bits = tree.add(layer)
+        _fill(ctx, ready, np.unique(layer.pos).tolist(), reached, hi, end)
+        children = _expand(ctx, layer, ids, used_bits, ready, span, seq)
+        seq += len(children)
         if width == 1:  # the greedy walk: only the best next segment goes on
-            children, frontier, heap = children[:1], {}, []
-        for child in children:
-            if child.stop not in frontier:
-                frontier[child.stop] = _Frame()
-                heapq.heappush(heap, child.stop)
-            here = frontier[child.stop]
-            here.push(child, width)
-            if len(here) == width:
-                worst[child.stop] = -here.entries[-1].neg_value
-    finished = frontier.get(span.end)
-    if not finished:
+            children = children.take(slice(0, 1))
+        if len(children):
+            if int(children.pos.min()) < hi:
+                raise RuntimeError(f"internal: a segment from frame {lo} ends before frame {hi}")
+            tree.extended_until(int(children.pos.max()))
+            reached[children.pos] = True
+            waiting.add(children)
+        later = np.flatnonzero(reached[hi:end])
+        if later.size == 0:
+            break
+        lo = hi + int(later[0])
+        tree.forget_before(lo)
+        layer = best_per_frame(waiting.pop(lo, min(lo + advance, end)), width)
+        if ctx.progress is not None:
+            ctx.progress(lo / len(ctx.song))
+    finished = waiting.pop(end, end + 1)
+    if not len(finished):
         raise SearchError(
             f"no way to cover song time {span.start_time:.2f}-{span.end_time:.2f} s with shots between "
             f"{ctx.config.min_length} and {ctx.config.max_length} s; relax match.min_length/max_length"
         )
-    return _node(finished.entries[0]).placements()
+    best = finished.take(np.lexsort((finished.seq, -finished.value))[:1])
+    return [Placement(shot, j, a, b - a, score, t0, t1) for shot, j, a, b, score, t0, t1 in tree.path(best)]
 
 
-class _Entry(NamedTuple):
-    """A hypothesis waiting at the frame it reached: ``parent`` followed by one segment.
-    Entries order by (-value, push order)."""
+def _least_advance(ctx: _Context) -> int:
+    """Frames every segment advances at least, unless it reaches the end of its range.
 
-    neg_value: float
-    seq: int
-    key: int
-    parent: _Node
-    shot: int
-    in_frame: int
-    score: float
-    end_time: float  # s
-    stop: int  # frame reached
-
-
-def _node(entry: _Entry) -> _Node:
-    """The hypothesis of ``entry`` as a node, with its set of used shots."""
-    parent = entry.parent
-    used = parent.used
-    if used is not None:
-        used = used.copy()
-        used[entry.shot] = True
-    return _Node(-entry.neg_value, entry.end_time, entry.stop, entry.key, parent, entry, used)
-
-
-_new_entry = functools.partial(tuple.__new__, _Entry)  # _Entry from a tuple of its fields, in order
-
-
-class _Frame:
-    """The hypotheses that reached one song frame: the ``width`` best, best first.
-
-    Hypotheses at one frame that used the same set of shots (equal ``key``) have the same
-    future: only the better one is kept (recombination), which leaves room for others.
+    A segment is at least ``min_f`` frames long, and one that plays its shot to the end
+    stops at the frame nearest the exact end time (:func:`_expand`): that is at least
+    ``min_f - 1`` frames on, less the most any shot's curve is longer than its exact
+    duration (hypothesis times are within half a frame of their frames). One frame is
+    kept as a margin for rounding.
     """
-
-    __slots__ = ("entries", "by_key")
-
-    def __init__(self) -> None:
-        self.entries: list[_Entry] = []
-        self.by_key: dict[int, _Entry] = {}
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def push(self, entry: _Entry, width: int) -> None:
-        """Add ``entry`` if it is among the ``width`` best distinct keys."""
-        if len(self.entries) >= width and entry.neg_value >= self.entries[-1].neg_value:
-            return
-        twin = self.by_key.get(entry.key)
-        if twin is not None:
-            if twin.neg_value <= entry.neg_value:
-                return
-            self.entries.remove(twin)
-        bisect.insort(self.entries, entry)
-        self.by_key[entry.key] = entry
-        for gone in self.entries[width:]:
-            del self.by_key[gone.key]
-        del self.entries[width:]
+    slack = float(np.min(ctx.seconds_host * ctx.frame_rate - ctx.frames_host, initial=0.0))
+    return max(1, min(ctx.min_f, ctx.min_f - 2 + math.ceil(slack)))
 
 
-@dataclass(frozen=True)
-class _Candidates:
+class _Candidates(NamedTuple):
     """The allowed segments starting at one song frame, best score first. Host arrays [shape=(M,)]."""
 
     shot: np.ndarray  # int64 bank index
@@ -328,6 +259,21 @@ def _batch_frames(ctx: _Context) -> int:
     """Song frames whose candidates are scored in one call (bounded by CANDIDATE_ELEMENTS)."""
     shots = len(ctx.bank) if ctx.shortlist is None else ctx.shortlist.shape[1]
     return max(1, CANDIDATE_ELEMENTS // (shots * len(ctx.in_host) * ctx.max_f))
+
+
+def _fill(ctx: _Context, ready: dict[int, _Candidates], frames: list[int], reached: np.ndarray, ahead: int,
+          end: int) -> None:
+    """Score the candidates of ``frames`` not in ``ready`` into it, in calls of at most
+    :func:`_batch_frames` frames; room left in the last call goes to reached frames from
+    ``ahead`` on (before ``end``), which later steps will expand."""
+    missing = [f for f in frames if f not in ready]
+    cap = _batch_frames(ctx)
+    for a in range(0, len(missing), cap):
+        chunk = missing[a : a + cap]
+        if len(chunk) < cap:
+            later = (np.flatnonzero(reached[ahead:end]) + ahead).tolist()
+            chunk += [f for f in later if f not in ready][: cap - len(chunk)]
+        ready.update(_candidates(ctx, chunk, end))
 
 
 def _candidates(ctx: _Context, positions: list[int], end: int) -> dict[int, _Candidates]:
@@ -343,50 +289,29 @@ def _candidates(ctx: _Context, positions: list[int], end: int) -> dict[int, _Can
     raw = prefix_raw(ctx.bank, ctx.song, pos, rows, max_frames=min(ctx.max_f, end - min(positions)),
                      in_points=ctx.in_points)  # [P, N, J, K]
     snapped, unsnapped, natural = _ends_at(ctx, pos, rows, end, raw.shape[-1])
-    index, score = _score_segments(ctx, raw, pos, shots, _segments(snapped, natural))
+    length = torch.arange(1, raw.shape[-1] + 1, device=pos.device)
+    inside = ((ctx.in_points[:, None] + length <= ctx.bank.lengths[rows][:, :, None, None])
+              & (shots >= 0)[:, :, None, None])  # [P, N, J, K] in the shot, not a repeat
+    allowed = snapped[:, None, None, :].expand_as(raw).clone()
+    ps, ns, js = (natural >= 0).nonzero(as_tuple=True)
+    allowed[ps, ns, js, natural[ps, ns, js]] = True  # natural ends
+    allowed &= inside
     if ctx.config.snap != "none":
-        none = torch.bincount(index[0], minlength=len(positions)) == 0
+        none = ~allowed.flatten(1).any(dim=1)
         if bool(none.any()):  # no allowed end at those frames: any end
-            more, more_score = _score_segments(ctx, raw, pos, shots, _segments(unsnapped & none[:, None], None,
-                                                                               shots.shape[1], len(ctx.in_host)))
-            index = tuple(torch.cat([x, y]) for x, y in zip(index, more, strict=True))
-            score = torch.cat([score, more_score])
-    p, n, j, m = index
-    p, shot, j, m, score = (x.cpu().numpy() for x in (p, rows[p, n], j, m, score))
-    order = np.lexsort((m, j, shot, -score, p))  # by frame, then best first (ties: shot, in-point, length)
+            allowed |= unsnapped[:, None, None, :] & none[:, None, None, None] & inside
+    index = allowed.nonzero(as_tuple=True)
+    score = segment_scores(ctx.bank, ctx.song, raw, pos, rows, ctx.in_points, index, frame_rate=ctx.frame_rate,
+                           config=ctx.score)
+    keep = torch.isfinite(score)
+    p, n, j, m = (x[keep] for x in index)
+    p, shot, j, m, score = (x.cpu().numpy() for x in (p, rows[p, n], j, m, score[keep]))
+    tie = (shot * len(ctx.in_host) + j) * raw.shape[-1] + m  # ties: by shot, in-point, length
+    order = np.lexsort((tie, -score, p))  # by frame, then best first
     p, shot, j, m, score = p[order], shot[order], j[order], m[order], score[order]
     bounds = np.searchsorted(p, np.arange(len(positions) + 1))
     return {at: _Candidates(shot[a:b], ctx.in_host[j[a:b]], m[a:b] + 1, score[a:b])
             for at, a, b in zip(positions, bounds[:-1], bounds[1:], strict=True)}
-
-
-def _segments(ends: Tensor, natural: Tensor | None, n: int = 0, j: int = 0) -> tuple[Tensor, ...]:
-    """(p, n, j, l - 1) of every shot and in-point ending at each allowed end ``ends``
-    [shape=(P, K)] bool, plus the natural ends ``natural`` [shape=(P, N, J)] (l - 1, or -1
-    where not allowed) that are not among them. Each [shape=(C,)] int64."""
-    if natural is not None:
-        n, j = natural.shape[1:]
-    pe, me = ends.nonzero(as_tuple=True)  # [A] allowed (frame, length) pairs
-    grid = (len(pe), n, j)
-    device = ends.device
-    index = [pe[:, None, None].expand(grid), torch.arange(n, device=device)[None, :, None].expand(grid),
-             torch.arange(j, device=device)[None, None, :].expand(grid), me[:, None, None].expand(grid)]
-    index = [x.flatten() for x in index]
-    if natural is not None:
-        ps, ns, js = (natural >= 0).nonzero(as_tuple=True)
-        mn = natural[ps, ns, js]
-        extra = ~ends[ps, mn]  # natural ends on an allowed end are listed already
-        index = [torch.cat([x, y[extra]]) for x, y in zip(index, (ps, ns, js, mn), strict=True)]
-    return tuple(index)
-
-
-def _score_segments(ctx: _Context, raw: Tensor, pos: Tensor, shots: Tensor, index: tuple[Tensor, ...]
-                    ) -> tuple[tuple[Tensor, ...], Tensor]:
-    """The usable segments of ``index`` (finite score, not a repeated shot) and their scores."""
-    score = segment_scores(ctx.bank, ctx.song, raw, pos, shots.clamp(min=0), ctx.in_points, index,
-                           frame_rate=ctx.frame_rate, config=ctx.score)
-    keep = torch.isfinite(score) & (shots[index[0], index[1]] >= 0)
-    return tuple(x[keep] for x in index), score[keep]
 
 
 def _shots_at(ctx: _Context, pos: Tensor) -> Tensor:
@@ -400,80 +325,82 @@ def _shots_at(ctx: _Context, pos: Tensor) -> Tensor:
     return torch.where(repeat, -1, listed)
 
 
-def _expand(
-    ctx: _Context, nodes: list[_Node], cands: _Candidates, span: _Range, seq: Iterator[int],
-    worst: np.ndarray | None = None,
-) -> list[_Entry]:
-    """Each node extended by its ``expansions`` best-scoring next segments (by segment score,
-    whose length normalisation makes segments of different lengths compare), as entries
-    numbered by ``seq``.
-
-    The nodes share a frame and its candidates ``cands``; they differ only in which shots
-    they have used. With ``worst`` [shape=(T + 1,)], the value to beat at each frame whose
-    beam is full, children that cannot enter are not built.
-    """
-    m = len(cands.score)
-    if m == 0:
-        return []
-    e = min(ctx.config.expansions, m)
-    free = np.stack([_free(node, cands.shot) for node in nodes])  # [H, M]
-    take = free & (np.cumsum(free, axis=1) <= e)  # the e best free candidates of each node
-    stuck = ~free.any(axis=1)
-    if stuck.any():  # no unused shot fits: those paths may reuse one rather than die
-        log.debug("reusing a shot at frame %d", nodes[0].pos)
-        take[stuck, :e] = True
-    h, c = np.nonzero(take)  # node by node, best first
-    new = _children(ctx, nodes, span, h, cands, c)
-    if worst is not None:
-        keep = _may_enter(new, worst)
-        h, c, new = h[keep], c[keep], {name: x[keep] for name, x in new.items()}
-    parents = [nodes[i] for i in h.tolist()]
-    order = itertools.islice(seq, len(parents))
-    columns = ((-new["value"]).tolist(), order, new["key"].tolist(), parents, cands.shot[c].tolist(),
-               cands.in_frame[c].tolist(), cands.score[c].tolist(), new["end_time"].tolist(), new["stop"].tolist())
-    return list(map(_new_entry, zip(*columns, strict=True)))  # tuple.__new__ in C: no Python call per entry
-
-
-def _children(ctx: _Context, nodes: list[_Node], span: _Range, h: np.ndarray, cands: _Candidates,
-              c: np.ndarray) -> dict[str, np.ndarray]:
-    """Node ``nodes[h]`` followed by segment ``c`` of ``cands``, for each pair [shape=(C,)]:
-    the frame reached ``stop``, its exact ``end_time`` (s), the new ``value`` and set ``key``.
+def _expand(ctx: _Context, nodes: Hypotheses, ids: np.ndarray, used_bits: np.ndarray | None,
+            ready: dict[int, _Candidates], span: _Range, seq: int) -> Hypotheses:
+    """Each of ``nodes`` (ordered by frame) extended by its ``expansions`` best-scoring
+    free next segments (by segment score, whose length normalisation makes segments of
+    different lengths compare), numbered from ``seq`` node by node, best first.
 
     A segment that plays its shot to the end ends at the shot's exact end time, rounded
-    to a frame for ``stop``; one that reaches the span's end (or a natural end one frame
-    short of it) ends exactly there.
+    to a frame for the frame reached; one that reaches the span's end (or a natural end
+    one frame short of it) ends exactly there.
     """
-    pos, fr = nodes[0].pos, ctx.frame_rate
-    shot, in_frame, length = cands.shot[c], cands.in_frame[c], cands.length[c]
-    times = np.array([n.time for n in nodes])[h]
+    frames, first = np.unique(nodes.pos, return_index=True)
+    table = [ready.pop(int(f)) for f in frames]
+    sizes = np.array([len(c.score) for c in table])
+    cands = _Candidates(*(np.concatenate(columns) for columns in zip(*table, strict=True)))
+    group = np.repeat(np.arange(len(frames)), np.diff(np.append(first, len(nodes))))  # each node's frame
+    offset = (np.cumsum(sizes) - sizes)[group]
+    if used_bits is not None:
+        def blocked(h: np.ndarray, shot: np.ndarray) -> np.ndarray:
+            return ((used_bits[h, shot >> 3] >> (shot & 7).astype(np.uint8)) & 1).astype(bool)
+    else:  # reuse allowed: any shot but the one just played (no cut from a shot to itself)
+        def blocked(h: np.ndarray, shot: np.ndarray) -> np.ndarray:
+            return shot == nodes.shot[h]
+    h, c = _pick(cands.shot, offset, sizes[group], min(ctx.config.expansions, int(sizes.max(initial=0))), blocked)
+    fr = ctx.frame_rate
+    pos, time = nodes.pos[h], nodes.time[h]
+    shot, in_frame, length, score = cands.shot[c], cands.in_frame[c], cands.length[c], cands.score[c]
     stop = pos + length
     natural = length == ctx.frames_host[shot] - in_frame
     whole = (stop >= span.end) | (natural & (stop == span.end - 1))
-    natural_time = times + ctx.seconds_host[shot] - in_frame / fr
+    natural_time = time + ctx.seconds_host[shot] - in_frame / fr
     end_time = np.where(whole, span.end_time, np.where(natural, natural_time, stop / fr))
     natural_stop = np.clip(np.round(natural_time * fr).astype(np.int64), pos + 1, span.end)
     stop = np.where(whole, span.end, np.where(natural, natural_stop, stop))
-    value = np.array([n.value for n in nodes])[h] + cands.score[c].astype(np.float64) * (end_time - times)
-    key = np.array([n.key for n in nodes], dtype=np.uint64)[h]
-    if nodes[0].used is not None:
-        key = key ^ ctx.zobrist_host[shot]
-    return {"stop": stop, "end_time": end_time, "value": value, "key": key}
+    value = nodes.value[h] + score.astype(np.float64) * (end_time - time)
+    key = nodes.key[h] if used_bits is None else nodes.key[h] ^ ctx.zobrist_host[shot]
+    return Hypotheses(value, end_time, stop, key, ids[h], shot, in_frame, score, seq + np.arange(len(h)))
 
 
-def _may_enter(new: dict[str, np.ndarray], worst: np.ndarray) -> np.ndarray:
-    """Which new hypotheses beat the worst of a full beam at their frame (a full beam takes
-    no other, see :meth:`_Frame.push`). [shape=(C,)] bool"""
-    return new["value"] > worst[new["stop"]]
+def _pick(shots: np.ndarray, offset: np.ndarray, size: np.ndarray, e: int,
+          blocked: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """For each node h, the ``e`` first candidates ``offset[h] + [0, size[h])`` (best first)
+    whose shot ``shots[c]`` is not ``blocked(h, shot)``; a node with none free takes its
+    ``e`` first (reusing a shot rather than dying). Returns (h, c) pairs, node by node.
 
+    The first ``PICK_PREFIX`` candidates of each node are looked at; only nodes that find
+    fewer than ``e`` free ones there are looked at again in full.
+    """
+    def look(rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = np.arange(width)
+        inside = k[None, :] < size[rows, None]
+        c = offset[rows, None] + np.minimum(k[None, :], size[rows, None] - 1)
+        free = inside & ~blocked(rows[:, None], shots[c])
+        count = np.cumsum(free, axis=1)
+        take = free & (count <= e)
+        stuck = count[:, -1] == 0
+        take[stuck] = inside[stuck] & (k[None, :] < e)
+        return take, c, count[:, -1], stuck
 
-def _free(node: _Node, shots: np.ndarray) -> np.ndarray:
-    """Which of ``shots`` [shape=(M,)] ``node`` may use next: unused ones, or with reuse
-    allowed any but the one it just played (no cut from a shot to itself). [shape=(M,)] bool"""
-    if node.used is not None:
-        return ~node.used[shots]
-    if node.entry is None:
-        return np.ones(len(shots), dtype=bool)
-    return shots != node.entry.shot
+    rows = np.flatnonzero(size > 0)
+    if rows.size == 0 or e == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    width = int(size.max())
+    take, c, found, stuck = look(rows, min(width, PICK_PREFIX))
+    again = (found < e) & (size[rows] > PICK_PREFIX)
+    r, k = np.nonzero(take & ~again[:, None])
+    h, c, k = rows[r], c[r, k], k
+    if again.any():  # too many blocked candidates in the prefix: these nodes look at them all
+        more, more_c, _, more_stuck = look(rows[again], width)
+        stuck[again] = more_stuck
+        mr, mk = np.nonzero(more)
+        h, c, k = np.concatenate([h, rows[again][mr]]), np.concatenate([c, more_c[mr, mk]]), np.concatenate([k, mk])
+        order = np.lexsort((k, h))
+        h, c = h[order], c[order]
+    if stuck.any():
+        log.debug("%d hypotheses reuse a shot: no unused one fits", int(stuck.sum()))
+    return h, c
 
 
 def _ends_at(ctx: _Context, pos: Tensor, shots: Tensor, end: int, k: int) -> tuple[Tensor, Tensor, Tensor]:
