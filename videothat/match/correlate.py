@@ -307,8 +307,8 @@ def prefix_raw(bank: ShotBank, song: SongCurve, positions: Tensor, shots: Tensor
         raise ParameterError(f"positions {positions.tolist()} are not all inside the song ({t} frames)")
     k = min(max_frames, t - int(positions.min()), l_max - int(in_points.min()))  # longer: -inf anyway
     steps = torch.arange(k, device=bank.device)
-    frames = in_points[:, None] + steps[None, :]  # [J, K] shot frame of each step
-    shot_vals = bank.curves[shots[:, :, None, None], frames.clamp(max=l_max - 1)] * (frames < l_max)
+    rows = torch.nn.functional.pad(bank.curves[shots], (0, k))  # [P, N, L_max + K]: whole rows, zero past the end
+    shot_vals = rows.unfold(-1, k, 1)[:, :, in_points, :]  # [P, N, J, K]: x[in_points[j] + step]
     song_at = positions[:, None] + steps[None, :]  # [P, K] song frame of each step
     song_vals = song.curve[song_at.clamp(max=t - 1)] * (song_at < t)
     return torch.cumsum(shot_vals * song_vals[:, None, None, :], dim=-1)

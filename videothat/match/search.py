@@ -289,29 +289,33 @@ def _candidates(ctx: _Context, positions: list[int], end: int) -> dict[int, _Can
     raw = prefix_raw(ctx.bank, ctx.song, pos, rows, max_frames=min(ctx.max_f, end - min(positions)),
                      in_points=ctx.in_points)  # [P, N, J, K]
     snapped, unsnapped, natural = _ends_at(ctx, pos, rows, end, raw.shape[-1])
-    length = torch.arange(1, raw.shape[-1] + 1, device=pos.device)
-    inside = ((ctx.in_points[:, None] + length <= ctx.bank.lengths[rows][:, :, None, None])
-              & (shots >= 0)[:, :, None, None])  # [P, N, J, K] in the shot, not a repeat
-    allowed = snapped[:, None, None, :].expand_as(raw).clone()
-    ps, ns, js = (natural >= 0).nonzero(as_tuple=True)
+    longest = torch.where(shots >= 0, ctx.bank.lengths[rows], 0)[:, :, None] - ctx.in_points  # [P, N, J] frames
+    inside = torch.arange(1, raw.shape[-1] + 1, device=pos.device) <= longest[..., None]  # [P, N, J, K]
+    allowed = snapped[:, None, None, :] & inside
+    ps, ns, js = ((natural >= 0) & (shots >= 0)[:, :, None]).nonzero(as_tuple=True)
     allowed[ps, ns, js, natural[ps, ns, js]] = True  # natural ends
-    allowed &= inside
     if ctx.config.snap != "none":
         none = ~allowed.flatten(1).any(dim=1)
         if bool(none.any()):  # no allowed end at those frames: any end
             allowed |= unsnapped[:, None, None, :] & none[:, None, None, None] & inside
-    index = allowed.nonzero(as_tuple=True)
+    index = allowed.nonzero(as_tuple=True)  # by frame, then shot (rows ascend), in-point, length
     score = segment_scores(ctx.bank, ctx.song, raw, pos, rows, ctx.in_points, index, frame_rate=ctx.frame_rate,
                            config=ctx.score)
     keep = torch.isfinite(score)
-    p, n, j, m = (x[keep] for x in index)
-    p, shot, j, m, score = (x.cpu().numpy() for x in (p, rows[p, n], j, m, score[keep]))
-    tie = (shot * len(ctx.in_host) + j) * raw.shape[-1] + m  # ties: by shot, in-point, length
-    order = np.lexsort((tie, -score, p))  # by frame, then best first
-    p, shot, j, m, score = p[order], shot[order], j[order], m[order], score[order]
+    p, n, j, m, score = (x[keep] for x in (*index, score))
+    order = torch.sort(_frame_then_best(p, score), stable=True).indices  # ties stay by shot, in-point, length
+    p, shot, in_frame, length, score = (x[order].cpu().numpy() for x in (p, rows[p, n], ctx.in_points[j], m + 1, score))
     bounds = np.searchsorted(p, np.arange(len(positions) + 1))
-    return {at: _Candidates(shot[a:b], ctx.in_host[j[a:b]], m[a:b] + 1, score[a:b])
+    return {at: _Candidates(shot[a:b], in_frame[a:b], length[a:b], score[a:b])
             for at, a, b in zip(positions, bounds[:-1], bounds[1:], strict=True)}
+
+
+def _frame_then_best(frame: Tensor, score: Tensor) -> Tensor:
+    """An int64 sort key [shape=(C,)]: by ``frame`` (non-negative int64), then by finite
+    float32 ``score``, highest first (the bits of a float, sign-folded, order as the float)."""
+    bits = (-score + 0.0).view(torch.int32).to(torch.int64)  # + 0.0: -0.0 ties with 0.0
+    ordered = torch.where(bits >= 0, bits + (1 << 31), -1 - bits)  # [0, 2**32), increasing with -score
+    return (frame << 32) | ordered
 
 
 def _shots_at(ctx: _Context, pos: Tensor) -> Tensor:
