@@ -268,9 +268,10 @@ class FingerprintStore:
 
     def windows_per_shot(self, paths: list[str]) -> dict[tuple[str, int], int]:
         """How many vectors each shot of the files ``paths`` has: (path, shot) -> count."""
-        rows = self._rows_in("SELECT f.path, v.shot, COUNT(*) FROM vectors v JOIN files f ON v.file = f.id "
-                             "WHERE f.path IN", paths, "GROUP BY v.file, v.shot")
-        return {(path, shot): n for path, shot, n in rows}
+        path_of = dict(self._rows_in("SELECT id, path FROM files WHERE path IN", paths))
+        rows = self._rows_in("SELECT file, shot, COUNT(*) FROM vectors WHERE file IN", list(path_of),
+                             "GROUP BY file, shot")  # by the file index, no join
+        return {(path_of[file], shot): n for file, shot, n in rows}
 
     def _infos(self, ids: set[int]) -> dict[int, VectorInfo]:
         """Metadata of vectors."""

@@ -52,7 +52,7 @@ def best_per_frame(rows: Hypotheses, width: int) -> Hypotheses:
     ordered by frame, best first. ``rows`` of one frame come in creation order (as
     :meth:`Waiting.pop` gives them), so stable sorts keep ties in that order."""
     order = np.argsort(-rows.value, kind="stable")
-    order = order[np.argsort(rows.pos[order], kind="stable")]  # by frame, best first
+    order = order[stable_order(rows.pos[order])]  # by frame, best first
     pos = rows.pos[order]
     grouped = np.argsort(rows.key[order], kind="stable")  # by key, then frame, best first
     key, at = rows.key[order][grouped], pos[grouped]
@@ -65,6 +65,15 @@ def best_per_frame(rows: Hypotheses, width: int) -> Hypotheses:
     return rows.take(order[rank < width])
 
 
+def stable_order(frames: np.ndarray) -> np.ndarray:
+    """The stable argsort of int64 song frames [shape=(n,)], by a radix sort on 16 bits
+    where they span less than 2**15 frames (they do in a beam step: a few seconds)."""
+    if len(frames) == 0:
+        return np.zeros(0, np.int64)
+    span = frames - frames.min()
+    return np.argsort(span.astype(np.int16) if span.max() < 1 << 15 else span, kind="stable")
+
+
 class Waiting:
     """Hypotheses not yet expanded, taken out by ranges of frames in increasing order."""
 
@@ -73,7 +82,7 @@ class Waiting:
 
     def add(self, rows: Hypotheses) -> None:
         if len(rows):
-            self._chunks.append(rows.take(np.argsort(rows.pos, kind="stable")))
+            self._chunks.append(rows.take(stable_order(rows.pos)))
 
     def clear(self) -> None:
         self._chunks = []

@@ -339,7 +339,8 @@ def _expand(ctx: _Context, nodes: Hypotheses, ids: np.ndarray, used_bits: np.nda
     to a frame for the frame reached; one that reaches the span's end (or a natural end
     one frame short of it) ends exactly there.
     """
-    frames, first = np.unique(nodes.pos, return_index=True)
+    first = np.flatnonzero(np.diff(nodes.pos, prepend=-1))  # nodes come by frame
+    frames = nodes.pos[first]
     table = [ready.pop(int(f)) for f in frames]
     sizes = np.array([len(c.score) for c in table])
     cands = _Candidates(*(np.concatenate(columns) for columns in zip(*table, strict=True)))
