@@ -307,8 +307,14 @@ def prefix_raw(bank: ShotBank, song: SongCurve, positions: Tensor, shots: Tensor
         raise ParameterError(f"positions {positions.tolist()} are not all inside the song ({t} frames)")
     k = min(max_frames, t - int(positions.min()), l_max - int(in_points.min()))  # longer: -inf anyway
     steps = torch.arange(k, device=bank.device)
-    rows = torch.nn.functional.pad(bank.curves[shots], (0, k))  # [P, N, L_max + K]: whole rows, zero past the end
-    shot_vals = rows.unfold(-1, k, 1)[:, :, in_points, :]  # [P, N, J, K]: x[in_points[j] + step]
+    needed = int(in_points.max()) + k  # shot frames read
+    rows = bank.curves[:, : min(needed, l_max)][shots]  # [P, N, <= needed]: row slices, no element gather
+    if needed > l_max:  # later in-points read past the longest shot: zeros
+        rows = torch.nn.functional.pad(rows, (0, needed - l_max))
+    if len(in_points) == 1:
+        shot_vals = rows[:, :, None, int(in_points[0]) :]  # [P, N, 1, K], a view
+    else:
+        shot_vals = rows.unfold(-1, k, 1)[:, :, in_points, :]  # [P, N, J, K]: x[in_points[j] + step]
     song_at = positions[:, None] + steps[None, :]  # [P, K] song frame of each step
     song_vals = song.curve[song_at.clamp(max=t - 1)] * (song_at < t)
     return torch.cumsum(shot_vals * song_vals[:, None, None, :], dim=-1)

@@ -377,7 +377,8 @@ def _pick(shots: np.ndarray, offset: np.ndarray, size: np.ndarray, e: int,
     The first ``PICK_PREFIX`` candidates of each node are looked at; only nodes that find
     fewer than ``e`` free ones there are looked at again in full.
     """
-    def look(rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def look(rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(take [shape=(R, width)] bool, candidate index there, free ones found, none found)"""
         k = np.arange(width)
         inside = k[None, :] < size[rows, None]
         c = offset[rows, None] + np.minimum(k[None, :], size[rows, None] - 1)
@@ -395,7 +396,7 @@ def _pick(shots: np.ndarray, offset: np.ndarray, size: np.ndarray, e: int,
     take, c, found, stuck = look(rows, min(width, PICK_PREFIX))
     again = (found < e) & (size[rows] > PICK_PREFIX)
     r, k = np.nonzero(take & ~again[:, None])
-    h, c, k = rows[r], c[r, k], k
+    h, c = rows[r], c[r, k]
     if again.any():  # too many blocked candidates in the prefix: these nodes look at them all
         more, more_c, _, more_stuck = look(rows[again], width)
         stuck[again] = more_stuck
@@ -416,7 +417,7 @@ def _ends_at(ctx: _Context, pos: Tensor, shots: Tensor, end: int, k: int) -> tup
 
     A segment must leave either nothing or at least ``min_length`` of the range. A shot
     played to its natural end may also leave one frame: its exact end time is within a
-    frame of the range's end, and it is stretched to it (see :func:`_children`).
+    frame of the range's end, and it is stretched to it (see :func:`_expand`).
     """
     length = torch.arange(1, k + 1, device=pos.device)
     stop = pos[:, None] + length[None, :]  # [P, K]
