@@ -17,7 +17,9 @@ A. Matching with and without the index, on a reconstruction case. A synthetic ar
    alternating (median):
 
    * exhaustive: ``match_files(song, [archive])``, every shot scored;
-   * index: ``match_files(song, [], index=...)``, only the shots the index shortlists.
+   * index: ``match_files(song, [], index=...)``, only the shots the index shortlists;
+     one row for the configured index type and one for each of ``--also-types`` (default
+     ``IVF256,Flat``: the FAISS search scans a sixteenth of the fingerprints at nprobe 16).
 
    Reported: candidate shots scored, wall time of ``match_files``, its match/shortlist
    stages, speed-up, and placement accuracy: fraction of song time, every 10 ms, whose
@@ -237,25 +239,20 @@ def timeline_value(timeline) -> float:
 def true_value(result, truth: list[Span], score) -> float:
     """The objective of the true timeline (every song shot at its own place), scored by the
     matcher's own kernel on the analysis of ``result`` (whose candidates hold every true shot)."""
-    import torch
-
-    from videothat.match.correlate import prefix_scores, prepare_song, shot_bank
+    from videothat.match.assemble import placement_scores
 
     fr = result.frame_rate
-    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in result.curves], score,
-                     edge_frames=result.edge_frames)
-    song = prepare_song(torch.from_numpy(result.song_curve), score)
+    t = len(result.song_curve)
     starts: dict[Path, list[tuple[float, int]]] = {}
     for i, shot in enumerate(result.shots):
         starts.setdefault(Path(shot.source).resolve(), []).append((shot.start, i))
-    value = 0.0
+    placements = []
     for span in truth:
         i = min(starts[span.source], key=lambda x: abs(x[0] - span.source_start))[1]
-        pos = min(round(span.song_start * fr), len(song) - 1)
-        n = max(1, min(len(result.curves[i]), len(song) - pos))
-        value += float(prefix_scores(bank, song, pos, max_frames=n, frame_rate=fr, config=score)[i, 0, n - 1]) \
-            * (span.song_end - span.song_start)
-    return value
+        pos = min(round(span.song_start * fr), t - 1)
+        placements.append((i, pos, max(1, min(len(result.curves[i]), t - pos))))
+    scores = placement_scores(result, score, placements)
+    return sum(s * (span.song_end - span.song_start) for s, span in zip(scores, truth, strict=True))
 
 
 # ---- A. analysis, index, matching ----------------------------------------------------------
@@ -342,7 +339,13 @@ def part_a(args: argparse.Namespace) -> None:
     report, build_s = build_index(root / "videos", root / "index", analysis, index, cache)
     log(f"index built in {build_s:.1f} s: {report.vectors} fingerprints")
     matchers = {"exhaustive": {"videos": [root / "videos"]},
-                "index": {"videos": [], "index": root / "index", "index_config": index}}
+                f"index ({index.type})": {"videos": [], "index": root / "index", "index_config": index}}
+    for factory in args.also_types:
+        other = replace(index, type=factory)
+        _, other_s = build_index(root / "videos", root / f"index-{factory.replace(',', '_')}", analysis, other, cache)
+        log(f"index {factory} built in {other_s:.1f} s")
+        matchers[f"index ({factory})"] = {"videos": [], "index": root / f"index-{factory.replace(',', '_')}",
+                                          "index_config": other}
     runs = time_matchers(matchers, song, analysis, matching, cache, max(1, args.repeats))
     for run in runs:
         run["accuracy"] = placement_accuracy(run["result"].timeline, truth)
@@ -543,6 +546,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("~/.cache/videothat-bench-index"),
                         help="archive, manifest, cache and index (reused by later runs)")
     parser.add_argument("--index-type", default=None, help="FAISS factory of the part A index (default: config)")
+    parser.add_argument("--also-types", nargs="*", default=["IVF256,Flat"],
+                        help="part A: more index types matched in the same run (one row each)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides, e.g. index.k=64")
     parser.add_argument("--vectors", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=65)

@@ -128,24 +128,17 @@ def onset_f_measure(timeline, song: np.ndarray, audio_of: dict[Path, np.ndarray]
 def true_path_value(result, truths: dict[Path, Truth], config) -> float:
     """The value (sum of score x seconds) the matcher's objective gives the true timeline:
     if it beats the found one, the search missed; if not, the score prefers another."""
-    import torch
+    from videothat.match.assemble import placement_scores
 
-    from videothat.match.correlate import prefix_scores, prepare_song, shot_bank
-
-    fr = result.frame_rate
-    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in result.curves], config.score,
-                     edge_frames=result.edge_frames)
-    song = prepare_song(torch.from_numpy(result.song_curve), config.score)
-    value = 0.0
+    fr, t = result.frame_rate, len(result.song_curve)
+    placements = []
     for i, shot in enumerate(result.shots):
         truth = truths[Path(shot.source)].song_time(shot.start + 1e-6)
         pos = None if truth is None else round(truth * fr)
-        if pos is None or pos >= len(song):
-            continue
-        n = min(int(bank.lengths[i]), len(song) - pos)
-        score = prefix_scores(bank, song, pos, max_frames=n, frame_rate=fr, config=config.score)[i, 0, -1]
-        value += float(score) * n / fr
-    return value
+        if pos is not None and pos < t:
+            placements.append((i, pos, min(len(result.curves[i]), t - pos)))
+    scores = placement_scores(result, config.score, placements)
+    return sum(s * n / fr for s, (_, _, n) in zip(scores, placements, strict=True))
 
 
 def run_case(name: str, song: np.ndarray, truths: dict[Path, Truth], work: Path, beams: list[int], args) -> list[dict]:

@@ -41,6 +41,24 @@ def test_timeline_puts_every_shot_back(case):
     assert len(timeline.segments) == 8
 
 
+def test_placement_scores_rescore_the_found_timeline(case):
+    """placement_scores (used by the evaluations to score the true timeline) gives each
+    placement the score the search gave it."""
+    from videothat.match.assemble import placement_scores
+
+    song, videos, _, _ = case
+    config = MatchConfig()
+    result = match(song, videos, config)
+    kept = [p for p in result.placements if p.in_frame == 0]
+    assert kept
+    def frames(p) -> int:  # a shot played to its end is scored whole; its cut is rounded to a frame
+        whole = len(result.curves[p.shot])
+        return whole if p.length >= whole - 1 else p.length
+
+    got = placement_scores(result, config.score, [(p.shot, p.start, frames(p)) for p in kept])
+    assert got == pytest.approx([p.score for p in kept], rel=1e-5)
+
+
 def test_greedy_baseline_runs_and_covers(case):
     from dataclasses import replace
 

@@ -13,7 +13,8 @@ from videothat.audio.beats import beat_frames
 from videothat.audio.onsets import onset_frames
 from videothat.catalog import FileAnalysis
 from videothat.config import MatchConfig
-from videothat.match.correlate import prepare_song, shot_bank
+from videothat.match.config import ScoreConfig
+from videothat.match.correlate import prefix_scores, prepare_song, shot_bank
 from videothat.match.search import Placement, SearchError, search
 from videothat.match.timeline import Cut, Timeline
 from videothat.media.shots import Shot
@@ -33,6 +34,19 @@ class MatchResult:
     beats: np.ndarray  # song beat frames
     frame_rate: float
     edge_frames: int = 0  # leading frames of each shot curve left out of scoring (score.edge)
+
+
+def placement_scores(result: MatchResult, config: ScoreConfig,
+                     placements: Sequence[tuple[int, int, int]]) -> list[float]:
+    """The matcher's score of each (shot index in ``result.shots``, song frame, frames)
+    placement, shot from its first frame, scored as the search scores it (same curves,
+    edge frames and ``config``): for evaluations that score a known timeline."""
+    bank = shot_bank([torch.from_numpy(np.ascontiguousarray(c)) for c in result.curves], config,
+                     edge_frames=result.edge_frames)
+    song = prepare_song(torch.from_numpy(result.song_curve), config)
+    fr = result.frame_rate
+    return [float(prefix_scores(bank, song, pos, max_frames=n, frame_rate=fr, config=config)[i, 0, n - 1])
+            for i, pos, n in placements]
 
 
 def usable_shots(sources: Sequence[FileAnalysis]) -> tuple[list[Shot], list[np.ndarray]]:
