@@ -341,11 +341,10 @@ def part_a(args: argparse.Namespace) -> None:
     matchers = {"exhaustive": {"videos": [root / "videos"]},
                 f"index ({index.type})": {"videos": [], "index": root / "index", "index_config": index}}
     for factory in args.also_types:
-        other = replace(index, type=factory)
-        _, other_s = build_index(root / "videos", root / f"index-{factory.replace(',', '_')}", analysis, other, cache)
+        other, folder = replace(index, type=factory), root / f"index-{factory.replace(',', '_')}"
+        _, other_s = build_index(root / "videos", folder, analysis, other, cache)
         log(f"index {factory} built in {other_s:.1f} s")
-        matchers[f"index ({factory})"] = {"videos": [], "index": root / f"index-{factory.replace(',', '_')}",
-                                          "index_config": other}
+        matchers[f"index ({factory})"] = {"videos": [], "index": folder, "index_config": other}
     runs = time_matchers(matchers, song, analysis, matching, cache, max(1, args.repeats))
     for run in runs:
         run["accuracy"] = placement_accuracy(run["result"].timeline, truth)

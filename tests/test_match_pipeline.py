@@ -51,6 +51,7 @@ def test_placement_scores_rescore_the_found_timeline(case):
     result = match(song, videos, config)
     kept = [p for p in result.placements if p.in_frame == 0]
     assert kept
+
     def frames(p) -> int:  # a shot played to its end is scored whole; its cut is rounded to a frame
         whole = len(result.curves[p.shot])
         return whole if p.length >= whole - 1 else p.length

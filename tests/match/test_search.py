@@ -149,7 +149,7 @@ def test_frontier_keeps_the_best_distinct_keys_per_frame():
     n = 400
     rows = Hypotheses(rng.integers(0, 6, n).astype(np.float64), rng.random(n), rng.integers(0, 5, n),
                       rng.integers(0, 12, n).astype(np.uint64), np.arange(n), rng.integers(0, 9, n),
-                      np.zeros(n, np.int64), np.zeros(n, np.float32), np.arange(n))
+                      np.zeros(n, np.int64), np.zeros(n, np.float32))  # parent: the row's number
     got = best_per_frame(rows, 4)
     want = []
     for frame in range(5):
@@ -159,7 +159,7 @@ def test_frontier_keeps_the_best_distinct_keys_per_frame():
             if k not in best or rows.value[i] > rows.value[best[k]]:
                 best[k] = int(i)
         want += sorted(best.values(), key=lambda i: (-rows.value[i], i))[:4]
-    assert got.seq.tolist() == want
+    assert got.parent.tolist() == want
 
 
 def test_in_points_let_a_shot_start_later():

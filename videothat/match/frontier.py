@@ -15,7 +15,8 @@ import numpy as np
 
 
 class Hypotheses(NamedTuple):
-    """Hypotheses as columns, each [shape=(H,)]: one segment more than the node ``parent``."""
+    """Hypotheses as columns, each [shape=(H,)]: one segment more than the node ``parent``.
+    Rows come in the order the hypotheses were made; of equal values the first ranks first."""
 
     value: np.ndarray  # float64, sum of score * seconds
     time: np.ndarray  # float64 s, the exact song time reached
@@ -25,7 +26,6 @@ class Hypotheses(NamedTuple):
     shot: np.ndarray  # int64 shot of the last segment (-1 for the start)
     in_frame: np.ndarray  # int64 shot frame the last segment starts at
     score: np.ndarray  # float32 score of the last segment
-    seq: np.ndarray  # int64 creation order: the first of equal values ranks first
 
     def __len__(self) -> int:  # type: ignore[override]
         return len(self.value)
@@ -42,8 +42,7 @@ class Hypotheses(NamedTuple):
     def start(pos: int, time: float) -> Hypotheses:
         """The empty timeline at song frame ``pos``, ``time`` seconds."""
         return Hypotheses(np.zeros(1), np.array([time]), np.array([pos]), np.zeros(1, np.uint64),
-                          np.array([-1]), np.array([-1]), np.zeros(1, np.int64), np.zeros(1, np.float32),
-                          np.zeros(1, np.int64))
+                          np.array([-1]), np.array([-1]), np.zeros(1, np.int64), np.zeros(1, np.float32))
 
 
 def best_per_frame(rows: Hypotheses, width: int) -> Hypotheses:
@@ -83,9 +82,6 @@ class Waiting:
     def add(self, rows: Hypotheses) -> None:
         if len(rows):
             self._chunks.append(rows.take(stable_order(rows.pos)))
-
-    def clear(self) -> None:
-        self._chunks = []
 
     def pop(self, lo: int, hi: int) -> Hypotheses:
         """Those that reached frames [lo, hi), removed with any before ``lo``; those of one

@@ -200,13 +200,12 @@ def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placemen
     tree, waiting = Tree(used), Waiting()
     reached = np.zeros(len(ctx.song) + 1, dtype=bool)
     ready: dict[int, _Candidates] = {}
-    layer, lo, seq = Hypotheses.start(span.start, span.start_time), span.start, 0
+    layer, lo = Hypotheses.start(span.start, span.start_time), span.start
     while True:
         hi = min(lo + advance, end)
         ids, used_bits = tree.add(layer)
         _fill(ctx, ready, np.unique(layer.pos).tolist(), reached, hi, end)
-        children = _expand(ctx, layer, ids, used_bits, ready, span, seq)
-        seq += len(children)
+        children = _expand(ctx, layer, ids, used_bits, ready, span)
         if width == 1:  # the greedy walk: only the best next segment goes on
             children = children.take(slice(0, 1))
         if len(children):
@@ -229,7 +228,7 @@ def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placemen
             f"no way to cover song time {span.start_time:.2f}-{span.end_time:.2f} s with shots between "
             f"{ctx.config.min_length} and {ctx.config.max_length} s; relax match.min_length/max_length"
         )
-    best = finished.take(np.lexsort((finished.seq, -finished.value))[:1])
+    best = best_per_frame(finished, 1)
     return [Placement(shot, j, a, b - a, score, t0, t1) for shot, j, a, b, score, t0, t1 in tree.path(best)]
 
 
@@ -330,10 +329,10 @@ def _shots_at(ctx: _Context, pos: Tensor) -> Tensor:
 
 
 def _expand(ctx: _Context, nodes: Hypotheses, ids: np.ndarray, used_bits: np.ndarray | None,
-            ready: dict[int, _Candidates], span: _Range, seq: int) -> Hypotheses:
+            ready: dict[int, _Candidates], span: _Range) -> Hypotheses:
     """Each of ``nodes`` (ordered by frame) extended by its ``expansions`` best-scoring
     free next segments (by segment score, whose length normalisation makes segments of
-    different lengths compare), numbered from ``seq`` node by node, best first.
+    different lengths compare), in order node by node, best first.
 
     A segment that plays its shot to the end ends at the shot's exact end time, rounded
     to a frame for the frame reached; one that reaches the span's end (or a natural end
@@ -365,7 +364,7 @@ def _expand(ctx: _Context, nodes: Hypotheses, ids: np.ndarray, used_bits: np.nda
     stop = np.where(whole, span.end, np.where(natural, natural_stop, stop))
     value = nodes.value[h] + score.astype(np.float64) * (end_time - time)
     key = nodes.key[h] if used_bits is None else nodes.key[h] ^ ctx.zobrist_host[shot]
-    return Hypotheses(value, end_time, stop, key, ids[h], shot, in_frame, score, seq + np.arange(len(h)))
+    return Hypotheses(value, end_time, stop, key, ids[h], shot, in_frame, score)
 
 
 def _pick(shots: np.ndarray, offset: np.ndarray, size: np.ndarray, e: int,
