@@ -1,27 +1,46 @@
-"""Can the matcher put a song's own shots back where they came from?
+"""Can the matcher put a song's own shots back where they came from, on any music?
 
-    python scripts/eval_reconstruct.py CORPUS_DIR [--songs 5] [--seconds 60] [--beams 1 8]
+    python scripts/eval_reconstruct.py CORPUS_DIR [--split tune|heldout|all] [--layouts 1]
+        [--seconds 60] [--beams 1 16] [--json OUT.json] [--limit N] [--set search.KEY=VALUE ...]
 
-For each of ``--songs`` real songs of the development corpus (``music/``): take its first
-``--seconds`` s, cut them into 10-15 shots of 1.5-6 s, spread the shots in shuffled order
-over 4-6 generated source videos (distinct synthetic visuals, hard cuts, each shot
-carrying its own piece of the song as sound), add 2-3 distractor videos whose sound comes
-from other songs, then run the real pipeline (shot detection, novelty, matcher) and check
-where each shot went. The same with the rendition pairs (``pairs/``): shots cut from
-rendition B, the song is rendition A, truth from the pair's time map.
+Tasks come from every track and pair the corpus holds: ``music/`` and ``pairs/`` of the
+development corpus (``../shared/data/build_corpus.sh``) and, when present, ``eval/music/``
+and ``eval/pairs/`` (``bash scripts/make_eval_set.sh CORPUS_DIR``: the packages' other
+tracks and MIDI files). Each track is ``tune`` or ``heldout`` by a hash of its name (one
+in three held out): tune on ``--split tune`` only; ``heldout`` is for confirming, without
+changes, what was tuned.
 
-Reported, per data set and beam width, averaged over songs:
+A reconstruction task (``song``) takes a track's first ``--seconds`` s, cuts them into
+10-15 shots of 1.5-6 s, spreads the shots shuffled over 4-6 generated videos (distinct
+synthetic visuals, hard cuts, each shot carrying its own piece of the song as sound),
+adds 2-3 distractor videos with other tracks' sound, then runs the real pipeline (shot
+detection, novelty, matcher). A rendition task (``pair``) cuts the shots from rendition
+B (another synthesizer or soundfont, some at another tempo) and matches them to A; the
+truth comes from the pair's time map. Every track gets ``--layouts`` seeded layouts.
 
-* placement accuracy: fraction of song time whose chosen source audio is the song's own
-  audio at that time, within 40 ms;
-* onset F-measure (mir_eval, 50 ms window) between the song and the assembled source audio;
-* segments per timeline, and matcher wall time.
+Per task and method (beam widths, greedy = 1; ``--set`` overrides the match config of
+every method, e.g. ``--set search.speed_min=1 search.speed_max=1``):
+
+* shot-detection recall and precision (cuts within one video frame);
+* placement: fraction of song time whose chosen source audio is the song's own audio at
+  that time within 40 ms; and the same with repeats counted (where the song's sound at
+  the time played equals that at the time placed: 1 s log-mel patches with cosine >= 0.98,
+  exact loops and repeated patterns that no matcher by sound can tell apart);
+* onset F (mir_eval, 50 ms) between the song and the assembled source audio;
+* value found and value of the true timeline under the matcher's own objective: where the
+  true one is higher the search lost it (``search``), where it is lower the score prefers
+  another timeline (``score``);
+* matcher wall time.
+
+Prints the per-task table and the means per split and kind; ``--json`` saves every row.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
 import sys
 import tempfile
 import time
@@ -33,6 +52,8 @@ import numpy as np
 SR = 22050
 FPS = 25
 TOLERANCE_S = 0.040
+HELDOUT_EVERY = 3  # one track in three (by name hash) is held out
+REPEAT_SIMILARITY = 0.98  # repeat_accuracy: cosine of 1 s log-mel patches that counts as the same music
 
 
 @dataclass
@@ -48,6 +69,46 @@ class Truth:
         return None
 
 
+@dataclass(frozen=True)
+class Task:
+    kind: str  # song | pair
+    name: str
+    split: str  # tune | heldout
+    song: Path  # the song (rendition A for pairs)
+    shots_from: Path  # the audio the shots are cut from
+    rate: float  # song seconds per second of shots_from
+
+
+def split_of(name: str) -> str:
+    """``heldout`` for one track name in HELDOUT_EVERY (a stable hash), else ``tune``."""
+    digest = int(hashlib.sha1(name.encode()).hexdigest(), 16)
+    return "heldout" if digest % HELDOUT_EVERY == 0 else "tune"
+
+
+def find_tasks(corpus: Path, seconds: float) -> list[Task]:
+    """Every track long enough and every pair of the corpus (and its eval/ set)."""
+    import soundfile
+
+    def long_enough(path: Path) -> bool:
+        return soundfile.info(str(path)).duration >= seconds
+
+    tasks = []
+    for folder in (corpus / "music", corpus / "eval" / "music"):
+        for path in sorted(folder.glob("*.wav")):
+            if long_enough(path):
+                tasks.append(Task("song", path.stem, split_of(path.stem), path, path, 1.0))
+    for folder in (corpus / "pairs", corpus / "eval" / "pairs"):
+        if not (folder / "pairs.csv").is_file():
+            continue
+        with open(folder / "pairs.csv") as f:
+            for row in csv.DictReader(f):
+                a, b = folder / row["file_a"], folder / row["file_b"]
+                if long_enough(a):
+                    name = Path(row["source_midi"]).stem
+                    tasks.append(Task("pair", name, split_of(name), a, b, float(row["tempo_ratio_b_over_a"])))
+    return tasks
+
+
 def shot_lengths(rng: np.random.Generator, total: float) -> list[float]:
     """10-15 lengths in [1.5, 6] s, on video frames, that add up to ``total``."""
     while True:
@@ -59,7 +120,7 @@ def shot_lengths(rng: np.random.Generator, total: float) -> list[float]:
             return lengths.tolist()
 
 
-def build_case(work: Path, song: np.ndarray, shots_audio: np.ndarray, rate: float, others: list[np.ndarray],
+def build_case(work: Path, shots_audio: np.ndarray, rate: float, others: list[np.ndarray],
                rng: np.random.Generator, seconds: float) -> dict[Path, Truth]:
     """Write the source and distractor videos; return each video's truth.
 
@@ -71,8 +132,7 @@ def build_case(work: Path, song: np.ndarray, shots_audio: np.ndarray, rate: floa
     lengths = shot_lengths(rng, seconds / rate)
     starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
     order = rng.permutation(len(lengths))
-    n_src = int(rng.integers(4, 7))
-    groups = np.array_split(order, n_src)
+    groups = np.array_split(order, int(rng.integers(4, 7)))
     truths: dict[Path, Truth] = {}
     seed = 1
     for g, idx in enumerate(groups):
@@ -84,8 +144,8 @@ def build_case(work: Path, song: np.ndarray, shots_audio: np.ndarray, rate: floa
             spans.append((t, end, starts[i] * rate, rate))
             t = end
         path = work / f"source{g}.mp4"
-        cuts = [s[0] for s in spans[1:]]
-        cut_video(path, cuts, t, fps=FPS, audio=np.concatenate(pieces)[None], sr=SR, first_seed=seed)
+        cut_video(path, [s[0] for s in spans[1:]], t, fps=FPS, audio=np.concatenate(pieces)[None], sr=SR,
+                  first_seed=seed)
         seed += len(idx)
         truths[path] = Truth(spans)
     for d in range(int(rng.integers(2, 4))):
@@ -102,49 +162,130 @@ def build_case(work: Path, song: np.ndarray, shots_audio: np.ndarray, rate: floa
     return truths
 
 
-def placement_accuracy(timeline, truths: dict[Path, Truth]) -> float:
+def detection(analyses, truths: dict[Path, Truth]) -> tuple[float, float]:
+    """Shot-detection recall and precision over the source videos (cuts within one frame)."""
+    found = true = hits = 0
+    for a in analyses:
+        truth = truths.get(a.source.resolve())
+        if truth is None or not truth.spans:
+            continue
+        cuts = [s.start for s in a.shots[1:]]
+        real = [span[0] for span in truth.spans[1:]]
+        found, true = found + len(cuts), true + len(real)
+        hits += sum(any(abs(c - r) <= 1.0 / FPS + 1e-6 for c in cuts) for r in real)
+    return (hits / true if true else 1.0), (hits / found if found else 1.0)
+
+
+def placed_times(timeline, truths: dict[Path, Truth]) -> tuple[np.ndarray, np.ndarray]:
+    """Song times every 10 ms and the song time the chosen source plays there (nan: none)."""
     grid = np.arange(0.0, timeline.duration, 0.01)
-    good = 0
-    for t in grid:
+    placed = np.full(grid.size, np.nan)
+    for i, t in enumerate(grid):
         cut = next(c for c in timeline.segments if c.song_start <= t < c.song_end or c is timeline.segments[-1])
-        truth = truths[Path(cut.source)].song_time(cut.source_start + (t - cut.song_start))
-        good += truth is not None and abs(truth - t) <= TOLERANCE_S
-    return good / grid.size
+        truth = truths[Path(cut.source)].song_time(cut.source_time(t))
+        placed[i] = np.nan if truth is None else truth
+    return grid, placed
+
+
+def placement_accuracy(timeline, truths: dict[Path, Truth]) -> float:
+    """Fraction of song time where the source plays the song's own music at that time (40 ms)."""
+    grid, placed = placed_times(timeline, truths)
+    return float(np.mean(np.abs(placed - grid) <= TOLERANCE_S))
+
+
+def repeat_accuracy(timeline, truths: dict[Path, Truth], song: np.ndarray) -> float:
+    """As :func:`placement_accuracy`, but a place where the song repeats itself counts too:
+    the song's log-mel spectrogram over 1 s around the time played and around the time
+    placed match (cosine of the mean-removed patches >= REPEAT_SIMILARITY). Music made of
+    exact repeats (loops, tracker patterns, MIDI) cannot tell them apart by sound."""
+    import librosa
+
+    grid, placed = placed_times(timeline, truths)
+    right = np.abs(placed - grid) <= TOLERANCE_S
+    mel = np.log(librosa.feature.melspectrogram(y=song, sr=SR, hop_length=512, n_mels=64) + 1e-6)
+    half = round(0.5 * SR / 512)
+    padded = np.pad(mel, ((0, 0), (half, half)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1)  # [mels, T, w]
+    patches = windows.transpose(1, 0, 2).reshape(mel.shape[1], -1)
+    patches = patches - patches.mean(axis=1, keepdims=True)
+    patches /= np.linalg.norm(patches, axis=1, keepdims=True) + 1e-9
+    frame = lambda t: np.clip(np.round(t * SR / 512).astype(int), 0, mel.shape[1] - 1)  # noqa: E731
+    ok = ~np.isnan(placed)
+    similar = np.zeros(grid.size, dtype=bool)
+    similar[ok] = np.sum(patches[frame(grid[ok])] * patches[frame(placed[ok])], axis=1) >= REPEAT_SIMILARITY
+    return float(np.mean(right | similar))
+
+
+def assembled_audio(timeline, audio_of: dict[Path, np.ndarray]) -> np.ndarray:
+    """The sources' own sound as the timeline plays it (retimed pieces resampled)."""
+    pieces = []
+    for c in timeline.segments:
+        n = round(c.song_end * SR) - round(c.song_start * SR)
+        source = audio_of[Path(c.source)]
+        at = c.source_start * SR + c.speed * np.arange(n)
+        pieces.append(np.interp(at, np.arange(source.size), source, right=0.0).astype(np.float32))
+    return np.concatenate(pieces)
 
 
 def onset_f_measure(timeline, song: np.ndarray, audio_of: dict[Path, np.ndarray]) -> float:
     import librosa
     import mir_eval
 
-    assembled = np.concatenate([
-        audio_of[Path(c.source)][round(c.source_start * SR) : round(c.source_start * SR) + round(c.duration * SR)]
-        for c in timeline.segments
-    ])
     ref = librosa.onset.onset_detect(y=song, sr=SR, units="time")
-    est = librosa.onset.onset_detect(y=assembled, sr=SR, units="time")
+    est = librosa.onset.onset_detect(y=assembled_audio(timeline, audio_of), sr=SR, units="time")
     return float(mir_eval.onset.f_measure(ref, est, window=0.05)[0])
 
 
 def true_path_value(result, truths: dict[Path, Truth], config) -> float:
-    """The value (sum of score x seconds) the matcher's objective gives the true timeline:
-    if it beats the found one, the search missed; if not, the score prefers another."""
+    """The value (sum of score x seconds) the matcher's objective gives the true timeline
+    (each shot from its first frame at its true place and, within the speed range, its
+    true speed): above the found value, the search missed it; below, the score prefers another."""
     from videothat.match.assemble import placement_scores
 
     fr, t = result.frame_rate, len(result.song_curve)
     placements = []
     for i, shot in enumerate(result.shots):
+        spans = truths[Path(shot.source)].spans
         truth = truths[Path(shot.source)].song_time(shot.start + 1e-6)
-        pos = None if truth is None else round(truth * fr)
-        if pos is not None and pos < t:
-            placements.append((i, pos, min(len(result.curves[i]), t - pos)))
+        if truth is None:
+            continue
+        rate = next(r for a, b, _, r in spans if a <= shot.start + 1e-6 < b)
+        speed = min(max(1.0 / rate, config.search.speed_min), config.search.speed_max)
+        pos = round(truth * fr)
+        n = min(int(len(result.curves[i]) / speed), t - pos)
+        if 0 <= pos < t and n >= 1:
+            placements.append((i, pos, n, speed))
     scores = placement_scores(result, config.score, placements)
-    return sum(s * n / fr for s, (_, _, n) in zip(scores, placements, strict=True))
+    return sum(s * n / fr for s, (_, _, n, _) in zip(scores, placements, strict=True))
 
 
-def run_case(name: str, song: np.ndarray, truths: dict[Path, Truth], work: Path, beams: list[int], args) -> list[dict]:
+def match_config(beam: int, overrides: dict[str, str]):
+    """The default match config at ``beam``, with ``score.X=`` / ``search.X=`` overrides."""
+    from videothat.config import MatchConfig
+
+    mcfg = MatchConfig()
+    parts = {"score": {}, "search": {"beam_width": beam}}
+    for key, value in overrides.items():
+        group, _, field = key.partition(".")
+        if group not in parts or not field:
+            raise SystemExit(f"override {key}: use score.FIELD=VALUE or search.FIELD=VALUE")
+        parts[group][field] = _value(value)
+    return replace(mcfg, score=replace(mcfg.score, **parts["score"]), search=replace(mcfg.search, **parts["search"]))
+
+
+def _value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def run_task(task: Task, layout: int, song: np.ndarray, truths: dict[Path, Truth], work: Path, args) -> list[dict]:
     from videothat.audio.novelty import edge_frames
     from videothat.catalog import Catalog
-    from videothat.config import AnalysisConfig, MatchConfig
+    from videothat.config import AnalysisConfig
     from videothat.match.assemble import match
     from videothat.media.audio import decode_audio
     from videothat.media.synthetic import write_audio
@@ -152,33 +293,28 @@ def run_case(name: str, song: np.ndarray, truths: dict[Path, Truth], work: Path,
 
     song_path = write_audio(work / "song.wav", song[None], sr=SR)
     cfg = AnalysisConfig()
-    with_shots = Catalog(work / "cache", cfg.cache_params())
-    videos = analyze(list(truths), cfg, catalog=with_shots)
+    videos = analyze(list(truths), cfg, catalog=Catalog(work / "cache", cfg.cache_params()))
     whole = Catalog(work / "cache", song_catalog_params(cfg))
     (song_analysis,) = analyze([song_path], cfg, catalog=whole, as_song=True).analyses
-    names = {p.name: t for p, t in truths.items()}
-    detected = sum(len(a.shots) for a in videos.analyses if names[a.source.name].spans)
-    true_shots = sum(len(t.spans) for t in truths.values())
-    audio_of = {a.source: decode_audio(a.source, SR) for a in videos.analyses}
     truths = {p.resolve(): t for p, t in truths.items()}
+    recall, precision = detection(videos.analyses, truths)
+    audio_of = {a.source.resolve(): decode_audio(a.source, SR) for a in videos.analyses}
     rows = []
-    for beam in beams:
-        mcfg = MatchConfig()
-        search = replace(mcfg.search, beam_width=beam, mode=args.mode)
-        if args.expansions:
-            search = replace(search, expansions=args.expansions)
-        mcfg = replace(mcfg, search=search, score=replace(mcfg.score, **args.score))
+    for beam in args.beams:
+        mcfg = match_config(beam, args.overrides)
         t0 = time.perf_counter()
         result = match(song_analysis, videos.analyses, mcfg, edge_frames=edge_frames(cfg.novelty))
         elapsed = time.perf_counter() - t0
+        value = sum(c.score * c.duration for c in result.timeline.segments)
+        true_value = true_path_value(result, truths, mcfg)
+        accuracy = placement_accuracy(result.timeline, truths)
         rows.append({
-            "case": name, "beam": beam,
-            "accuracy": placement_accuracy(result.timeline, truths),
-            "onset_f": onset_f_measure(result.timeline, song, audio_of),
-            "segments": len(result.timeline.segments), "seconds": elapsed,
-            "value": sum(c.score * c.duration for c in result.timeline.segments),
-            "true_value": true_path_value(result, truths, mcfg),
-            "shots_found": f"{detected}/{true_shots}",
+            "kind": task.kind, "task": task.name, "split": task.split, "layout": layout, "rate": task.rate,
+            "beam": beam, "placement": accuracy, "placement_repeats": repeat_accuracy(result.timeline, truths, song), "onset_f": onset_f_measure(result.timeline, song, audio_of),
+            "segments": len(result.timeline.segments), "seconds": elapsed, "value": value,
+            "true_value": true_value, "shot_recall": recall, "shot_precision": precision,
+            "failure": "" if accuracy >= 0.98 else ("search" if true_value > value + 1e-6 else "score"),
+            "speeds": sorted({round(c.speed, 3) for c in result.timeline.segments}),
         })
     return rows
 
@@ -186,80 +322,84 @@ def run_case(name: str, song: np.ndarray, truths: dict[Path, Truth], work: Path,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("--songs", type=int, default=5)
+    parser.add_argument("--split", default="all", choices=["tune", "heldout", "all"])
+    parser.add_argument("--kinds", nargs="+", default=["song", "pair"], choices=["song", "pair"])
+    parser.add_argument("--layouts", type=int, default=1, help="seeded layouts per track")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 16])
-    parser.add_argument("--mode", default="sequential", choices=["sequential", "global"])
-    parser.add_argument("--expansions", type=int, default=None, help="override match.expansions")
-    parser.add_argument("--no-pairs", action="store_true", help="songs only")
-    parser.add_argument("--score", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="match score overrides, e.g. compress=log power=0.75")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many tasks (0 = all)")
+    parser.add_argument("--only", nargs="*", default=[], help="task names to run (substrings)")
+    parser.add_argument("--json", type=Path, default=None, help="save every row here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="GROUP.KEY=VALUE",
+                        help="match config overrides for every method: score.KEY=VALUE or search.KEY=VALUE")
     args = parser.parse_args()
-    args.score = {k: _number(v) for k, v in (item.split("=", 1) for item in args.score)}
+    args.overrides = dict(item.split("=", 1) for item in args.overrides)
     if not (args.corpus / "music").is_dir():
         print(f"{args.corpus}: not a development corpus; build it with\n"
-              f"  bash ../shared/data/build_corpus.sh {args.corpus}", file=sys.stderr)
+              f"  bash ../shared/data/build_corpus.sh {args.corpus}\n  bash scripts/make_eval_set.sh {args.corpus}",
+              file=sys.stderr)
         return 2
+    if not (args.corpus / "eval").is_dir():
+        print(f"note: {args.corpus}/eval missing, only the corpus's own tracks are used "
+              f"(bash scripts/make_eval_set.sh {args.corpus} adds the rest)", file=sys.stderr)
+    import av
+
     from videothat.media.audio import decode_audio
 
-    rng = np.random.default_rng(args.seed)
-    songs = sorted((args.corpus / "music").glob("*.wav"))
-    long_enough = [p for p in songs if decode_audio(p, SR).size >= args.seconds * SR]
-    picks = [long_enough[i] for i in rng.choice(len(long_enough), min(args.songs, len(long_enough)), replace=False)]
-    rows = []
+    av.logging.set_level(av.logging.PANIC)  # the encoders' statistics of every generated video
+    tasks = [t for t in find_tasks(args.corpus, args.seconds)
+             if t.kind in args.kinds and args.split in ("all", t.split)
+             and (not args.only or any(o in t.name for o in args.only))]
+    tasks = tasks[: args.limit or None]
+    songs = [t.song for t in find_tasks(args.corpus, args.seconds) if t.kind == "song"]
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="videothat-eval-") as tmp:
-        for k, path in enumerate(picks):
-            audio = decode_audio(path, SR)
-            song = audio[: round(args.seconds * SR)]
-            others = [decode_audio(p, SR) for p in songs if p != path][:3]
-            work = Path(tmp) / f"song{k}"
-            work.mkdir()
-            truths = build_case(work, song, song, 1.0, others, rng, args.seconds)
-            rows += run_case(path.stem, song, truths, work, args.beams, args)
-            progress(rows[-len(args.beams):])
-        with open(args.corpus / "pairs" / "pairs.csv") as f:
-            pairs = [] if args.no_pairs else list(csv.DictReader(f))
-        for k, pair in enumerate(pairs):
-            a = decode_audio(args.corpus / "pairs" / pair["file_a"], SR)[: round(args.seconds * SR)]
-            b = decode_audio(args.corpus / "pairs" / pair["file_b"], SR)
-            ratio = float(pair["tempo_ratio_b_over_a"])  # t_b = t_a / ratio
-            others = [decode_audio(p, SR) for p in songs[:3]]
-            work = Path(tmp) / f"pair{k}"
-            work.mkdir()
-            truths = build_case(work, a, b, ratio, others, rng, args.seconds)
-            rows += run_case(f"pair:{pair['pair']}", a, truths, work, args.beams, args)
-            progress(rows[-len(args.beams):])
+        for k, task in enumerate(tasks):
+            for layout in range(args.layouts):
+                rng = np.random.default_rng([args.seed, layout, int(hashlib.sha1(task.name.encode()).hexdigest()[:8], 16)])
+                song = decode_audio(task.song, SR)[: round(args.seconds * SR)]
+                shots_from = decode_audio(task.shots_from, SR)
+                pool = [p for p in songs if p != task.song]
+                others = [decode_audio(pool[i], SR) for i in rng.choice(len(pool), 3, replace=False)]
+                work = Path(tmp) / f"task{k}_{layout}"
+                work.mkdir()
+                truths = build_case(work, shots_from, task.rate, others, rng, args.seconds)
+                new = run_task(task, layout, song, truths, work, args)
+                rows += new
+                print(f"  [{k + 1}/{len(tasks)}] {task.kind} {task.name} ({task.split}) layout {layout}: "
+                      + ", ".join(f"beam {r['beam']}: {r['placement']:.3f}" for r in new), file=sys.stderr)
     print_table(rows, args.beams)
+    if args.json:
+        args.json.write_text(json.dumps({"overrides": args.overrides, "rows": rows}, indent=1))
+        print(f"rows: {args.json}")
     return 0
 
 
-def _number(text: str) -> float | str:
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def progress(rows: list[dict]) -> None:
-    print(f"  {rows[0]['case']}: " + ", ".join(f"beam {r['beam']}: {r['accuracy']:.3f}" for r in rows), file=sys.stderr)
-
-
 def print_table(rows: list[dict], beams: list[int]) -> None:
-    print(f"\n{'case':<38} {'beam':>4} {'accuracy':>9} {'onset F':>8} {'segments':>8} {'shots found':>11} "
-          f"{'value found/true':>17} {'match s':>8}")
+    print(f"\n{'task':<34} {'kind':<4} {'split':<7} {'rate':>4} {'beam':>4} {'place':>6} {'repeat':>6} {'onsetF':>6} "
+          f"{'segs':>4} {'recall':>6} {'prec':>5} {'value found/true':>17} {'miss':>6} {'s':>6}")
     for r in rows:
-        print(f"{r['case']:<38} {r['beam']:>4} {r['accuracy']:>9.3f} {r['onset_f']:>8.3f} {r['segments']:>8} "
-              f"{r['shots_found']:>11} {r['value']:>8.1f}/{r['true_value']:<8.1f} {r['seconds']:>8.2f}")
+        print(f"{r['task'][:34]:<34} {r['kind']:<4} {r['split']:<7} {r['rate']:>4.2f} {r['beam']:>4} "
+              f"{r['placement']:>6.3f} {r['placement_repeats']:>6.3f} {r['onset_f']:>6.3f} {r['segments']:>4} {r['shot_recall']:>6.3f} "
+              f"{r['shot_precision']:>5.2f} {r['value']:>8.1f}/{r['true_value']:<8.1f} {r['failure']:>6} "
+              f"{r['seconds']:>6.2f}")
     print()
-    for label, keep in [("songs", lambda r: not r["case"].startswith("pair:")),
-                        ("rendition pairs", lambda r: r["case"].startswith("pair:"))]:
-        for beam in beams:
-            sel = [r for r in rows if keep(r) and r["beam"] == beam]
-            if sel:
-                accuracy, onset_f = np.mean([r["accuracy"] for r in sel]), np.mean([r["onset_f"] for r in sel])
-                print(f"mean over {len(sel)} {label:<16} beam {beam:>2}: placement accuracy {accuracy:.3f}, "
-                      f"onset F {onset_f:.3f}")
+    for split in ("tune", "heldout"):
+        for kind, label in (("song", "reconstruction"), ("pair", "rendition pairs")):
+            for beam in beams:
+                sel = [r for r in rows if r["split"] == split and r["kind"] == kind and r["beam"] == beam]
+                if not sel:
+                    continue
+                other_tempo = [r for r in sel if abs(r["rate"] - 1) > 1e-6]
+                extra = (f", at another tempo ({len(other_tempo)}): "
+                         f"{np.mean([r['placement'] for r in other_tempo]):.3f}") if other_tempo and kind == "pair" else ""
+                print(f"{split:<8} {label:<16} beam {beam:>2} ({len(sel):>2} tasks): placement "
+                      f"{np.mean([r['placement'] for r in sel]):.3f} (repeats counted "
+                      f"{np.mean([r['placement_repeats'] for r in sel]):.3f}), onset F {np.mean([r['onset_f'] for r in sel]):.3f}, "
+                      f"shot recall {np.mean([r['shot_recall'] for r in sel]):.3f}, misses "
+                      f"{sum(r['failure'] == 'search' for r in sel)} search / {sum(r['failure'] == 'score' for r in sel)} score"
+                      f"{extra}")
 
 
 if __name__ == "__main__":
