@@ -25,3 +25,12 @@ def test_every_group_composes_and_builds(overrides):
 def test_bad_index_values_name_the_key(override, word):
     with pytest.raises(ParameterError, match=word):
         index_config(compose_config([override])["index"])
+
+
+def test_match_keys_in_yaml_override_from_the_cli():
+    cfg = compose_config(["match.floor=0.1", "match.speed_min=0.85", "match.speed_max=1.2", "match.compress=log"])
+    built = match_config(cfg)
+    assert built.score.floor == 0.1 and built.score.compress == "log"
+    assert (built.search.speed_min, built.search.speed_max) == (0.85, 1.2)
+    with pytest.raises(ParameterError, match="speed_min"):
+        match_config(compose_config(["match.speed_min=1.5"]))

@@ -162,3 +162,22 @@ def test_cuts_snap_to_beats(case):
     for cut in result.timeline.segments[:-1]:
         on_beat = np.abs(beats - cut.song_end).min() <= 1.5 / result.frame_rate
         assert on_beat or (cut.source, round(cut.source_end, 3)) in shot_ends
+
+
+def test_speed_range_one_gives_todays_timeline_and_retimed_timelines_validate(case):
+    """Speeds 1..1 are today's matcher exactly; with a speed range the timeline still puts
+    the shots back (they were recorded at the song's tempo) and every segment's source span
+    is speed x its song span."""
+    from dataclasses import replace
+
+    song, videos, truth, _ = case
+    base = MatchConfig()
+    plain = match(song, videos, base).timeline
+    same = match(song, videos, replace(base, search=replace(base.search, speed_min=1.0, speed_max=1.0))).timeline
+    assert same.to_dict() == plain.to_dict()
+    retimed = match(song, videos, replace(base, search=replace(base.search, speed_min=0.9, speed_max=1.1))).timeline
+    retimed.validate()
+    for cut in retimed.segments:
+        assert cut.source_end - cut.source_start == pytest.approx(cut.speed * cut.duration, abs=1e-3)
+    at_one = sum(c.duration for c in retimed.segments if c.speed == 1.0)
+    assert at_one / retimed.duration >= 0.9

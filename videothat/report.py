@@ -54,13 +54,32 @@ class Summary:
 
 
 def assembled_curve(result: MatchResult) -> np.ndarray:
-    """The novelty of the shots as placed: each segment's curve from its in-point. [T]"""
+    """The novelty of the shots as placed: each segment's curve from its in-point, played
+    at the segment's speed. [T]"""
     out = np.zeros_like(result.song_curve)
-    for p in result.placements:
-        piece = result.curves[p.shot][p.in_frame : p.in_frame + p.length]
+    for p, speed in zip(result.placements, _speeds(result), strict=True):
+        piece = retimed_piece(result.curves[p.shot], p.in_frame, p.length, speed)
         end = min(p.start + piece.size, out.size)
         out[p.start : end] = piece[: end - p.start]
     return out
+
+
+def retimed_piece(curve: np.ndarray, in_frame: int, length: int, speed: float = 1.0) -> np.ndarray:
+    """``length`` frames of ``curve`` [F] from ``in_frame`` played at ``speed``: song frame
+    k reads curve frame ``in_frame + speed * k``, linearly interpolated (exact samples at
+    speed 1). Frames past the curve's end are left out (the piece is shorter)."""
+    if speed == 1.0:
+        return curve[in_frame : in_frame + length]
+    positions = in_frame + speed * np.arange(length)
+    positions = positions[positions <= curve.size - 1]
+    return np.interp(positions, np.arange(curve.size), curve).astype(curve.dtype)
+
+
+def _speeds(result: MatchResult) -> list[float]:
+    """Each placement's speed: its cut's (one cut per placement), else the placement's own."""
+    if len(result.timeline.segments) == len(result.placements):
+        return [c.speed for c in result.timeline.segments]
+    return [float(getattr(p, "speed", 1.0)) for p in result.placements]
 
 
 def summarize(result: MatchResult) -> Summary:
@@ -132,7 +151,7 @@ def write_report(result: MatchResult, path: Path, *, video: Path | None = None) 
     rows = "\n".join(
         f"<tr><td>{i + 1}</td><td>{html.escape(Path(c.source).name)}</td><td>{c.source_start:.2f}</td>"
         f"<td>{c.source_end:.2f}</td><td>{c.song_start:.2f}</td><td>{c.song_end:.2f}</td>"
-        f"<td>{c.duration:.2f}</td><td>{c.score:.3f}</td></tr>"
+        f"<td>{c.duration:.2f}</td><td>{c.speed:.2f}</td><td>{c.score:.3f}</td></tr>"
         for i, c in enumerate(result.timeline.segments)
     )
     bpm = 60 * result.frame_rate / float(np.median(np.diff(result.beats))) if result.beats.size > 1 else 0.0
@@ -163,7 +182,7 @@ th:nth-child(2), td:nth-child(2) {{ text-align: left; }} th {{ background: #f6f6
 <img alt="segments over the song's novelty" src="data:image/png;base64,{_timeline_plot(result)}">
 <h2>Segments</h2>
 <table><tr><th>#</th><th>source</th><th>in (s)</th><th>out (s)</th><th>song start</th><th>song end</th>
-<th>length</th><th>score</th></tr>
+<th>length</th><th>speed</th><th>score</th></tr>
 {rows}
 </table></body></html>
 """

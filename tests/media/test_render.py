@@ -1,4 +1,4 @@
-"""Rendering: frame-accurate cuts, fitting, the song as sound, atomic output."""
+"""Rendering: frame-accurate cuts, retimed segments, fitting, the song as sound, atomic output."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from videothat.errors import ParameterError
 from videothat.match.timeline import Cut, Timeline
 from videothat.media.audio import decode_audio
 from videothat.media.probe import probe
-from videothat.media.render import RenderConfig, fit_frame, render
+from videothat.media.render import RenderConfig, fit_frame, frame_plan, render
 
 STEP = 5  # brightness step per source frame: frame i shows level STEP * i (i < 50)
 
@@ -53,6 +53,65 @@ def test_each_frame_comes_from_its_source_time(rendered):
         want = np.floor((cut.source_start + t - cut.song_start) * fps[cut.source.name] + 1e-6)
         centre = image[60:120, 140:180].mean()
         assert abs(centre - STEP * want) < STEP / 2, (n, centre, STEP * want)  # codec rounding, not a neighbour
+
+
+def _centre_levels(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24")[60:120, 140:180].mean() for f in container.decode(video=0)]
+
+
+@pytest.fixture(scope="module")
+def retimed(tmp_path_factory):
+    """Shot a (25 fps) at 1.5 x, then shot b (30 fps) at 0.75 x; in-points chosen so no
+    output frame falls within 2 ms of a source frame boundary."""
+    root = tmp_path_factory.mktemp("retimed")
+    a = counting_video(root / "a.mp4", 25, (120, 160))
+    b = counting_video(root / "b.mp4", 30, (90, 160))
+    timeline = Timeline(root / "song.wav", 2.0, [
+        Cut(a, 0.212, 0.212 + 1.5 * 1.0, 0.0, 1.0, 0.0, 1.5),
+        Cut(b, 0.105, 0.105 + 0.75 * 1.0, 1.0, 2.0, 0.0, 0.75),
+    ])
+    out = render(timeline, root / "out.mp4", RenderConfig(width=320, height=180, fps=30, crf=10),
+                 song_audio=np.zeros(2 * 22050, np.float32), song_rate=22050)
+    return timeline, out
+
+
+def test_retimed_segments_show_their_source_times(retimed):
+    timeline, out = retimed
+    fps = {"a.mp4": 25, "b.mp4": 30}
+    levels = _centre_levels(out)
+    assert len(levels) == 60
+    for n, centre in enumerate(levels):
+        t = n / 30
+        cut = next(c for c in timeline.segments if c.song_start <= t < c.song_end)
+        want = np.floor((cut.source_start + cut.speed * (t - cut.song_start)) * fps[cut.source.name])
+        assert abs(centre - STEP * want) < STEP / 2, (n, centre, STEP * want)
+    # really retimed: 1.5 x skips source frames, 0.75 x repeats them
+    first, second = np.round(np.array(levels[:30]) / STEP), np.round(np.array(levels[30:]) / STEP)
+    assert first[-1] - first[0] == 36  # 29 output frames at 1.5 x of 25 fps: source frames 5 .. 41
+    assert second[-1] - second[0] == 21  # 29 output frames at 0.75 x of 30 fps: source frames 3 .. 24
+    assert set(np.diff(first)) == {1, 2} and set(np.diff(second)) == {0, 1}
+
+
+def test_frame_plan_follows_speed_through_crossfades():
+    timeline = Timeline(Path("song.wav"), 2.0, [Cut(Path("a.mp4"), 0.5, 2.0, 0.0, 1.0, 0.0, 1.5),
+                                                Cut(Path("b.mp4"), 0.1, 0.85, 1.0, 2.0, 0.0, 0.75)])
+    plan = frame_plan(timeline, 10.0, crossfade=0.4)
+    a, b = plan
+    assert a.frames.tolist() == list(range(12)) and b.frames.tolist() == list(range(8, 20))
+    t_a, t_b = a.frames / 10.0, b.frames / 10.0
+    np.testing.assert_allclose(a.times, 0.5 + 1.5 * t_a)  # on past its out-point (2.0 s) at 1.5 x
+    np.testing.assert_allclose(b.times, np.maximum(0.1 + 0.75 * (t_b - 1.0), 0.0))  # in before, from 0
+    assert b.times[0] == 0.0 and a.times[-1] > 2.0
+    np.testing.assert_allclose(a.weights[8:12] + b.weights[:4], 1.0)
+
+
+def test_frame_plan_never_reads_past_the_out_point():
+    """A source span a hair shorter than speed x song span (within validation's tolerance):
+    the segment's own frames stop at source_end."""
+    timeline = Timeline(Path("song.wav"), 1.0, [Cut(Path("a.mp4"), 0.0, 1.2 - 0.0009, 0.0, 1.0, 0.0, 1.2)])
+    (part,) = frame_plan(timeline.validate(), 10_000.0)  # the last frame's line time is 1.19988 s
+    assert part.times.max() == 1.2 - 0.0009 and part.times[5000] == pytest.approx(0.6)
 
 
 def test_duration_size_and_sound(rendered):

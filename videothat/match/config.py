@@ -55,6 +55,10 @@ class SearchConfig:
     in_point_step: float = 0.0  # s; > 0 also tries in-points every this many seconds into a shot
     mode: str = "sequential"  # sequential | global
     pin_threshold: float = 0.0  # global mode: only placements scoring above this are pinned
+    debts: bool = False  # beam: rank partial timelines by value minus what their used shots could earn later
+    speed_min: float = 1.0  # slowest playback speed of a shot (source s per song s); speed_min = speed_max = 1: off
+    speed_max: float = 1.0  # fastest playback speed of a shot
+    speed_step: float = 0.02  # relative step between tried speeds (geometric grid from 1 towards both ends)
 
     def __post_init__(self) -> None:
         if self.shortlist < 0:
@@ -67,5 +71,9 @@ class SearchConfig:
             raise ParameterError(f"snap={self.snap!r} must be one of {SNAPS}")
         if self.mode not in MODES:
             raise ParameterError(f"mode={self.mode!r} must be one of {MODES}")
+        if not (0.25 <= self.speed_min <= 1.0 <= self.speed_max <= 4.0):
+            raise ParameterError(f"need 0.25 <= speed_min ({self.speed_min}) <= 1 <= speed_max ({self.speed_max}) <= 4")
+        if not 0.001 <= self.speed_step <= 0.5:
+            raise ParameterError(f"speed_step={self.speed_step} must be in [0.001, 0.5]")
         if self.in_point_step < 0:
             raise ParameterError(f"in_point_step={self.in_point_step} s must be >= 0")

@@ -26,6 +26,7 @@ the search needs to end a segment on a song onset.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -102,6 +103,51 @@ def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.de
     the sound before the shot, see :func:`videothat.audio.novelty.edge_frames`) are left
     out of the mean and set to zero (after ``subtract``), so they add nothing to scores.
     """
+    padded, lengths = _pad(curves, device)
+    return _bank(padded, lengths, torch.full_like(lengths, edge_frames), config)
+
+
+def speed_grid(speed_min: float, speed_max: float, step: float) -> list[float]:
+    """Playback speeds from ``speed_min`` to ``speed_max``: 1 and its multiples by
+    ``(1 + step) ** k`` in both directions, the range's ends included (an end nearer than
+    half a step to the grid's last speed takes its place). Ascending."""
+    down = math.floor(math.log(1.0 / speed_min) / math.log1p(step) + 1e-9)
+    up = math.floor(math.log(speed_max) / math.log1p(step) + 1e-9)
+    speeds = [(1 + step) ** k for k in range(-down, up + 1)]
+    half = math.sqrt(1 + step)  # ends nearer than half a step replace the grid's last speed
+    if speed_min < speeds[0] - 1e-9:
+        speeds = [speed_min, *speeds] if speeds[0] / speed_min > half else [speed_min, *speeds[1:]]
+    if speed_max > speeds[-1] + 1e-9:
+        speeds = [*speeds, speed_max] if speed_max / speeds[-1] > half else [*speeds[:-1], speed_max]
+    return speeds
+
+
+def retimed_bank(curves: Sequence[Tensor], speeds: Sequence[float], config: ScoreConfig, *,
+                 device: torch.device | str = "cpu", edge_frames: int = 0) -> ShotBank:
+    """A bank of every shot at every playback speed: row ``s * R + r`` is shot ``s`` played at
+    ``speeds[r]`` (source seconds per song second), R = len(speeds).
+
+    Played at speed ``r``, the shot's curve frame ``k`` (song time) shows source time ``r k``:
+    the curve is resampled by linear interpolation, ``x_r[k] = x(r k)``, for the
+    ``floor((L - 1) / r) + 1`` frames inside the shot (all shots and speeds in one gather);
+    its edge frames become ``ceil(edge_frames / r)``. Speed 1 rows equal :func:`shot_bank`'s.
+    """
+    padded, lengths = _pad(curves, device)
+    rates = torch.tensor(list(speeds), dtype=torch.float64, device=padded.device)  # [R]
+    n_max = int(((lengths.max() - 1) / rates.min()).floor()) + 1
+    at = rates[:, None] * torch.arange(n_max, device=padded.device, dtype=torch.float64)[None, :]  # [R, K]
+    below = at.floor().long().clamp(max=padded.shape[1] - 1)
+    frac = (at - below).float()
+    above = (below + 1).clamp(max=padded.shape[1] - 1)
+    retimed = padded[:, below] * (1 - frac) + padded[:, above] * frac  # [S, R, K]
+    new_lengths = (((lengths[:, None] - 1).double() / rates[None, :]).floor().long() + 1).clamp(max=n_max)
+    retimed = torch.where(torch.arange(n_max, device=padded.device) < new_lengths[..., None], retimed, 0.0)
+    edges = torch.ceil(edge_frames / rates - 1e-9).long().expand_as(new_lengths)
+    return _bank(retimed.flatten(0, 1), new_lengths.flatten(), edges.flatten(), config)
+
+
+def _pad(curves: Sequence[Tensor], device: torch.device | str) -> tuple[Tensor, Tensor]:
+    """Curves -> ([S, L_max] float32 zero-padded, [S] int64 lengths), both on ``device``."""
     if len(curves) == 0:
         raise ParameterError("no shot curves to score")
     tensors = [torch.as_tensor(c, dtype=torch.float32) for c in curves]
@@ -109,11 +155,16 @@ def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.de
     if bool((lengths == 0).any()):
         raise ParameterError("shot curves must have at least one frame")
     padded = torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True).to(device)  # [S, L_max]
-    lengths = lengths.to(device)
+    return padded, lengths.to(device)
+
+
+def _bank(padded: Tensor, lengths: Tensor, edges: Tensor, config: ScoreConfig) -> ShotBank:
+    """The bank of padded curves [S, L] with lengths [S] and edge frames [S] (see :func:`shot_bank`)."""
     frame = torch.arange(padded.shape[1], device=padded.device)[None, :]
     valid = frame < lengths[:, None]
-    if config.edge and edge_frames > 0:
-        valid &= (frame >= edge_frames) | (lengths[:, None] <= edge_frames)  # a shot all edge keeps its frames
+    if config.edge:
+        edge = edges[:, None]
+        valid &= (frame >= edge) | (lengths[:, None] <= edge)  # a shot all edge keeps its frames
     centred = _subtract(padded, valid, config)
     return ShotBank(centred, lengths, _cumulative_energy(centred))
 
@@ -206,6 +257,30 @@ def shortlist(
             index = torch.cat([index, ids], dim=1).gather(1, where)
         picks.append(index)
     return torch.cat(picks, dim=1)
+
+
+def future_values(
+    bank: ShotBank, song: SongCurve, *, frame_rate: float, config: ScoreConfig, max_frames: int, block: int,
+    max_elements: int = 1 << 24,
+) -> Tensor:
+    """The most each shot can earn from each block of song frames on: ``out[s, b]`` = max over
+    offsets ``o >= b * block`` of ``score(s, o) * seconds(s, o)`` (the shot cut to its first
+    ``max_frames`` frames, placed at ``o`` for ``min(L, T - o)`` frames), at least 0.
+
+    Returns [shape=(S, ceil(T / block))] float32.
+    """
+    t = len(song)
+    blocks = -(-t // block)
+    out = torch.empty(len(bank), blocks, device=bank.device)
+    cut = bank.truncated(max_frames)
+    o = torch.arange(t, device=bank.device)
+    for s0, chunk in _score_chunks(cut, song, frame_rate=frame_rate, config=config, max_elements=max_elements):
+        rows = slice(s0, s0 + chunk.shape[0])
+        value = chunk * torch.minimum(cut.lengths[rows, None], t - o[None, :]) / frame_rate
+        value = torch.nn.functional.pad(value.clamp(min=0), (0, blocks * block - t))
+        best = value.view(len(value), blocks, block).amax(dim=2).flip(1)
+        out[rows] = torch.cummax(best, dim=1).values.flip(1)  # suffix maxima
+    return out
 
 
 def _score_chunks(

@@ -26,6 +26,7 @@ class Hypotheses(NamedTuple):
     shot: np.ndarray  # int64 shot of the last segment (-1 for the start)
     in_frame: np.ndarray  # int64 shot frame the last segment starts at
     score: np.ndarray  # float32 score of the last segment
+    debt: np.ndarray  # float64, what the shots used could still earn later in the song (see best_per_frame)
 
     def __len__(self) -> int:  # type: ignore[override]
         return len(self.value)
@@ -42,15 +43,24 @@ class Hypotheses(NamedTuple):
     def start(pos: int, time: float) -> Hypotheses:
         """The empty timeline at song frame ``pos``, ``time`` seconds."""
         return Hypotheses(np.zeros(1), np.array([time]), np.array([pos]), np.zeros(1, np.uint64),
-                          np.array([-1]), np.array([-1]), np.zeros(1, np.int64), np.zeros(1, np.float32))
+                          np.array([-1]), np.array([-1]), np.zeros(1, np.int64), np.zeros(1, np.float32),
+                          np.zeros(1))
 
 
-def best_per_frame(rows: Hypotheses, width: int) -> Hypotheses:
-    """At each frame reached, the ``width`` best of ``rows`` by (value, then creation order)
-    among those with distinct keys (of equal keys only the best counts: recombination),
-    ordered by frame, best first. ``rows`` of one frame come in creation order (as
-    :meth:`Waiting.pop` gives them), so stable sorts keep ties in that order."""
-    order = np.argsort(-rows.value, kind="stable")
+def best_per_frame(rows: Hypotheses, width: int, *, by_value: bool = False) -> Hypotheses:
+    """At each frame reached, the ``width`` best of ``rows`` by (value - debt, then creation
+    order; by value alone with ``by_value``) among those with distinct keys (of equal keys
+    only the best counts: recombination), ordered by frame, best first. ``rows`` of one frame
+    come in creation order (as :meth:`Waiting.pop` gives them), so stable sorts keep ties in
+    that order.
+
+    Hypotheses at one frame have covered the same song time, so their values compare; but
+    one that spent a shot which fits a later part of the song better has less left to earn
+    there. Its ``debt`` (the value its shots could have earned from where each was placed
+    on) says how much, and ranking by value - debt keeps hypotheses that placed shots where
+    they belong (the A* idea: value so far plus an estimate of what is left to earn, here
+    the same for every hypothesis but for the shots each has spent)."""
+    order = np.argsort(-(rows.value if by_value else rows.value - rows.debt), kind="stable")
     order = order[stable_order(rows.pos[order])]  # by frame, best first
     pos = rows.pos[order]
     grouped = np.argsort(rows.key[order], kind="stable")  # by key, then frame, best first
@@ -104,8 +114,10 @@ class Tree:
     of nodes added together until no waiting hypothesis can extend that layer.
     """
 
-    def __init__(self, used: np.ndarray | None) -> None:
-        """``used``: [shape=(S,)] bool shots the start may not use, or None with reuse allowed."""
+    def __init__(self, used: np.ndarray | None, owners: np.ndarray | None = None) -> None:
+        """``used``: [shape=(S,)] bool shots the start may not use, or None with reuse allowed;
+        ``owners``: the shot of each segment's ``shot`` id (bank row), default the id itself."""
+        self._owners = owners
         self._layers: list[Hypotheses] = []
         self._bases: list[int] = []
         self._bits: dict[int, np.ndarray] = {}
@@ -120,7 +132,7 @@ class Tree:
         bits = None
         if self._start_bits is not None:
             bits = self._parent_bits(nodes.parent)
-            shot = nodes.shot
+            shot = nodes.shot if self._owners is None else np.where(nodes.shot >= 0, self._owners[nodes.shot], -1)
             moved = shot >= 0
             rows = np.flatnonzero(moved)
             bits[rows, shot[moved] >> 3] |= (1 << (shot[moved] & 7)).astype(np.uint8)

@@ -42,6 +42,7 @@ from videothat.match.correlate import (
     ShotBank,
     SongCurve,
     best_offsets,
+    future_values,
     prefix_raw,
     segment_scores,
     shortlist,
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 MAX_IN_POINTS = 64  # in-points tried per shot at most (memory of the per-frame score tensor)
 CANDIDATE_ELEMENTS = 1 << 22  # (frame, shot, in-point, length) scores per batched call at most (memory)
 PICK_PREFIX = 64  # candidates looked at first per hypothesis for its free best ones (all, where too few)
+SPEED_VARIANTS = 4  # with several speeds: candidates kept per (frame, shot, in-point), best first
+POTENTIAL_BLOCK = 8  # song frames per block of the shots' potential (see _potential)
 
 class SearchError(VideoThatError):
     """No timeline satisfies the constraints (not enough shot material, lengths)."""
@@ -61,7 +64,10 @@ class SearchError(VideoThatError):
 @dataclass(frozen=True)
 class Placement:
     """Shot ``shot`` from its frame ``in_frame`` over song frames [start, start + length);
-    exactly, over song seconds [start_time, end_time)."""
+    exactly, over song seconds [start_time, end_time), played at ``speed``. (From
+    :func:`search` with several speeds, ``shot`` is a bank row and ``in_frame`` counts
+    frames of that row; :func:`videothat.match.assemble.match` turns them into the source
+    shot and its own curve frames.)"""
 
     shot: int
     in_frame: int
@@ -70,6 +76,7 @@ class Placement:
     score: float
     start_time: float
     end_time: float
+    speed: float = 1.0  # source seconds played per song second
 
     @property
     def end(self) -> int:
@@ -89,6 +96,9 @@ class _Context:
     frames_host: np.ndarray  # [S] int64 shot lengths in frames
     seconds_host: np.ndarray  # [S] float64 exact shot durations
     zobrist_host: np.ndarray  # [S] uint64, a random key per shot (Zobrist hashing of used sets)
+    owners_host: np.ndarray  # [S] int64 the source shot of each bank row (row // speeds)
+    potential: np.ndarray | None  # [shots, B] float64 best value a shot can earn from block b on (None: no debts)
+    speeds: int  # bank rows per source shot (one per playback speed)
     duration: float  # s, the song's exact duration
     min_f: int
     max_f: int
@@ -115,11 +125,18 @@ def search(
     shot_seconds: Sequence[float] | None = None,
     duration: float | None = None,
     progress: Callable[[float], None] | None = None,
+    speeds: int = 1,
+    shortlist_speeds: Sequence[int] = (0,),
 ) -> list[Placement]:
     """Cover the song curve (T frames) with shots from ``bank``; placements in song order.
 
+    ``speeds``: bank rows per source shot (:func:`~videothat.match.correlate.retimed_bank`:
+    row ``s * speeds + r`` is shot ``s`` at its r-th playback speed); a shot is used at
+    most once whatever its speed, and placements name bank rows. ``shortlist_speeds``:
+    the speed indices whose rows rank shots for the shortlist (every speed of a listed
+    shot is then scored);
     ``onsets``: song frames (int64; onsets or beats) that segment ends may snap to;
-    ``shot_seconds``: exact shot durations (default: curve lengths / frame_rate);
+    ``shot_seconds``: exact durations of the bank rows (default: curve lengths / frame_rate);
     ``duration``: exact song duration in seconds (default: T / frame_rate);
     ``progress``: called with the fraction of the song searched so far (for progress bars).
 
@@ -127,9 +144,12 @@ def search(
     ------
     SearchError : the shots cannot cover the song under the constraints.
     """
-    ctx = _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress)
+    if speeds < 1 or len(bank) % speeds:
+        raise ValueError(f"speeds={speeds} must divide the bank's {len(bank)} rows")
+    ctx = _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress, speeds,
+                   shortlist_speeds)
     _check_material(ctx)
-    used = None if config.reuse else np.zeros(len(bank), dtype=bool)
+    used = None if config.reuse else np.zeros(len(bank) // speeds, dtype=bool)
     whole = _Range(0, len(song), 0.0, ctx.duration)
     placements = _beam(ctx, whole, used) if config.mode == "sequential" else _global(ctx, whole, used)
     if progress is not None:
@@ -137,7 +157,8 @@ def search(
     return placements
 
 
-def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress) -> _Context:
+def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress, speeds,
+             shortlist_speeds) -> _Context:
     t = len(song)
     is_onset = torch.zeros(t + 1, dtype=torch.bool, device=bank.device)
     if onsets is not None and config.snap != "none":
@@ -156,22 +177,59 @@ def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, durati
         in_points = torch.zeros(1, dtype=torch.int64, device=bank.device)
     if shot_seconds is None:
         shot_seconds = (bank.lengths.cpu().double() / frame_rate).tolist()
-    rng = random.Random(len(bank))  # fixed seed: deterministic
-    zobrist = [rng.getrandbits(64) for _ in range(len(bank))]
+    n_shots = len(bank) // speeds
+    rng = random.Random(n_shots)  # fixed seed: deterministic
+    zobrist = np.array([rng.getrandbits(64) for _ in range(n_shots)], dtype=np.uint64)
+    owners = np.arange(len(bank)) // speeds
     candidates = None
-    if 0 < config.shortlist < len(bank):
-        candidates = shortlist(bank, song, frame_rate=frame_rate, config=score,
-                               lengths=[min_f, max_f], k=max(1, config.shortlist // 2))
+    if 0 < config.shortlist < n_shots:
+        candidates = _speed_shortlist(bank, song, frame_rate, score, config, speeds, shortlist_speeds, min_f, max_f)
+    potential = None
+    if config.beam_width > 1 and not config.reuse and config.debts:
+        potential = _potential(bank, song, frame_rate, score, speeds, shortlist_speeds if candidates is not None
+                               else range(speeds), max_f)
     return _Context(bank, song, frame_rate, score, config, is_onset, in_points, in_points.cpu().numpy(),
                     bank.lengths.cpu().numpy(), np.asarray(shot_seconds, dtype=np.float64),
-                    np.array(zobrist, dtype=np.uint64),
+                    zobrist[owners], owners, potential, speeds,
                     t / frame_rate if duration is None else float(duration), min_f, max_f, candidates,
                     progress)
 
 
+def _speed_shortlist(bank: ShotBank, song: SongCurve, frame_rate: float, score: ScoreConfig, config: SearchConfig,
+                     speeds: int, listed: Sequence[int], min_f: int, max_f: int) -> Tensor:
+    """[T, N] source shots to score at each song frame: the best by correlation there at
+    each of the speed indices ``listed`` (at two lengths for the first, the shortest for
+    the others, which cost a pass each), source shot ids (``row // speeds``)."""
+    n_shots = len(bank) // speeds
+    k = max(1, config.shortlist // 2)
+    picks = []
+    for i, r in enumerate(listed):
+        rows = torch.arange(n_shots, device=bank.device) * speeds + r
+        sub = ShotBank(bank.curves[rows], bank.lengths[rows], bank.energy[rows])
+        lengths = [min_f, max_f] if i == 0 else [min_f]
+        picks.append(shortlist(sub, song, frame_rate=frame_rate, config=score, lengths=lengths,
+                               k=k if i == 0 else max(1, k // 2)))
+    return torch.cat(picks, dim=1)
+
+
+def _potential(bank: ShotBank, song: SongCurve, frame_rate: float, score: ScoreConfig, speeds: int,
+               listed: Sequence[int], max_f: int) -> np.ndarray:
+    """[shots, B] float64 on the host: the most each source shot can earn (score x seconds)
+    from each block of POTENTIAL_BLOCK song frames on, at the best of the speed indices ``listed``."""
+    n_shots = len(bank) // speeds
+    best = None
+    for r in listed:
+        rows = torch.arange(n_shots, device=bank.device) * speeds + r
+        sub = ShotBank(bank.curves[rows], bank.lengths[rows], bank.energy[rows])
+        values = future_values(sub, song, frame_rate=frame_rate, config=score, max_frames=max_f,
+                               block=POTENTIAL_BLOCK)
+        best = values if best is None else torch.maximum(best, values)
+    return best.double().cpu().numpy()
+
+
 def _check_material(ctx: _Context) -> None:
     t = len(ctx.song)
-    usable = ctx.bank.lengths.clamp(max=ctx.max_f)
+    usable = ctx.bank.lengths.clamp(max=ctx.max_f).view(-1, ctx.speeds).max(dim=1).values  # best speed per shot
     usable = usable[usable >= min(ctx.min_f, t)]
     if usable.numel() == 0:
         raise SearchError(f"no shot is at least {ctx.config.min_length} s long (match.min_length)")
@@ -197,7 +255,7 @@ def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placemen
     """
     width, end = ctx.config.beam_width, span.end
     advance = _least_advance(ctx)
-    tree, waiting = Tree(used), Waiting()
+    tree, waiting = Tree(used, ctx.owners_host), Waiting()
     reached = np.zeros(len(ctx.song) + 1, dtype=bool)
     ready: dict[int, _Candidates] = {}
     layer, lo = Hypotheses.start(span.start, span.start_time), span.start
@@ -228,7 +286,7 @@ def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placemen
             f"no way to cover song time {span.start_time:.2f}-{span.end_time:.2f} s with shots between "
             f"{ctx.config.min_length} and {ctx.config.max_length} s; relax match.min_length/max_length"
         )
-    best = best_per_frame(finished, 1)
+    best = best_per_frame(finished, 1, by_value=True)
     return [Placement(shot, j, a, b - a, score, t0, t1) for shot, j, a, b, score, t0, t1 in tree.path(best)]
 
 
@@ -256,7 +314,7 @@ class _Candidates(NamedTuple):
 
 def _batch_frames(ctx: _Context) -> int:
     """Song frames whose candidates are scored in one call (bounded by CANDIDATE_ELEMENTS)."""
-    shots = len(ctx.bank) if ctx.shortlist is None else ctx.shortlist.shape[1]
+    shots = len(ctx.bank) if ctx.shortlist is None else ctx.shortlist.shape[1] * ctx.speeds
     return max(1, CANDIDATE_ELEMENTS // (shots * len(ctx.in_host) * ctx.max_f))
 
 
@@ -302,11 +360,33 @@ def _candidates(ctx: _Context, positions: list[int], end: int) -> dict[int, _Can
                            config=ctx.score)
     keep = torch.isfinite(score)
     p, n, j, m, score = (x[keep] for x in (*index, score))
+    if ctx.speeds > 1:  # a shot's many speeds would crowd out other shots
+        p, n, j, m, score = _best_speeds(ctx, rows, (p, n, j, m), score)
     order = torch.sort(_frame_then_best(p, score), stable=True).indices  # ties stay by shot, in-point, length
     p, shot, in_frame, length, score = (x[order].cpu().numpy() for x in (p, rows[p, n], ctx.in_points[j], m + 1, score))
     bounds = np.searchsorted(p, np.arange(len(positions) + 1))
     return {at: _Candidates(shot[a:b], in_frame[a:b], length[a:b], score[a:b])
             for at, a, b in zip(positions, bounds[:-1], bounds[1:], strict=True)}
+
+
+def _best_speeds(ctx: _Context, rows: Tensor, index: tuple[Tensor, Tensor, Tensor, Tensor],
+                 score: Tensor) -> tuple[Tensor, ...]:
+    """Of candidates (p, n, j, l - 1) [each shape=(C,)] that play one source shot from one
+    in-point at one song frame, at any speed and length, the SPEED_VARIANTS best scoring
+    (the first of equals): a shot played at 18 speeds would otherwise fill a hypothesis's
+    expansions with itself (each speed has its own natural end), leaving no room for other shots."""
+    p, n, j, m = index
+    owner = rows[p, n] // ctx.speeds
+    key = (p * (len(ctx.bank) // ctx.speeds) + owner) * len(ctx.in_points) + j
+    by_score = torch.sort(-score, stable=True).indices
+    grouped = by_score[torch.sort(key[by_score], stable=True).indices]  # by key, best first
+    sorted_key = key[grouped]
+    start = torch.ones(len(grouped), dtype=torch.bool, device=score.device)
+    start[1:] = sorted_key[1:] != sorted_key[:-1]
+    first = torch.cummax(torch.where(start, torch.arange(len(grouped), device=score.device), 0), dim=0).values
+    keep = grouped[torch.arange(len(grouped), device=score.device) - first < SPEED_VARIANTS]
+    keep = keep.sort().values  # back in index order (frame, shot, in-point, length)
+    return p[keep], n[keep], j[keep], m[keep], score[keep]
 
 
 def _frame_then_best(frame: Tensor, score: Tensor) -> Tensor:
@@ -318,14 +398,16 @@ def _frame_then_best(frame: Tensor, score: Tensor) -> Tensor:
 
 
 def _shots_at(ctx: _Context, pos: Tensor) -> Tensor:
-    """The shots scored at each song frame of ``pos`` [shape=(P,)]: every shot, or the
-    frame's shortlist in increasing order with repeats set to -1. [shape=(P, N)] int64"""
+    """The bank rows scored at each song frame of ``pos`` [shape=(P,)]: every row, or every
+    speed of the frame's shortlisted shots, in increasing order, rows of a shot listed
+    twice set to -1. [shape=(P, N)] int64"""
     if ctx.shortlist is None:
         return torch.arange(len(ctx.bank), device=pos.device).expand(len(pos), -1)
     listed = ctx.shortlist[pos].sort(dim=1).values
     repeat = torch.zeros_like(listed, dtype=torch.bool)
     repeat[:, 1:] = listed[:, 1:] == listed[:, :-1]
-    return torch.where(repeat, -1, listed)
+    rows = listed[:, :, None] * ctx.speeds + torch.arange(ctx.speeds, device=pos.device)  # [P, N, R]
+    return torch.where(repeat[:, :, None], -1, rows).flatten(1)
 
 
 def _expand(ctx: _Context, nodes: Hypotheses, ids: np.ndarray, used_bits: np.ndarray | None,
@@ -345,12 +427,14 @@ def _expand(ctx: _Context, nodes: Hypotheses, ids: np.ndarray, used_bits: np.nda
     cands = _Candidates(*(np.concatenate(columns) for columns in zip(*table, strict=True)))
     group = np.repeat(np.arange(len(frames)), np.diff(np.append(first, len(nodes))))  # each node's frame
     offset = (np.cumsum(sizes) - sizes)[group]
+    owners = ctx.owners_host
     if used_bits is not None:
-        def blocked(h: np.ndarray, shot: np.ndarray) -> np.ndarray:
+        def blocked(h: np.ndarray, row: np.ndarray) -> np.ndarray:
+            shot = owners[row]
             return ((used_bits[h, shot >> 3] >> (shot & 7).astype(np.uint8)) & 1).astype(bool)
     else:  # reuse allowed: any shot but the one just played (no cut from a shot to itself)
-        def blocked(h: np.ndarray, shot: np.ndarray) -> np.ndarray:
-            return shot == nodes.shot[h]
+        def blocked(h: np.ndarray, row: np.ndarray) -> np.ndarray:
+            return (owners[row] == owners[nodes.shot[h]]) & (nodes.shot[h] >= 0)
     h, c = _pick(cands.shot, offset, sizes[group], min(ctx.config.expansions, int(sizes.max(initial=0))), blocked)
     fr = ctx.frame_rate
     pos, time = nodes.pos[h], nodes.time[h]
@@ -364,7 +448,10 @@ def _expand(ctx: _Context, nodes: Hypotheses, ids: np.ndarray, used_bits: np.nda
     stop = np.where(whole, span.end, np.where(natural, natural_stop, stop))
     value = nodes.value[h] + score.astype(np.float64) * (end_time - time)
     key = nodes.key[h] if used_bits is None else nodes.key[h] ^ ctx.zobrist_host[shot]
-    return Hypotheses(value, end_time, stop, key, ids[h], shot, in_frame, score)
+    debt = nodes.debt[h]
+    if used_bits is not None and ctx.potential is not None:
+        debt = debt + ctx.potential[ctx.owners_host[shot], np.minimum(pos // POTENTIAL_BLOCK, ctx.potential.shape[1] - 1)]
+    return Hypotheses(value, end_time, stop, key, ids[h], shot, in_frame, score, debt)
 
 
 def _pick(shots: np.ndarray, offset: np.ndarray, size: np.ndarray, e: int,
@@ -443,10 +530,13 @@ def _global(ctx: _Context, whole: _Range, used: np.ndarray | None) -> list[Place
     order = torch.argsort(scores, descending=True, stable=True)
     pinned: list[Placement] = []
     starts: list[int] = []
+    taken: set[int] = set()
     for shot in order.tolist():  # sequential by nature; stops at the first score under the threshold
         score = float(scores[shot])
         if not math.isfinite(score) or score <= ctx.config.pin_threshold:
             break
+        if ctx.owners_host[shot] in taken:  # the shot is pinned already, at another speed
+            continue
         start, length = int(offsets[shot]), int(lengths[shot])
         i = bisect.bisect(starts, start)
         lo = pinned[i - 1].end if i > 0 else 0
@@ -463,9 +553,10 @@ def _global(ctx: _Context, whole: _Range, used: np.ndarray | None) -> list[Place
             end_time = end / ctx.frame_rate
         pinned.insert(i, Placement(shot, 0, start, length, score, start_time, end_time))
         starts.insert(i, start)
+        taken.add(int(ctx.owners_host[shot]))
     if used is not None:
         used = used.copy()
-        used[[p.shot for p in pinned]] = True
+        used[ctx.owners_host[[p.shot for p in pinned]]] = True
     placements = list(pinned)
     bounds = [(0, 0.0), *[(x, y) for p in pinned for x, y in ((p.start, p.start_time), (p.end, p.end_time))],
               (t, ctx.duration)]
@@ -473,7 +564,7 @@ def _global(ctx: _Context, whole: _Range, used: np.ndarray | None) -> list[Place
         if b > a:
             filled = _beam(ctx, _Range(a, b, a_time, b_time), used)
             if used is not None:
-                used[[p.shot for p in filled]] = True
+                used[ctx.owners_host[[p.shot for p in filled]]] = True
             placements.extend(filled)
     log.debug("global search pinned %d segments, filled %d", len(pinned), len(placements) - len(pinned))
     return sorted(placements, key=lambda p: p.start)

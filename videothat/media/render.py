@@ -1,12 +1,14 @@
 """Timeline -> mp4 (H.264 + AAC) with PyAV: the cuts' frames over the song.
 
 Every output frame ``n`` shows, for the song time ``t = n / fps``, the source frame on
-screen at ``source_start + (t - song_start)`` of the segment covering ``t`` (the last
-frame whose timestamp is <= that time: frame-accurate, sources are decoded from the
-keyframe before each segment). Sources of any size, aspect ratio, frame rate and
+screen at ``source_start + speed * (t - song_start)`` of the segment covering ``t`` (the
+last frame whose timestamp is <= that time: frame-accurate, sources are decoded from the
+keyframe before each segment); a retimed segment (``speed`` != 1) repeats source frames
+(slower) or skips them (faster). Sources of any size, aspect ratio, frame rate and
 rotation are fitted into one output size without distortion, letterboxed or cropped.
-The sound track is the song. The file is written to a temporary name and renamed when
-complete, so a killed render leaves no half-written output.
+The sound track is the song (the sources' sound is not used). The file is written to a
+temporary name and renamed when complete, so a killed render leaves no half-written
+output.
 """
 
 from __future__ import annotations
@@ -166,9 +168,12 @@ class SegmentFrames:
 def frame_plan(timeline: Timeline, fps: float, crossfade: float = 0.0) -> list[SegmentFrames]:
     """For each segment, the output frames it shows and at which source times.
 
-    With ``crossfade`` > 0 (s), each cut at time c becomes a linear blend over
-    [c - crossfade/2, c + crossfade/2): the outgoing shot plays on past its out-point and
-    the incoming one starts before its in-point (from its first frame at the earliest).
+    Song time ``t`` (s) of a segment shows source time ``source_start + speed * (t -
+    song_start)`` (s), at least 0 and, within the segment's own span, at most
+    ``source_end``. With ``crossfade`` > 0 (s), each cut at time c becomes a linear blend
+    over [c - crossfade/2, c + crossfade/2): the outgoing shot plays on (at its speed) past
+    its out-point and the incoming one starts before its in-point (from its first frame at
+    the earliest).
     """
     n = output_frame_count(timeline.duration, fps)
     t = np.arange(n) / fps
@@ -188,9 +193,18 @@ def frame_plan(timeline: Timeline, fps: float, crossfade: float = 0.0) -> list[S
                 weights = np.minimum(weights, np.clip((tt - lo) / crossfade, 0.0, 1.0))
             if not last:
                 weights = np.minimum(weights, np.clip((hi - tt) / crossfade, 0.0, 1.0))
-        times = np.maximum(cut.source_start + (tt - cut.song_start), 0.0)
-        plan.append(SegmentFrames(cut, frames, times, weights))
+        plan.append(SegmentFrames(cut, frames, _source_times(cut, tt), weights))
     return plan
+
+
+def _source_times(cut: Cut, t: np.ndarray) -> np.ndarray:
+    """Source times (s) shown at song times ``t`` (s) [k]: along the segment's speed, from 0
+    at the earliest and, before its song end, up to ``source_end`` (crossfade tails after
+    the song end read on)."""
+    times = np.maximum(cut.source_time(t), 0.0)
+    inside = t < cut.song_end
+    times[inside] = np.minimum(times[inside], cut.source_end)
+    return times
 
 
 def render(

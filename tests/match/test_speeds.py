@@ -1,0 +1,132 @@
+"""Tempo-aware segments: retimed curves against a brute-force loop, the speed grid, and a
+search that finds at which speed each shot plays."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from videothat.match.config import ScoreConfig, SearchConfig
+from videothat.match.correlate import correlate, prefix_scores, prepare_song, retimed_bank, shot_bank, speed_grid
+from videothat.match.search import search
+
+FR = 22050 / 512
+SCORE = ScoreConfig()
+
+
+def novelty_like(rng: np.random.Generator, frames: int) -> np.ndarray:
+    spikes = (rng.random(frames) < 3 / FR) * rng.uniform(1, 4, frames)
+    return (np.convolve(spikes, np.exp(-np.arange(6) / 2.0))[:frames] + 0.2 * rng.random(frames)).astype(np.float32)
+
+
+def brute_retimed(x: np.ndarray, speed: float) -> np.ndarray:
+    """x played at ``speed``: frame k shows x at k * speed (linear interpolation), by a loop."""
+    n = int(np.floor((len(x) - 1) / speed)) + 1
+    out = []
+    for k in range(n):
+        at = k * speed
+        i = min(int(np.floor(at)), len(x) - 1)
+        frac = at - i
+        out.append(x[i] * (1 - frac) + (x[i + 1] if i + 1 < len(x) else x[i]) * frac)
+    return np.array(out)
+
+
+def brute_window_score(x: np.ndarray, y: np.ndarray, o: int, m: int, cfg: ScoreConfig, song_var: float) -> float:
+    xs, ys = x - x.mean(), y - y.mean()
+    raw = sum(xs[k] * ys[o + k] for k in range(m))
+    f = cfg.floor * song_var
+    ex, ey = sum(v * v for v in xs[:m]), sum(v * v for v in ys[o : o + m])
+    return raw / np.sqrt((ex + m * f) * (ey + m * f)) * (m / FR) ** (1 - cfg.power)
+
+
+def test_speed_grid_includes_one_and_the_ends():
+    grid = speed_grid(0.85, 1.2, 0.02)
+    assert grid[0] == 0.85 and grid[-1] == 1.2 and 1.0 in grid
+    ratios = np.diff(np.log(grid))
+    assert np.all(ratios > 0) and np.all(ratios <= np.log(1.02) * 1.5 + 1e-12)
+    assert speed_grid(1.0, 1.0, 0.02) == [1.0]
+
+
+def test_retimed_scores_equal_a_brute_force_loop():
+    """Every (shot, speed) row's scores at every offset equal resampling by a loop, then
+    scoring by a loop (< 1e-4 relative)."""
+    rng = np.random.default_rng(5)
+    song = novelty_like(rng, 260)
+    shots = [novelty_like(rng, n) for n in (40, 97, 150)]
+    speeds = [0.85, 1.0, 1.13, 1.2]
+    cfg = replace(SCORE, edge=False)
+    bank = retimed_bank([torch.from_numpy(s) for s in shots], speeds, cfg)
+    got = correlate(bank, prepare_song(torch.from_numpy(song), cfg), frame_rate=FR, config=cfg).numpy()
+    var = float(song.astype(np.float64).var())
+    for i, s in enumerate(shots):
+        for r, speed in enumerate(speeds):
+            x = brute_retimed(s.astype(np.float64), speed)
+            row = i * len(speeds) + r
+            assert int(bank.lengths[row]) == len(x)
+            for o in range(0, len(song), 7):
+                m = min(len(x), len(song) - o)
+                want = brute_window_score(x, song.astype(np.float64), o, m, cfg, var)
+                assert abs(got[row, o] - want) <= 1e-4 * max(1.0, abs(want)), (i, speed, o)
+
+
+def test_speed_one_rows_equal_the_plain_bank():
+    rng = np.random.default_rng(1)
+    curves = [torch.from_numpy(novelty_like(rng, n)) for n in (30, 80)]
+    plain = shot_bank(curves, SCORE, edge_frames=5)
+    retimed = retimed_bank(curves, [0.9, 1.0, 1.1], SCORE, edge_frames=5)
+    for i in range(2):
+        n = int(plain.lengths[i])
+        assert int(retimed.lengths[3 * i + 1]) == n
+        assert torch.equal(retimed.curves[3 * i + 1, :n], plain.curves[i, :n])
+
+
+def test_edge_frames_scale_with_speed():
+    curve = torch.ones(100)
+    bank = retimed_bank([curve + torch.arange(100) % 7], [0.5, 2.0], replace(SCORE, subtract="none"), edge_frames=6)
+    assert torch.all(bank.curves[0, :12] == 0) and bank.curves[0, 12] != 0  # 6 source frames = 12 at half speed
+    assert torch.all(bank.curves[1, :3] == 0) and bank.curves[1, 3] != 0  # and 3 at double speed
+
+
+@pytest.mark.parametrize("true_speeds", [(0.9057, 1.1041, 1.0, 0.85, 1.2)])
+def test_search_finds_the_speed_each_shot_plays_at(true_speeds):
+    """Shots are pieces of the song recorded at another tempo (a speed of the grid), each
+    as long as its piece at that speed: played at the right speed each lines up with the
+    song again; the search places every piece at its place and speed."""
+    rng = np.random.default_rng(11)
+    song = novelty_like(rng, round(20 * FR))
+    bounds = np.linspace(0, len(song), len(true_speeds) + 1).round().astype(int)
+    t = np.arange(len(song))
+    shots = []
+    for (a, b), speed in zip(zip(bounds[:-1], bounds[1:], strict=True), true_speeds, strict=True):
+        n = round((b - a - 1) * speed) + 1  # played at speed r, n frames end within a frame of b
+        shots.append(np.interp(a + np.arange(n) / speed, t, song).astype(np.float32))
+    shots += [novelty_like(rng, round(4 * FR)) for _ in range(5)]  # other footage: no shot need be reused
+    order = rng.permutation(len(shots))
+    speeds = speed_grid(0.85, 1.2, 0.02)
+    bank = retimed_bank([torch.from_numpy(shots[i]) for i in order], speeds, SCORE)
+    config = SearchConfig(min_length=1.0, max_length=6.0, snap="none", speed_min=0.85, speed_max=1.2)
+    placements = search(bank, prepare_song(torch.from_numpy(song), SCORE), frame_rate=FR, score=SCORE,
+                        config=config, speeds=len(speeds), shortlist_speeds=[speeds.index(1.0)])
+    assert len(placements) == len(true_speeds)
+    exact = 0
+    for p, a, true in zip(placements, bounds[:-1], true_speeds, strict=True):
+        speed = speeds[p.shot % len(speeds)]
+        assert order[p.shot // len(speeds)] == list(bounds[:-1]).index(a) and abs(p.start - a) <= 2
+        assert abs(speed / true - 1) <= 0.025  # within a step of the grid
+        exact += abs(speed / true - 1) <= 1e-3
+    # a segment that ends a frame early moves the next one, whose speed then absorbs it
+    assert exact >= len(true_speeds) - 1
+
+
+def test_retimed_prefix_scores_match_the_kernel():
+    rng = np.random.default_rng(2)
+    song = prepare_song(torch.from_numpy(novelty_like(rng, 200)), SCORE)
+    bank = retimed_bank([torch.from_numpy(novelty_like(rng, 90))], [0.87, 1.16], SCORE)
+    full = correlate(bank, song, frame_rate=FR, config=SCORE)
+    for row in range(2):
+        n = int(bank.lengths[row])
+        pre = prefix_scores(bank, song, 20, max_frames=n, frame_rate=FR, config=SCORE)
+        assert torch.allclose(pre[row, 0, n - 1], full[row, 20], rtol=1e-4, atol=1e-5)
