@@ -1,6 +1,7 @@
 """Speed of the matcher: the correlation kernel against a naive loop, and kernel + search.
 
     python scripts/bench_match.py [--song-seconds 240] [--shots 100 1000 10000] [--device auto]
+        [--speeds 0.85 1.2]
 
 Novelty-like curves are synthesised (sparse onsets convolved with a decay, plus noise;
 43.07 frames/s like the default analysis), so the benchmark needs no corpus: a
@@ -12,7 +13,9 @@ Novelty-like curves are synthesised (sparse onsets convolved with a decay, plus 
    and the largest relative difference.
 2. For each shot count: wall time of the whole match (shortlist kernel + beam search at the
    default configuration; shots may be reused when there is less than twice the song's
-   length of footage) and peak memory (CPU: resident set growth; CUDA: allocator peak).
+   length of footage) and peak memory (CPU: resident set growth; CUDA: allocator peak);
+   with ``--speeds MIN MAX`` also with tempo-aware segments (every shot at every speed of
+   the ``match.speed_step`` grid), in the same run.
 """
 
 from __future__ import annotations
@@ -54,14 +57,16 @@ def main() -> int:
     parser.add_argument("--song-seconds", type=float, default=240.0)
     parser.add_argument("--shots", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--speeds", type=float, nargs=2, default=None, metavar=("MIN", "MAX"),
+                        help="also time the match with shots retimed between these speeds")
     args = parser.parse_args()
 
     import torch
 
     from videothat.config import MatchConfig, resolve_device
     from videothat.match.config import ScoreConfig
-    from videothat.match.correlate import correlate, prepare_song, shot_bank
-    from videothat.match.search import search
+    from videothat.match.correlate import correlate, prepare_song, retimed_bank, shot_bank, speed_grid
+    from videothat.match.search import listed_speeds, search
 
     device = resolve_device(args.device)
     rng = np.random.default_rng(0)
@@ -96,23 +101,30 @@ def main() -> int:
     # 2. kernel + search for growing shot counts
     config = MatchConfig()
     knobs = config.search
-    print(f"{'shots':>6} {'shot s':>8} {'match s':>8} {'segments':>8} {'peak MB':>8}   "
+    ranges = [(1.0, 1.0)] + ([tuple(args.speeds)] if args.speeds else [])
+    print(f"{'shots':>6} {'shot s':>8} {'speeds':>10} {'match s':>8} {'segments':>8} {'peak MB':>8}   "
           f"(beam {knobs.beam_width}, expansions {knobs.expansions}, shortlist {knobs.shortlist})")
     for n in args.shots:
         curves = [novelty_like(rng, int(rng.uniform(1, 8) * FRAME_RATE)) for _ in range(n)]
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-        rss0 = peak_rss_mb()
-        t0 = time.perf_counter()
-        bank = shot_bank([torch.from_numpy(c) for c in curves], config.score, device=device)
-        y = prepare_song(torch.from_numpy(song), config.score, device=device)
-        footage_short = sum(len(c) for c in curves) / FRAME_RATE < 2 * args.song_seconds
-        placements = search(bank, y, frame_rate=FRAME_RATE, score=config.score,
-                            config=replace(knobs, reuse=footage_short))
-        elapsed = time.perf_counter() - t0
-        peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else peak_rss_mb() - rss0
         footage = sum(len(c) for c in curves) / FRAME_RATE
-        print(f"{n:>6} {footage:>8.0f} {elapsed:>8.2f} {len(placements):>8} {peak:>8.0f}")
+        for low, high in ranges:
+            speeds = speed_grid(low, high, knobs.speed_step)
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            rss0 = peak_rss_mb()
+            t0 = time.perf_counter()
+            tensors = [torch.from_numpy(c) for c in curves]
+            bank = (shot_bank(tensors, config.score, device=device) if len(speeds) == 1
+                    else retimed_bank(tensors, speeds, config.score, device=device))
+            y = prepare_song(torch.from_numpy(song), config.score, device=device)
+            placements = search(bank, y, frame_rate=FRAME_RATE, score=config.score,
+                                config=replace(knobs, reuse=footage < 2 * args.song_seconds, speed_min=low,
+                                               speed_max=high), speeds=len(speeds),
+                                shortlist_speeds=listed_speeds(speeds))
+            elapsed = time.perf_counter() - t0
+            peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else peak_rss_mb() - rss0
+            label = "1" if len(speeds) == 1 else f"{low:g}-{high:g} ({len(speeds)})"
+            print(f"{n:>6} {footage:>8.0f} {label:>10} {elapsed:>8.2f} {len(placements):>8} {peak:>8.0f}")
     return 0
 
 

@@ -53,6 +53,9 @@ SR = 22050
 FPS = 25
 TOLERANCE_S = 0.040
 HELDOUT_EVERY = 3  # one track in three (by name hash) is held out
+SILENT_DBFS = -50.0  # a second of the song quieter than this (RMS) is silent
+MAX_SILENT_SECONDS = 3  # tracks with more silent seconds in the excerpt are not used
+TIME_MAP_AGREEMENT = 0.8  # a pair's time map holds if lag 0 correlates this well relative to the best lag
 REPEAT_SIMILARITY = 0.98  # repeat_accuracy: cosine of 1 s log-mel patches that counts as the same music
 
 
@@ -90,7 +93,19 @@ def find_tasks(corpus: Path, seconds: float) -> list[Task]:
     import soundfile
 
     def long_enough(path: Path) -> bool:
-        return soundfile.info(str(path)).duration >= seconds
+        """At least ``seconds`` long, and sounding all along them: where a song is silent
+        every placement fits equally (score 0), so a silent stretch says nothing."""
+        if soundfile.info(str(path)).duration < seconds:
+            return False
+        audio, sr = soundfile.read(str(path), frames=int(seconds * soundfile.info(str(path)).samplerate),
+                                   dtype="float32", always_2d=True)
+        second = audio.mean(axis=1)[: int(seconds) * sr].reshape(int(seconds), sr)
+        quiet = 20 * np.log10(np.sqrt((second**2).mean(axis=1)) + 1e-9) < SILENT_DBFS
+        if quiet.sum() > MAX_SILENT_SECONDS:
+            print(f"note: {path.name} skipped: {int(quiet.sum())} s of its first {seconds:g} s are silent",
+                  file=sys.stderr)
+            return False
+        return True
 
     tasks = []
     for folder in (corpus / "music", corpus / "eval" / "music"):
@@ -103,10 +118,37 @@ def find_tasks(corpus: Path, seconds: float) -> list[Task]:
         with open(folder / "pairs.csv") as f:
             for row in csv.DictReader(f):
                 a, b = folder / row["file_a"], folder / row["file_b"]
-                if long_enough(a):
-                    name = Path(row["source_midi"]).stem
-                    tasks.append(Task("pair", name, split_of(name), a, b, float(row["tempo_ratio_b_over_a"])))
+                name, rate = Path(row["source_midi"]).stem, float(row["tempo_ratio_b_over_a"])
+                if long_enough(a) and time_map_holds(a, b, rate, seconds):
+                    tasks.append(Task("pair", name, split_of(name), a, b, rate))
     return tasks
+
+
+def time_map_holds(a: Path, b: Path, rate: float, seconds: float) -> bool:
+    """Does rendition B follow A's timing by the pair's time map (t_b = t_a / rate)? The
+    novelty of A against B's resampled onto A's time, in thirds of the excerpt: each third
+    must line up at lag 0 (within a frame) at least TIME_MAP_AGREEMENT as well as at its
+    best lag within +-1 s. (A synthesizer's tempo
+    option can drift from the ratio it was given; such a pair's truth would be wrong.)"""
+    import librosa
+
+    ya = librosa.load(a, sr=SR, duration=seconds)[0]
+    yb = librosa.load(b, sr=SR, duration=seconds / rate + 2)[0]
+    ea, eb = librosa.onset.onset_strength(y=ya, sr=SR), librosa.onset.onset_strength(y=yb, sr=SR)
+    eb = np.interp(np.arange(len(ea)) / rate, np.arange(len(eb)), eb)
+    third, reach = len(ea) // 3, round(SR / 512)
+    for k in range(3):
+        x = ea[k * third : (k + 1) * third] - ea[k * third : (k + 1) * third].mean()
+        lags = range(-reach, reach + 1)
+        corr = [np.dot(x[reach:-reach], (eb[k * third + lag : (k + 1) * third + lag] - eb.mean())[reach:-reach])
+                if 0 <= k * third + lag and (k + 1) * third + lag <= len(eb) else -np.inf for lag in lags]
+        best = lags[int(np.argmax(corr))]
+        near = max(corr[reach - 1 : reach + 2])  # lags -1, 0, 1
+        if near < TIME_MAP_AGREEMENT * max(corr):  # periodic music may line up a beat off nearly as well
+            print(f"note: pair {b.name} skipped: its {('first', 'second', 'last')[k]} third lines up with A "
+                  f"{best * 512 / SR:+.2f} s off the time map", file=sys.stderr)
+            return False
+    return True
 
 
 def shot_lengths(rng: np.random.Generator, total: float) -> list[float]:
@@ -295,7 +337,11 @@ def run_task(task: Task, layout: int, song: np.ndarray, truths: dict[Path, Truth
     cfg = AnalysisConfig()
     videos = analyze(list(truths), cfg, catalog=Catalog(work / "cache", cfg.cache_params()))
     whole = Catalog(work / "cache", song_catalog_params(cfg))
-    (song_analysis,) = analyze([song_path], cfg, catalog=whole, as_song=True).analyses
+    song_report = analyze([song_path], cfg, catalog=whole, as_song=True)
+    if not song_report.analyses:  # e.g. a track too quiet to use: the matcher refuses it too
+        print(f"  skipped {task.name}: {song_report.failures}", file=sys.stderr)
+        return []
+    (song_analysis,) = song_report.analyses
     truths = {p.resolve(): t for p, t in truths.items()}
     recall, precision = detection(videos.analyses, truths)
     audio_of = {a.source.resolve(): decode_audio(a.source, SR) for a in videos.analyses}
@@ -367,7 +413,8 @@ def main() -> int:
                 truths = build_case(work, shots_from, task.rate, others, rng, args.seconds)
                 new = run_task(task, layout, song, truths, work, args)
                 rows += new
-                print(f"  [{k + 1}/{len(tasks)}] {task.kind} {task.name} ({task.split}) layout {layout}: "
+                if new:
+                    print(f"  [{k + 1}/{len(tasks)}] {task.kind} {task.name} ({task.split}) layout {layout}: "
                       + ", ".join(f"beam {r['beam']}: {r['placement']:.3f}" for r in new), file=sys.stderr)
     print_table(rows, args.beams)
     if args.json:

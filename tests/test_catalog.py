@@ -95,3 +95,18 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     target.write_bytes(b"old")
     atomic_write(target, lambda f: f.write(b"new"))
     assert target.read_bytes() == b"new"
+
+
+def test_chroma_round_trips_and_old_entries_load_without_it(tmp_path, media_file):
+    from dataclasses import replace
+
+    cat = Catalog(tmp_path / "cache", {"x": 2})
+    digest = cat.hash_of(media_file)
+    plain = _analysis(media_file, digest)
+    chroma = [np.random.default_rng(i).random((len(c), 12)).astype(np.float32) for i, c in enumerate(plain.novelty)]
+    cat.put(replace(plain, chroma=chroma))
+    got = cat.get(media_file, digest)
+    for a, b in zip(got.chroma, chroma, strict=True):
+        np.testing.assert_array_equal(a, b)
+    cat.put(plain)  # an entry written without chroma (as before chroma existed)
+    assert cat.get(media_file, digest).chroma is None

@@ -36,7 +36,8 @@ class FileAnalysis:
     """Everything the matcher needs of one source file.
 
     ``shots[i]`` has the novelty curve ``novelty[i]`` [shape=(frames_i,)] float32 at
-    ``frame_rate`` frames per second, frame 0 at ``shots[i].start``.
+    ``frame_rate`` frames per second, frame 0 at ``shots[i].start``, and (when analysed
+    with ``audio.chroma``) the chroma ``chroma[i]`` [shape=(frames_i, 12)] float32.
     """
 
     source: Path
@@ -46,6 +47,7 @@ class FileAnalysis:
     shots: list[Shot]
     novelty: list[np.ndarray]
     frame_rate: float
+    chroma: list[np.ndarray] | None = None
 
 
 def content_hash(path: str | Path) -> str:
@@ -158,6 +160,8 @@ def _to_arrays(a: FileAnalysis, params: dict[str, object]) -> dict[str, np.ndarr
         "shot_fps": np.array([s.fps for s in a.shots], dtype=np.float64),
         "novelty": np.concatenate(a.novelty).astype(np.float32) if a.novelty else np.zeros(0, np.float32),
         "novelty_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        **({} if a.chroma is None else {
+            "chroma": np.concatenate(a.chroma).astype(np.float32) if a.chroma else np.zeros((0, 12), np.float32)}),
     }
 
 
@@ -168,8 +172,11 @@ def _load(entry: Path, source: Path) -> FileAnalysis:
             raise CacheError(f"{entry}: format version {meta.get('format_version')}, expected {FORMAT_VERSION}")
         times, fps = z["shot_times"], z["shot_fps"]
         flat, offsets = z["novelty"], z["novelty_offsets"]
+        chroma = z["chroma"] if "chroma" in z.files else None
     shots = [Shot(source, float(s), float(e), float(f)) for (s, e), f in zip(times, fps, strict=True)]
     curves = [flat[offsets[i] : offsets[i + 1]] for i in range(len(shots))]
+    if chroma is not None:
+        chroma = [chroma[offsets[i] : offsets[i + 1]] for i in range(len(shots))]
     return FileAnalysis(
         source=source,
         content_hash=meta["content_hash"],
@@ -178,4 +185,5 @@ def _load(entry: Path, source: Path) -> FileAnalysis:
         shots=shots,
         novelty=curves,
         frame_rate=float(meta["frame_rate"]),
+        chroma=chroma,
     )

@@ -234,14 +234,17 @@ def _finish(pending: list[_Decoded], lazy: _LazyNovelty, catalog: Catalog, repor
     t0 = time.perf_counter()
     novelty = lazy.get()
     waves = [w for p in pending for w in p.waves]
-    curves = novelty(waves).unbatch()
+    batch = novelty(waves)
+    curves, chroma = batch.unbatch(), batch.unbatch_chroma()
     report.add_time("novelty", time.perf_counter() - t0)
     start = 0
     for p in pending:
-        mine = [c.numpy().astype(np.float32, copy=False) for c in curves[start : start + len(p.shots)]]
+        span = slice(start, start + len(p.shots))
+        mine = [c.numpy().astype(np.float32, copy=False) for c in curves[span]]
+        pitch = None if chroma is None else [c.numpy().astype(np.float32, copy=False) for c in chroma[span]]
         start += len(p.shots)
         analysis = FileAnalysis(p.path, p.digest, p.duration, p.has_video, p.shots, mine,
-                                novelty.config.frame_rate)
+                                novelty.config.frame_rate, pitch)
         catalog.put(analysis)
         report.analyses.append(analysis)
     pending.clear()

@@ -25,6 +25,7 @@ class NoveltyConfig:
     top_db: float | None = 80.0  # dB below each item's peak that the spectrum is floored at
     center: bool = True  # shift the curve by n_fft // (2 hop) frames so onsets line up in time
     detrend: bool = False  # remove the DC component with librosa's leaky differentiator
+    chroma: bool = True  # also the 12 pitch-class energies of every frame (for the match's harmony term)
 
     def __post_init__(self) -> None:
         _require_positive_int("sample_rate", self.sample_rate)

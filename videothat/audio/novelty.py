@@ -30,6 +30,7 @@ import torch.nn.functional as F
 import torchaudio.functional as AF
 from torch import Tensor, nn
 
+from videothat.audio.chroma import chroma_filterbank
 from videothat.audio.config import NoveltyConfig
 from videothat.errors import ParameterError
 
@@ -49,12 +50,20 @@ class NoveltyBatch:
     curves: Tensor
     lengths: Tensor
     frame_rate: float
+    chroma: Tensor | None = None  # [shape=(B, T_max, 12)] pitch-class power per frame, when asked for
 
     def unbatch(self) -> list[Tensor]:
         """Per-item curves, each [shape=(lengths[i],)], on the CPU, each owning its memory
         (not views that would keep the padded batch alive)."""
         curves = self.curves.cpu()
         return [curves[i, :n].clone() for i, n in enumerate(self.lengths.tolist())]
+
+    def unbatch_chroma(self) -> list[Tensor] | None:
+        """Per-item chroma, each [shape=(lengths[i], 12)] on the CPU (None if not computed)."""
+        if self.chroma is None:
+            return None
+        chroma = self.chroma.cpu()
+        return [chroma[i, :n].clone() for i, n in enumerate(self.lengths.tolist())]
 
 
 def mel_filterbank(
@@ -81,8 +90,10 @@ def onset_strength(
     mel_fb: Tensor | None = None,
     window: Tensor | None = None,
     batch_frames: int | None = None,
+    chroma_fb: Tensor | None = None,
 ) -> NoveltyBatch:
-    """Onset strength of many waveforms in one call.
+    """Onset strength of many waveforms in one call (and, with ``config.chroma``, their
+    chroma from the same STFT frames, see :mod:`videothat.audio.chroma`).
 
     Parameters
     ----------
@@ -92,14 +103,15 @@ def onset_strength(
     lengths : [shape=(B,)], optional
         Valid samples per row when ``waveforms`` is a padded 2-D tensor.
     device : where to compute; default: the device of the input.
-    mel_fb, window : precomputed buffers (see :class:`SpectralNovelty`).
+    mel_fb, window, chroma_fb : precomputed buffers (see :class:`SpectralNovelty`).
     batch_frames : STFT frames per row block, which bounds the temporary memory
         (about ``batch_frames * n_fft * 12`` bytes). Default: 512 on the CPU (blocks
         that stay in cache), 16384 on CUDA (blocks that fill the GPU).
 
     Returns
     -------
-    NoveltyBatch with curves [shape=(B, T_max)], T_i = ``config.n_frames(n_i)``.
+    NoveltyBatch with curves [shape=(B, T_max)], T_i = ``config.n_frames(n_i)``, and
+    chroma [shape=(B, T_max, 12)] (frame t: the STFT frame centred on sample t hop).
     """
     items = _as_list(waveforms, lengths)
     device = torch.device(device) if device is not None else items[0].device
@@ -108,13 +120,17 @@ def onset_strength(
     if window is None:
         window = torch.hann_window(config.n_fft, device=device)
     layout = _Layout.build(torch.tensor([w.shape[0] for w in items]), config)
+    if config.chroma and chroma_fb is None:
+        chroma_fb = chroma_filterbank(config.sample_rate, config.n_fft, device=device)
     flat = layout.pack(items).to(device=device, dtype=torch.float32)  # the one transfer
-    mel = _mel_power_rows(flat, config, mel_fb.to(device), window.to(device), batch_frames)
+    mel, chroma_rows = _mel_power_rows(flat, config, mel_fb.to(device), window.to(device), batch_frames,
+                                       chroma_fb.to(device) if config.chroma else None)
     flux = _flux_rows(mel, layout.row_item(device), len(items), config)
     curves = layout.gather(flux, config)
     if config.detrend:
         curves = _detrend(curves, layout.n_frames.to(device))
-    return NoveltyBatch(curves, layout.n_frames.clone(), config.frame_rate)
+    chroma = None if chroma_rows is None else layout.gather_rows(chroma_rows)
+    return NoveltyBatch(curves, layout.n_frames.clone(), config.frame_rate, chroma)
 
 
 @functools.lru_cache(maxsize=16)
@@ -207,6 +223,15 @@ class _Layout:
         ids[rows] = torch.repeat_interleave(torch.arange(len(self.lengths)), self.n_frames)
         return ids.to(device)
 
+    def gather_rows(self, rows: Tensor) -> Tensor:
+        """Per-item frames of per-row features [shape=(R, C)]: out[b, t] = rows[row_start_b + t]
+        (the STFT frame centred on sample t hop of item b), 0 past T_b. -> [shape=(B, T_max, C)]"""
+        device = rows.device
+        t = torch.arange(max(int(self.n_frames.max()), 1), device=device)
+        index = ((self.region_start // self.hop).to(device)[:, None] + t[None, :]).clamp(max=rows.shape[0] - 1)
+        valid = t[None, :] < self.n_frames.to(device)[:, None]
+        return torch.where(valid[..., None], rows[index], torch.zeros((), device=device))
+
     def gather(self, flux: Tensor, config: NoveltyConfig) -> Tensor:
         """Per-item curves from per-row flux. -> [shape=(B, T_max)]
 
@@ -225,9 +250,11 @@ class _Layout:
 
 
 def _mel_power_rows(
-    flat: Tensor, config: NoveltyConfig, mel_fb: Tensor, window: Tensor, batch_frames: int | None
-) -> Tensor:
-    """Mel power of every frame row of the flat buffer. -> [shape=(R, n_mels)]"""
+    flat: Tensor, config: NoveltyConfig, mel_fb: Tensor, window: Tensor, batch_frames: int | None,
+    chroma_fb: Tensor | None = None,
+) -> tuple[Tensor, Tensor | None]:
+    """Mel power of every frame row of the flat buffer [shape=(R, n_mels)], and with
+    ``chroma_fb`` [shape=(n_fft // 2 + 1, 12)] its chroma [shape=(R, 12)] (else None)."""
     if batch_frames is None:
         batch_frames = 512 if flat.device.type == "cpu" else 16384
     if batch_frames <= 0:
@@ -236,6 +263,12 @@ def _mel_power_rows(
     frames = flat.unfold(0, config.n_fft, config.hop_length)  # view, [R, n_fft]
     bands = _mel_bands(mel_fb)
     out = torch.empty((n_rows, config.n_mels), device=flat.device, dtype=flat.dtype)
+    chroma = None
+    if chroma_fb is not None:
+        bins = (chroma_fb > 0).any(dim=1).nonzero()[:, 0]
+        c0, c1 = int(bins[0]), int(bins[-1]) + 1  # only the bins the pitch classes use
+        chroma_w = chroma_fb[c0:c1].contiguous()
+        chroma = torch.empty((n_rows, chroma_fb.shape[1]), device=flat.device, dtype=flat.dtype)
     # Preallocated block buffers: small blocks reused stay in cache on the CPU and
     # avoid an allocation per block on either device.
     block = min(batch_frames, n_rows)
@@ -251,7 +284,9 @@ def _mel_power_rows(
         power[:n].addcmul_(re_im[..., 1], re_im[..., 1])
         for f0, f1, m0, m1, weights in bands:
             torch.matmul(power[:n, f0:f1], weights, out=out[r0 : r0 + n, m0:m1])
-    return out
+        if chroma is not None:
+            torch.matmul(power[:n, c0:c1], chroma_w, out=chroma[r0 : r0 + n])
+    return out, chroma
 
 
 def _mel_bands(mel_fb: Tensor, bands_per_group: int = 16) -> list[tuple[int, int, int, int, Tensor]]:
@@ -336,6 +371,7 @@ class SpectralNovelty(nn.Module):
         self.batch_frames = batch_frames
         self.register_buffer("window", torch.hann_window(config.n_fft, device=device))
         self.register_buffer("mel_fb", mel_filterbank(config, device=device))
+        self.register_buffer("chroma_fb", chroma_filterbank(config.sample_rate, config.n_fft, device=device))
 
     @property
     def device(self) -> torch.device:
@@ -352,4 +388,5 @@ class SpectralNovelty(nn.Module):
             mel_fb=self.mel_fb,
             window=self.window,
             batch_frames=self.batch_frames,
+            chroma_fb=self.chroma_fb,
         )

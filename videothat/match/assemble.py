@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -14,8 +15,23 @@ from videothat.audio.onsets import onset_frames
 from videothat.catalog import FileAnalysis
 from videothat.config import MatchConfig
 from videothat.match.config import ScoreConfig
-from videothat.match.correlate import prefix_scores, prepare_song, retimed_bank, shot_bank, speed_grid
+from videothat.match.correlate import (
+    SongCurve,
+    best_speeds,
+    prefix_scores,
+    prepare_song,
+    retimed_bank,
+    shot_bank,
+    speed_grid,
+)
 from videothat.match.search import Placement, SearchError, search
+from videothat.match.takes import align_takes, cover
+
+log = logging.getLogger(__name__)
+
+TAKE_MIN_OVERLAP_S = 10.0  # s a take must share with the song to be aligned (half the song if shorter)
+PREPASS_ROWS = 40_000  # (shot, speed) rows scored to find each shot's speed at most (time: ~1 ms per row on CPU)
+SPEEDS_PER_SHOT = 3  # speeds of the grid each shot is searched at: the best fitting one and its neighbours
 from videothat.match.timeline import Cut, Timeline
 from videothat.media.shots import Shot
 
@@ -35,6 +51,8 @@ class MatchResult:
     frame_rate: float
     edge_frames: int = 0  # leading frames of each shot curve left out of scoring (score.edge)
     speeds: tuple[float, ...] = (1.0,)  # playback speeds tried
+    chroma: list[np.ndarray] | None = None  # the shots' chroma as scored (harmony term), [frames, 12] each
+    song_chroma: np.ndarray | None = None  # [T, 12]
 
 
 def placement_scores(result: MatchResult, config: ScoreConfig,
@@ -44,29 +62,36 @@ def placement_scores(result: MatchResult, config: ScoreConfig,
     edge frames and ``config``; any speed, resampled as the search does): for evaluations
     that score a known timeline."""
     curves = [torch.from_numpy(np.ascontiguousarray(c)) for c in result.curves]
-    song = prepare_song(torch.from_numpy(result.song_curve), config)
+    chroma = None if result.chroma is None else [torch.from_numpy(c) for c in result.chroma]
+    song_chroma = None if result.song_chroma is None else torch.from_numpy(result.song_chroma)
+    song = prepare_song(torch.from_numpy(result.song_curve), config, chroma=song_chroma)
     fr = result.frame_rate
     out = []
     for i, pos, n, *speed in placements:
-        bank = retimed_bank(curves[i : i + 1], speed or [1.0], config, edge_frames=result.edge_frames)
+        bank = retimed_bank(curves[i : i + 1], speed or [1.0], config, edge_frames=result.edge_frames,
+                            chroma=None if chroma is None else chroma[i : i + 1])
         n = min(n, int(bank.lengths[0]))
         out.append(float(prefix_scores(bank, song, pos, max_frames=n, frame_rate=fr, config=config)[0, 0, n - 1]))
     return out
 
 
-def usable_shots(sources: Sequence[FileAnalysis]) -> tuple[list[Shot], list[np.ndarray]]:
-    """Shots of sources with pictures and sound, each curve cut to whole frames of the shot
-    (so a placement never reads past the shot's end)."""
-    shots, curves = [], []
+def usable_shots(sources: Sequence[FileAnalysis]) -> tuple[list[Shot], list[np.ndarray], list[np.ndarray] | None]:
+    """Shots of sources with pictures and sound, each curve (and chroma) cut to whole
+    frames of the shot (so a placement never reads past the shot's end). The chroma list
+    is None unless every source has chroma."""
+    shots, curves, chroma = [], [], []
+    every = all(a.chroma is not None for a in sources if a.has_video)
     for analysis in sources:
         if not analysis.has_video:
             continue
-        for shot, curve in zip(analysis.shots, analysis.novelty, strict=True):
+        pitch = analysis.chroma if every else [None] * len(analysis.shots)
+        for shot, curve, c in zip(analysis.shots, analysis.novelty, pitch, strict=True):
             frames = min(len(curve), math.floor(shot.duration * analysis.frame_rate + 1e-6))
             if frames >= 1:
                 shots.append(shot)
                 curves.append(curve[:frames])
-    return shots, curves
+                chroma.append(None if c is None else c[:frames])
+    return shots, curves, (chroma if every else None)
 
 
 def match(
@@ -86,43 +111,169 @@ def match(
     ------
     SearchError : no usable shots, or not enough to cover the song.
     """
-    shots, curves = usable_shots(sources)
+    shots, curves, chroma = usable_shots(sources)
     if not shots:
         raise SearchError("no usable shots: none of the videos has both pictures and sound")
     fr = song.frame_rate
     song_curve = np.concatenate(song.novelty)[: max(1, math.ceil(song.duration * fr - 1e-9))]
-    knobs = config.search
-    speeds = speed_grid(knobs.speed_min, knobs.speed_max, knobs.speed_step)
-    tensors = [torch.from_numpy(np.ascontiguousarray(c)) for c in curves]
-    if len(speeds) == 1:
-        bank = shot_bank(tensors, config.score, device=device, edge_frames=edge_frames)
+    song_chroma = None if song.chroma is None or chroma is None else np.concatenate(song.chroma)[: len(song_curve)]
+    if song_chroma is None:
+        chroma = None
+    material = _Material(shots, curves, chroma)
+    if config.search.mode == "take":
+        placements, material = _place_takes(song_curve, song_chroma, song.duration, sources, material, config,
+                                            fr=fr, device=device, progress=progress, edge_frames=edge_frames)
     else:
-        bank = retimed_bank(tensors, speeds, config.score, device=device, edge_frames=edge_frames)
-    song_t = prepare_song(torch.from_numpy(song_curve), config.score, device=device)
-    onsets = onset_frames(song_curve, frame_rate=fr)
-    beats = beat_frames(song_curve, frame_rate=fr)
-    snaps = beats if knobs.snap == "beats" else onsets
-    seconds = [s.duration / r for s in shots for r in speeds]
-    placements = search(bank, song_t, frame_rate=fr, score=config.score, config=knobs,
-                        onsets=torch.from_numpy(snaps), shot_seconds=seconds, duration=song.duration,
-                        progress=progress, speeds=len(speeds), shortlist_speeds=_listed_speeds(speeds))
-    placements = [_source_placement(p, speeds) for p in placements]
-    timeline = to_timeline(song, placements, shots)
-    return MatchResult(timeline, placements, shots, curves, song_curve, onsets, beats, fr, edge_frames,
-                       tuple(speeds))
+        placements = _place_shots(song_curve, song_chroma, song.duration, material, config, fr=fr, device=device,
+                                  progress=progress, edge_frames=edge_frames)
+    timeline = to_timeline(song, placements, material.shots)
+    knobs = config.search
+    return MatchResult(timeline, placements, material.shots, material.curves, song_curve,
+                       onset_frames(song_curve, frame_rate=fr), beat_frames(song_curve, frame_rate=fr), fr,
+                       edge_frames, tuple(speed_grid(knobs.speed_min, knobs.speed_max, knobs.speed_step)),
+                       material.chroma, song_chroma)
 
 
-def _listed_speeds(speeds: Sequence[float]) -> list[int]:
-    """Indices of the speeds whose scores shortlist shots: 1 first, then the range's ends."""
-    one = min(range(len(speeds)), key=lambda i: abs(math.log(speeds[i])))
-    return list(dict.fromkeys([one, 0, len(speeds) - 1]))
+@dataclass(frozen=True)
+class _Material:
+    """Shots to place, with their curves [frames] and chroma [frames, 12] (or None)."""
+
+    shots: list[Shot]
+    curves: list[np.ndarray]
+    chroma: list[np.ndarray] | None
 
 
-def _source_placement(p: Placement, speeds: Sequence[float]) -> Placement:
-    """A placement of bank row ``shot * len(speeds) + r`` as one of source shot ``shot`` at
-    ``speeds[r]``, its in-point in the shot's own curve frames (nearest frame)."""
-    speed = float(speeds[p.shot % len(speeds)])
-    return replace(p, shot=p.shot // len(speeds), in_frame=round(p.in_frame * speed), speed=speed)
+def _place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration: float, material: _Material,
+                 config: MatchConfig, *, fr: float, device, progress, edge_frames: int) -> list[Placement]:
+    """Search the shots of ``material`` over the song curve [T] (``duration`` s); placements
+    of source shots (index into ``material.shots``) at their speeds."""
+    knobs = config.search
+    tensors = [torch.from_numpy(np.ascontiguousarray(c)) for c in material.curves]
+    pitch = None if material.chroma is None or song_chroma is None else [torch.from_numpy(c) for c in material.chroma]
+    song_t = prepare_song(torch.from_numpy(song_curve), config.score, device=device,
+                          chroma=None if pitch is None else torch.from_numpy(song_chroma))
+    speeds = shot_speeds(tensors, song_t, fr, config, edge_frames)  # [S, R]
+    if speeds.shape[1] == 1:
+        bank = shot_bank(tensors, config.score, device=device, edge_frames=edge_frames, chroma=pitch)
+    else:
+        bank = retimed_bank(tensors, speeds, config.score, device=device, edge_frames=edge_frames, chroma=pitch)
+    snaps = beat_frames(song_curve, frame_rate=fr) if knobs.snap == "beats" else onset_frames(song_curve, frame_rate=fr)
+    seconds = (torch.tensor([s.duration for s in material.shots], dtype=torch.float64)[:, None] / speeds)
+    placements = search(bank, song_t, frame_rate=fr, score=config.score, config=replace(knobs, mode=_search_mode(knobs)),
+                        onsets=torch.from_numpy(snaps), shot_seconds=seconds.flatten().tolist(), duration=duration,
+                        progress=progress, speeds=speeds.shape[1], shortlist_speeds=[speeds.shape[1] // 2])
+    return [_source_placement(p, speeds) for p in placements]
+
+
+def _search_mode(knobs) -> str:
+    return "sequential" if knobs.mode == "take" else knobs.mode
+
+
+def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration: float,
+                 sources: Sequence[FileAnalysis], material: _Material, config: MatchConfig, *, fr: float, device,
+                 progress, edge_frames: int) -> tuple[list[Placement], _Material]:
+    """``match.mode=take``: sources that are long takes of the song (:mod:`videothat.match.takes`)
+    play where they line up with it, the most significant first; song time no take covers
+    is filled by the sequential search with the shots of the other sources.
+
+    Returns the placements and the material they index (the shots, then one pseudo-shot
+    per take: its whole file)."""
+    videos = [a for a in sources if a.has_video and a.shots]
+    takes = [_file_curve(a) for a in videos]
+    t = len(song_curve)
+    min_overlap = max(1, min(round(TAKE_MIN_OVERLAP_S * fr), t // 2))
+    with_chroma = song_chroma is not None and all(a.chroma is not None for a in videos)
+    alignment = align_takes(torch.from_numpy(song_curve).to(device), [torch.from_numpy(c) for c in takes],
+                            min_overlap=min_overlap,
+                            song_chroma=torch.from_numpy(song_chroma).to(device) if with_chroma else None,
+                            take_chroma=[torch.from_numpy(_file_curve(a, chroma=True)) for a in videos]
+                            if with_chroma else None, harmony=config.score.harmony)
+    runs = cover(alignment, np.array([len(c) for c in takes]), t)
+    used = {videos[i].source for i, _, _ in runs}
+    rest = [k for k, shot in enumerate(material.shots) if shot.source not in used]
+    shots = [material.shots[k] for k in rest] + [Shot(a.source, 0.0, a.duration, a.shots[0].fps) for a in videos]
+    curves = [material.curves[k] for k in rest] + takes
+    chroma = None if material.chroma is None else [material.chroma[k] for k in rest] + [
+        np.zeros((len(c), 12), np.float32) for c in takes]
+    combined = _Material(shots, curves, chroma)
+    placements = []
+    for i, a, b in runs:
+        end_time = duration if b == t else b / fr
+        start_time = 0.0 if a == 0 else a / fr
+        placements.append(Placement(len(rest) + i, a + int(alignment.lag[i]), a, b - a, float(alignment.r[i]),
+                                    start_time, end_time))
+    log.info("takes: %d of %d sources line up with the song, covering %.1f of %.1f s", len(used), len(videos),
+             sum(p.end_time - p.start_time for p in placements), duration)
+    for g0, g1 in _gaps(placements, t):
+        if not rest:
+            raise SearchError(f"no take covers song time {g0 / fr:.1f}-{g1 / fr:.1f} s and there are no other "
+                              "shots to fill it: add footage, or use match.mode=sequential")
+        fill = _Material(shots[: len(rest)], curves[: len(rest)], None if chroma is None else chroma[: len(rest)])
+        g_start, g_end = (0.0 if g0 == 0 else g0 / fr), (duration if g1 == t else g1 / fr)
+        part = _place_shots(song_curve[g0:g1], None if song_chroma is None else song_chroma[g0:g1], g_end - g_start,
+                            fill, replace(config, search=replace(config.search, mode="sequential")), fr=fr,
+                            device=device, progress=None, edge_frames=edge_frames)
+        placements += [replace(p, start=p.start + g0, start_time=p.start_time + g_start,
+                               end_time=p.end_time + g_start) for p in part]
+    return sorted(placements, key=lambda p: p.start), combined
+
+
+def _file_curve(analysis: FileAnalysis, *, chroma: bool = False) -> np.ndarray:
+    """The whole file's novelty curve [frames] (or chroma [frames, 12]), its shots' laid at
+    their start frames."""
+    fr = analysis.frame_rate
+    frames = max(1, math.ceil(analysis.duration * fr))
+    out = np.zeros((frames, 12) if chroma else frames, dtype=np.float32)
+    for shot, curve in zip(analysis.shots, analysis.chroma if chroma else analysis.novelty, strict=True):
+        at = round(shot.start * fr)
+        piece = curve[: max(0, len(out) - at)]
+        out[at : at + len(piece)] = piece
+    return out
+
+
+def _gaps(placements: Sequence[Placement], t: int) -> list[tuple[int, int]]:
+    """Song frame ranges [a, b) no placement covers."""
+    gaps, edge = [], 0
+    for p in sorted(placements, key=lambda p: p.start):
+        if p.start > edge:
+            gaps.append((edge, p.start))
+        edge = max(edge, p.end)
+    if edge < t:
+        gaps.append((edge, t))
+    return gaps
+
+
+def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: float, config: MatchConfig,
+                edge_frames: int = 0) -> torch.Tensor:
+    """The speeds each shot is searched at [shape=(S, R)]: 1 alone when the speed range is
+    1..1, else the SPEEDS_PER_SHOT speeds of the grid around the one at which the shot fits
+    the song best (:func:`~videothat.match.correlate.best_speeds`): a shot keeps its
+    tempo along its segment, and the search weighs a few speeds per shot, not all.
+
+    Finding the best speed scores every shot at every speed and offset; past
+    PREPASS_ROWS (shot, speed) rows the grid is thinned (its ends and 1 kept), so large
+    archives get coarser speeds in bounded time."""
+    knobs = config.search
+    grid = speed_grid(knobs.speed_min, knobs.speed_max, knobs.speed_step)
+    if len(grid) == 1:
+        return torch.ones(len(curves), 1, dtype=torch.float64)
+    if len(curves) * len(grid) > PREPASS_ROWS:
+        keep = max(3, PREPASS_ROWS // len(curves))
+        picks = {0, len(grid) - 1, grid.index(1.0), *np.linspace(0, len(grid) - 1, keep).round().astype(int).tolist()}
+        log.info("speeds: %d shots, grid thinned from %d to %d speeds", len(curves), len(grid), len(picks))
+        grid = [grid[i] for i in sorted(picks)]
+    max_f = max(1, round(knobs.max_length * frame_rate))
+    min_f = max(1, round(knobs.min_length * frame_rate))
+    return best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
+                       min_frames=min_f, keep=SPEEDS_PER_SHOT, edge_frames=edge_frames)
+
+
+def _source_placement(p: Placement, speeds: torch.Tensor) -> Placement:
+    """A placement of bank row ``shot * R + r`` as one of source shot ``shot`` at
+    ``speeds[shot, r]`` ([shape=(S, R)]), its in-point in the shot's own curve frames (nearest frame)."""
+    shot, r = divmod(p.shot, speeds.shape[1])
+    speed = float(speeds[shot, r])
+    return replace(p, shot=shot, in_frame=round(p.in_frame * speed), speed=speed)
 
 
 def to_timeline(song: FileAnalysis, placements: Sequence[Placement], shots: Sequence[Shot]) -> Timeline:

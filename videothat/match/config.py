@@ -8,7 +8,7 @@ from videothat.errors import ParameterError
 
 SUBTRACT_MODES = ("none", "mean")
 NORMALIZE_MODES = ("window", "none")
-MODES = ("sequential", "global")
+MODES = ("sequential", "global", "take")
 SNAPS = ("onsets", "beats", "none")
 
 
@@ -22,6 +22,8 @@ class ScoreConfig:
     normalize: str = "window"  # window: both curves scaled to unit energy over the overlap; none: raw
     floor: float = 0.05  # window: energy added per frame, as a fraction of the song curve's variance
     edge: bool = True  # leave out each shot's first frames, whose novelty depends on the sound before the cut
+    harmony: float = 1.0  # weight of the harmony term (pitch-class profiles alike) beside the rhythm correlation; 0 = off
+    harmony_blocks: int = 4  # stretches of a segment whose pitch-class profiles are compared in order
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.power <= 2.0:
@@ -30,6 +32,9 @@ class ScoreConfig:
             raise ParameterError(f"compress={self.compress!r} must be none or log")
         if self.normalize not in NORMALIZE_MODES:
             raise ParameterError(f"normalize={self.normalize!r} must be one of {NORMALIZE_MODES}")
+        if not (0.0 <= self.harmony <= 10.0) or not 1 <= self.harmony_blocks <= 32:
+            raise ParameterError(f"harmony={self.harmony} must be in [0, 10] and harmony_blocks="
+                                 f"{self.harmony_blocks} in [1, 32]")
         if not self.floor > 0:
             raise ParameterError(f"floor={self.floor} must be positive")
         if isinstance(self.subtract, str) and self.subtract not in SUBTRACT_MODES:
@@ -53,12 +58,12 @@ class SearchConfig:
     reuse: bool = False  # may a shot appear more than once
     snap: str = "onsets"  # segment ends on song onsets | beats (or the shot's / song's end) | none
     in_point_step: float = 0.0  # s; > 0 also tries in-points every this many seconds into a shot
-    mode: str = "sequential"  # sequential | global
+    mode: str = "sequential"  # sequential | global | take (sources that are long takes of the song, aligned whole)
     pin_threshold: float = 0.0  # global mode: only placements scoring above this are pinned
     debts: bool = False  # beam: rank partial timelines by value minus what their used shots could earn later
-    speed_min: float = 1.0  # slowest playback speed of a shot (source s per song s); speed_min = speed_max = 1: off
-    speed_max: float = 1.0  # fastest playback speed of a shot
-    speed_step: float = 0.02  # relative step between tried speeds (geometric grid from 1 towards both ends)
+    speed_min: float = 0.85  # slowest playback speed of a shot (source s per song s); speed_min = speed_max = 1: off
+    speed_max: float = 1.2  # fastest playback speed of a shot
+    speed_step: float = 0.005  # relative step between tried speeds (geometric grid from 1 towards both ends)
 
     def __post_init__(self) -> None:
         if self.shortlist < 0:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -49,6 +49,7 @@ class ShotBank:
     curves: Tensor
     lengths: Tensor
     energy: Tensor
+    chroma: Tensor | None = None  # [S, L_max + 1, 12] float32 running sums of chroma (the harmony term)
 
     @property
     def device(self) -> torch.device:
@@ -59,7 +60,13 @@ class ShotBank:
 
     def truncated(self, frames: int) -> ShotBank:
         """The bank with every shot cut to its first ``frames`` frames."""
-        return ShotBank(self.curves[:, :frames], self.lengths.clamp(max=frames), self.energy[:, : frames + 1])
+        chroma = None if self.chroma is None else self.chroma[:, : frames + 1]
+        return ShotBank(self.curves[:, :frames], self.lengths.clamp(max=frames), self.energy[:, : frames + 1], chroma)
+
+    def rows(self, index: Tensor) -> ShotBank:
+        """The bank of the shots ``index`` [shape=(N,)] int64."""
+        chroma = None if self.chroma is None else self.chroma[index]
+        return ShotBank(self.curves[index], self.lengths[index], self.energy[index], chroma)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class SongCurve:
     curve: Tensor
     energy: Tensor
     floor: float
+    chroma: Tensor | None = None  # [T + 1, 12] float32 running sums of the song's chroma
 
     def __len__(self) -> int:
         return self.curve.shape[0]
@@ -96,15 +104,19 @@ def _cumulative_energy(curves: Tensor) -> Tensor:
 
 
 def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.device | str = "cpu",
-              edge_frames: int = 0) -> ShotBank:
+              edge_frames: int = 0, chroma: Sequence[Tensor] | None = None) -> ShotBank:
     """Pad shot curves into one tensor, apply ``subtract``, and move it to ``device`` (once).
 
     With ``config.edge``, each curve's first ``edge_frames`` frames (those that depend on
     the sound before the shot, see :func:`videothat.audio.novelty.edge_frames`) are left
     out of the mean and set to zero (after ``subtract``), so they add nothing to scores.
+    ``chroma``: each shot's chroma [shape=(L_i, 12)], for the harmony term (``config.harmony``).
     """
     padded, lengths = _pad(curves, device)
-    return _bank(padded, lengths, torch.full_like(lengths, edge_frames), config)
+    bank = _bank(padded, lengths, torch.full_like(lengths, edge_frames), config)
+    if chroma is None or config.harmony == 0:
+        return bank
+    return replace(bank, chroma=_running_chroma(_pad_chroma(chroma, padded.shape[1], device)))
 
 
 def speed_grid(speed_min: float, speed_max: float, step: float) -> list[float]:
@@ -116,34 +128,87 @@ def speed_grid(speed_min: float, speed_max: float, step: float) -> list[float]:
     speeds = [(1 + step) ** k for k in range(-down, up + 1)]
     half = math.sqrt(1 + step)  # ends nearer than half a step replace the grid's last speed
     if speed_min < speeds[0] - 1e-9:
-        speeds = [speed_min, *speeds] if speeds[0] / speed_min > half else [speed_min, *speeds[1:]]
+        keep = speeds[0] / speed_min > half or speeds[0] == 1.0  # 1 always stays
+        speeds = [speed_min, *speeds] if keep else [speed_min, *speeds[1:]]
     if speed_max > speeds[-1] + 1e-9:
-        speeds = [*speeds, speed_max] if speed_max / speeds[-1] > half else [*speeds[:-1], speed_max]
+        keep = speed_max / speeds[-1] > half or speeds[-1] == 1.0
+        speeds = [*speeds, speed_max] if keep else [*speeds[:-1], speed_max]
     return speeds
 
 
-def retimed_bank(curves: Sequence[Tensor], speeds: Sequence[float], config: ScoreConfig, *,
-                 device: torch.device | str = "cpu", edge_frames: int = 0) -> ShotBank:
+def retimed_bank(curves: Sequence[Tensor], speeds: Sequence[float] | Tensor, config: ScoreConfig, *,
+                 device: torch.device | str = "cpu", edge_frames: int = 0,
+                 chroma: Sequence[Tensor] | None = None) -> ShotBank:
     """A bank of every shot at every playback speed: row ``s * R + r`` is shot ``s`` played at
-    ``speeds[r]`` (source seconds per song second), R = len(speeds).
+    ``speeds[r]`` (source seconds per song second), R = len(speeds); or, with ``speeds`` a
+    [shape=(S, R)] tensor, at its own speeds ``speeds[s, r]``.
 
     Played at speed ``r``, the shot's curve frame ``k`` (song time) shows source time ``r k``:
     the curve is resampled by linear interpolation, ``x_r[k] = x(r k)``, for the
     ``floor((L - 1) / r) + 1`` frames inside the shot (all shots and speeds in one gather);
-    its edge frames become ``ceil(edge_frames / r)``. Speed 1 rows equal :func:`shot_bank`'s.
+    its edge frames become ``ceil(edge_frames / r)``; ``chroma`` is resampled the same way.
+    Speed 1 rows equal :func:`shot_bank`'s.
     """
     padded, lengths = _pad(curves, device)
-    rates = torch.tensor(list(speeds), dtype=torch.float64, device=padded.device)  # [R]
+    rates = torch.as_tensor(speeds, dtype=torch.float64).to(padded.device)
+    rates = rates.expand(len(padded), -1) if rates.dim() == 1 else rates  # [S, R]
     n_max = int(((lengths.max() - 1) / rates.min()).floor()) + 1
-    at = rates[:, None] * torch.arange(n_max, device=padded.device, dtype=torch.float64)[None, :]  # [R, K]
+    at = rates[..., None] * torch.arange(n_max, device=padded.device, dtype=torch.float64)  # [S, R, K]
     below = at.floor().long().clamp(max=padded.shape[1] - 1)
     frac = (at - below).float()
     above = (below + 1).clamp(max=padded.shape[1] - 1)
-    retimed = padded[:, below] * (1 - frac) + padded[:, above] * frac  # [S, R, K]
-    new_lengths = (((lengths[:, None] - 1).double() / rates[None, :]).floor().long() + 1).clamp(max=n_max)
+    shot = torch.arange(len(padded), device=padded.device)[:, None, None]
+    retimed = padded[shot, below] * (1 - frac) + padded[shot, above] * frac  # [S, R, K]
+    new_lengths = (((lengths[:, None] - 1).double() / rates).floor().long() + 1).clamp(max=n_max)
     retimed = torch.where(torch.arange(n_max, device=padded.device) < new_lengths[..., None], retimed, 0.0)
     edges = torch.ceil(edge_frames / rates - 1e-9).long().expand_as(new_lengths)
-    return _bank(retimed.flatten(0, 1), new_lengths.flatten(), edges.flatten(), config)
+    bank = _bank(retimed.flatten(0, 1), new_lengths.flatten(), edges.flatten(), config)
+    if chroma is None or config.harmony == 0:
+        return bank
+    pitch = _pad_chroma(chroma, padded.shape[1], device)  # [S, L, 12]
+    pitch = pitch[shot, below] * (1 - frac[..., None]) + pitch[shot, above] * frac[..., None]  # [S, R, K, 12]
+    inside = torch.arange(n_max, device=padded.device) < new_lengths[..., None]
+    pitch = torch.where(inside[..., None], pitch, 0.0)
+    return replace(bank, chroma=_running_chroma(pitch.flatten(0, 1)))
+
+
+def _pad_chroma(chroma: Sequence[Tensor], frames: int, device: torch.device | str) -> Tensor:
+    """Chroma [L_i, 12] each -> [S, frames, 12] float32 on ``device``, zero-padded (or cut)."""
+    out = torch.zeros(len(chroma), frames, 12)
+    for i, c in enumerate(chroma):  # host-side copy into one buffer, then one transfer
+        c = torch.as_tensor(c, dtype=torch.float32)[:frames]
+        out[i, : c.shape[0]] = c
+    return out.to(device)
+
+
+def _running_chroma(chroma: Tensor) -> Tensor:
+    """[..., L, 12] -> [..., L + 1, 12]: 0 then running sums over frames (float32)."""
+    zero = torch.zeros(*chroma.shape[:-2], 1, chroma.shape[-1], device=chroma.device)
+    return torch.cat([zero, torch.cumsum(chroma, dim=-2)], dim=-2)
+
+
+def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCurve, *, frame_rate: float,
+                config: ScoreConfig, max_frames: int, min_frames: int, keep: int, edge_frames: int = 0,
+                max_rows: int = 4096) -> Tensor:
+    """The ``keep`` neighbouring speeds of ``speeds`` (ascending) around the one at which each
+    shot fits the song best (its best score at any offset, the shot cut to ``max_frames``):
+    a shot recorded at another tempo plays at the speed that brings it back to the song's.
+    Shots are scored in chunks of about ``max_rows`` (shot, speed) rows (memory).
+
+    Returns [shape=(S, keep)] float64 speeds, ascending per shot.
+    """
+    grid = torch.tensor(list(speeds), dtype=torch.float64)
+    keep = min(keep, len(grid))
+    chunk = max(1, max_rows // len(grid))
+    best = []
+    for s0 in range(0, len(curves), chunk):  # chunks of shots bound the retimed bank's memory
+        bank = retimed_bank(curves[s0 : s0 + chunk], speeds, config, device=song.curve.device,
+                            edge_frames=edge_frames)
+        scores, _, _ = best_offsets(bank, song, frame_rate=frame_rate, config=config, max_frames=max_frames,
+                                    min_frames=min_frames)
+        best.append(scores.view(-1, len(grid)).argmax(dim=1).cpu())
+    first = (torch.cat(best) - keep // 2).clamp(0, len(grid) - keep)
+    return grid[first[:, None] + torch.arange(keep)]
 
 
 def _pad(curves: Sequence[Tensor], device: torch.device | str) -> tuple[Tensor, Tensor]:
@@ -169,14 +234,22 @@ def _bank(padded: Tensor, lengths: Tensor, edges: Tensor, config: ScoreConfig) -
     return ShotBank(centred, lengths, _cumulative_energy(centred))
 
 
-def prepare_song(curve: Tensor, config: ScoreConfig, *, device: torch.device | str = "cpu") -> SongCurve:
-    """The song curve with the shots' ``subtract``, and its energies."""
+def prepare_song(curve: Tensor, config: ScoreConfig, *, device: torch.device | str = "cpu",
+                 chroma: Tensor | None = None) -> SongCurve:
+    """The song curve with the shots' ``subtract``, and its energies; with ``chroma``
+    [shape=(T, 12)] its running sums for the harmony term."""
     curve = torch.as_tensor(curve, dtype=torch.float32).to(device)
     if curve.numel() == 0:
         raise ParameterError("the song curve is empty")
     centred = _subtract(curve, torch.ones_like(curve, dtype=torch.bool), config)
     floor = config.floor * float(torch.var(curve, correction=0)) + 1e-12
-    return SongCurve(centred, _cumulative_energy(centred), floor)
+    running = None
+    if chroma is not None and config.harmony > 0:
+        pitch = torch.zeros(len(curve), 12)
+        c = torch.as_tensor(chroma, dtype=torch.float32)[: len(curve)]
+        pitch[: c.shape[0]] = c
+        running = _running_chroma(pitch.to(device))
+    return SongCurve(centred, _cumulative_energy(centred), floor, running)
 
 
 def finish_scores(raw: Tensor, shot_energy: Tensor, song_energy: Tensor, frames: Tensor, *,
@@ -413,4 +486,29 @@ def segment_scores(
     song_energy = (song.energy[(at + length).clamp(max=t)] - song.energy[at]).float()
     scores = finish_scores(raw[p, n, j, m], shot_energy, song_energy, length, frame_rate=frame_rate,
                            floor=song.floor, config=config)
+    if bank.chroma is not None and song.chroma is not None and config.harmony > 0:
+        seconds = length.to(torch.float32) / frame_rate
+        scale = seconds.pow(1.0 - config.power) if config.normalize == "window" else seconds.pow(-config.power)
+        scores = scores + config.harmony * scale * harmony_scores(bank, song, shot, start, at, length,
+                                                                  blocks=config.harmony_blocks)
     return torch.where(valid, scores, torch.full_like(scores, -torch.inf))
+
+
+def harmony_scores(bank: ShotBank, song: SongCurve, shot: Tensor, start: Tensor, at: Tensor, length: Tensor, *,
+                   blocks: int, chunk: int = 1 << 18) -> Tensor:
+    """How alike the shot's and the song's chords and tunes are over each segment: the mean
+    cosine of their pitch-class profiles over ``blocks`` consecutive stretches
+    (:func:`videothat.audio.chroma.block_profiles`), for shot ``shot`` from frame ``start``
+    for ``length`` frames at song frame ``at`` (each [shape=(C,)] int64), in chunks of
+    ``chunk`` segments (memory). Returns [shape=(C,)] float32 in [-1, 1]."""
+    from videothat.audio.chroma import block_edges, block_profiles
+
+    out = torch.empty(len(shot), device=bank.device)
+    l_max, t = bank.chroma.shape[1] - 1, song.chroma.shape[0] - 1
+    for c0 in range(0, len(shot), chunk):
+        part = slice(c0, c0 + chunk)
+        edges = block_edges(start[part], length[part], blocks)  # [c, blocks + 1] shot frames
+        own = block_profiles(bank.chroma[shot[part, None], edges.clamp(max=l_max)])
+        theirs = block_profiles(song.chroma[(edges - start[part, None] + at[part, None]).clamp(max=t)])
+        out[part] = (own * theirs).sum(-1).mean(-1)
+    return out

@@ -157,6 +157,12 @@ def search(
     return placements
 
 
+def listed_speeds(speeds: Sequence[float]) -> list[int]:
+    """Indices of the speeds (ascending) whose scores shortlist shots: 1 first, then the range's ends."""
+    one = min(range(len(speeds)), key=lambda i: abs(math.log(speeds[i])))
+    return list(dict.fromkeys([one, 0, len(speeds) - 1]))
+
+
 def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress, speeds,
              shortlist_speeds) -> _Context:
     t = len(song)
