@@ -14,8 +14,8 @@ Novelty-like curves are synthesised (sparse onsets convolved with a decay, plus 
 2. For each shot count: wall time of the whole match (shortlist kernel + beam search at the
    default configuration; shots may be reused when there is less than twice the song's
    length of footage) and peak memory (CPU: resident set growth; CUDA: allocator peak);
-   with ``--speeds MIN MAX`` also with tempo-aware segments (every shot at every speed of
-   the ``match.speed_step`` grid), in the same run.
+   with ``--speeds MIN MAX`` also with tempo-aware segments (each shot's speed found on the
+   ``match.speed_step`` grid, then searched at the 3 around it), in the same run.
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ def main() -> int:
 
     from videothat.config import MatchConfig, resolve_device
     from videothat.match.config import ScoreConfig
-    from videothat.match.correlate import correlate, prepare_song, retimed_bank, shot_bank, speed_grid
-    from videothat.match.search import listed_speeds, search
+    from videothat.match.assemble import shot_speeds
+    from videothat.match.correlate import correlate, prepare_song, retimed_bank, shot_bank
+    from videothat.match.search import search
 
     device = resolve_device(args.device)
     rng = np.random.default_rng(0)
@@ -108,22 +109,22 @@ def main() -> int:
         curves = [novelty_like(rng, int(rng.uniform(1, 8) * FRAME_RATE)) for _ in range(n)]
         footage = sum(len(c) for c in curves) / FRAME_RATE
         for low, high in ranges:
-            speeds = speed_grid(low, high, knobs.speed_step)
+            run = replace(config, search=replace(knobs, reuse=footage < 2 * args.song_seconds, speed_min=low,
+                                                 speed_max=high))
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
             rss0 = peak_rss_mb()
             t0 = time.perf_counter()
             tensors = [torch.from_numpy(c) for c in curves]
-            bank = (shot_bank(tensors, config.score, device=device) if len(speeds) == 1
-                    else retimed_bank(tensors, speeds, config.score, device=device))
             y = prepare_song(torch.from_numpy(song), config.score, device=device)
-            placements = search(bank, y, frame_rate=FRAME_RATE, score=config.score,
-                                config=replace(knobs, reuse=footage < 2 * args.song_seconds, speed_min=low,
-                                               speed_max=high), speeds=len(speeds),
-                                shortlist_speeds=listed_speeds(speeds))
+            speeds = shot_speeds(tensors, y, FRAME_RATE, run)  # [S, R]: 1, or the speeds around each shot's best
+            bank = (shot_bank(tensors, config.score, device=device) if speeds.shape[1] == 1
+                    else retimed_bank(tensors, speeds, config.score, device=device))
+            placements = search(bank, y, frame_rate=FRAME_RATE, score=config.score, config=run.search,
+                                speeds=speeds.shape[1], shortlist_speeds=[speeds.shape[1] // 2])
             elapsed = time.perf_counter() - t0
             peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else peak_rss_mb() - rss0
-            label = "1" if len(speeds) == 1 else f"{low:g}-{high:g} ({len(speeds)})"
+            label = "1" if speeds.shape[1] == 1 else f"{low:g}-{high:g}"
             print(f"{n:>6} {footage:>8.0f} {label:>10} {elapsed:>8.2f} {len(placements):>8} {peak:>8.0f}")
     return 0
 

@@ -149,7 +149,7 @@ def test_frontier_keeps_the_best_distinct_keys_per_frame():
     n = 400
     rows = Hypotheses(rng.integers(0, 6, n).astype(np.float64), rng.random(n), rng.integers(0, 5, n),
                       rng.integers(0, 12, n).astype(np.uint64), np.arange(n), rng.integers(0, 9, n),
-                      np.zeros(n, np.int64), np.zeros(n, np.float32), np.zeros(n))  # parent: the row's number
+                      np.zeros(n, np.int64), np.zeros(n, np.float32))  # parent: the row's number
     got = best_per_frame(rows, 4)
     want = []
     for frame in range(5):

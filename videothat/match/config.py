@@ -60,7 +60,6 @@ class SearchConfig:
     in_point_step: float = 0.0  # s; > 0 also tries in-points every this many seconds into a shot
     mode: str = "sequential"  # sequential | global | take (sources that are long takes of the song, aligned whole)
     pin_threshold: float = 0.0  # global mode: only placements scoring above this are pinned
-    debts: bool = False  # beam: rank partial timelines by value minus what their used shots could earn later
     speed_min: float = 0.85  # slowest playback speed of a shot (source s per song s); speed_min = speed_max = 1: off
     speed_max: float = 1.2  # fastest playback speed of a shot
     speed_step: float = 0.005  # relative step between tried speeds (geometric grid from 1 towards both ends)

@@ -332,30 +332,6 @@ def shortlist(
     return torch.cat(picks, dim=1)
 
 
-def future_values(
-    bank: ShotBank, song: SongCurve, *, frame_rate: float, config: ScoreConfig, max_frames: int, block: int,
-    max_elements: int = 1 << 24,
-) -> Tensor:
-    """The most each shot can earn from each block of song frames on: ``out[s, b]`` = max over
-    offsets ``o >= b * block`` of ``score(s, o) * seconds(s, o)`` (the shot cut to its first
-    ``max_frames`` frames, placed at ``o`` for ``min(L, T - o)`` frames), at least 0.
-
-    Returns [shape=(S, ceil(T / block))] float32.
-    """
-    t = len(song)
-    blocks = -(-t // block)
-    out = torch.empty(len(bank), blocks, device=bank.device)
-    cut = bank.truncated(max_frames)
-    o = torch.arange(t, device=bank.device)
-    for s0, chunk in _score_chunks(cut, song, frame_rate=frame_rate, config=config, max_elements=max_elements):
-        rows = slice(s0, s0 + chunk.shape[0])
-        value = chunk * torch.minimum(cut.lengths[rows, None], t - o[None, :]) / frame_rate
-        value = torch.nn.functional.pad(value.clamp(min=0), (0, blocks * block - t))
-        best = value.view(len(value), blocks, block).amax(dim=2).flip(1)
-        out[rows] = torch.cummax(best, dim=1).values.flip(1)  # suffix maxima
-    return out
-
-
 def _score_chunks(
     bank: ShotBank, song: SongCurve, *, frame_rate: float, config: ScoreConfig, max_elements: int
 ) -> Iterator[tuple[int, Tensor]]:

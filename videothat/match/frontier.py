@@ -26,7 +26,6 @@ class Hypotheses(NamedTuple):
     shot: np.ndarray  # int64 shot of the last segment (-1 for the start)
     in_frame: np.ndarray  # int64 shot frame the last segment starts at
     score: np.ndarray  # float32 score of the last segment
-    debt: np.ndarray  # float64, what the shots used could still earn later in the song (see best_per_frame)
 
     def __len__(self) -> int:  # type: ignore[override]
         return len(self.value)
@@ -43,24 +42,15 @@ class Hypotheses(NamedTuple):
     def start(pos: int, time: float) -> Hypotheses:
         """The empty timeline at song frame ``pos``, ``time`` seconds."""
         return Hypotheses(np.zeros(1), np.array([time]), np.array([pos]), np.zeros(1, np.uint64),
-                          np.array([-1]), np.array([-1]), np.zeros(1, np.int64), np.zeros(1, np.float32),
-                          np.zeros(1))
+                          np.array([-1]), np.array([-1]), np.zeros(1, np.int64), np.zeros(1, np.float32))
 
 
-def best_per_frame(rows: Hypotheses, width: int, *, by_value: bool = False) -> Hypotheses:
-    """At each frame reached, the ``width`` best of ``rows`` by (value - debt, then creation
-    order; by value alone with ``by_value``) among those with distinct keys (of equal keys
-    only the best counts: recombination), ordered by frame, best first. ``rows`` of one frame
-    come in creation order (as :meth:`Waiting.pop` gives them), so stable sorts keep ties in
-    that order.
-
-    Hypotheses at one frame have covered the same song time, so their values compare; but
-    one that spent a shot which fits a later part of the song better has less left to earn
-    there. Its ``debt`` (the value its shots could have earned from where each was placed
-    on) says how much, and ranking by value - debt keeps hypotheses that placed shots where
-    they belong (the A* idea: value so far plus an estimate of what is left to earn, here
-    the same for every hypothesis but for the shots each has spent)."""
-    order = np.argsort(-(rows.value if by_value else rows.value - rows.debt), kind="stable")
+def best_per_frame(rows: Hypotheses, width: int) -> Hypotheses:
+    """At each frame reached, the ``width`` best of ``rows`` by (value, then creation order)
+    among those with distinct keys (of equal keys only the best counts: recombination),
+    ordered by frame, best first. ``rows`` of one frame come in creation order (as
+    :meth:`Waiting.pop` gives them), so stable sorts keep ties in that order."""
+    order = np.argsort(-rows.value, kind="stable")
     order = order[stable_order(rows.pos[order])]  # by frame, best first
     pos = rows.pos[order]
     grouped = np.argsort(rows.key[order], kind="stable")  # by key, then frame, best first

@@ -42,7 +42,6 @@ from videothat.match.correlate import (
     ShotBank,
     SongCurve,
     best_offsets,
-    future_values,
     prefix_raw,
     segment_scores,
     shortlist,
@@ -55,7 +54,6 @@ MAX_IN_POINTS = 64  # in-points tried per shot at most (memory of the per-frame 
 CANDIDATE_ELEMENTS = 1 << 22  # (frame, shot, in-point, length) scores per batched call at most (memory)
 PICK_PREFIX = 64  # candidates looked at first per hypothesis for its free best ones (all, where too few)
 SPEED_VARIANTS = 4  # with several speeds: candidates kept per (frame, shot, in-point), best first
-POTENTIAL_BLOCK = 8  # song frames per block of the shots' potential (see _potential)
 
 class SearchError(VideoThatError):
     """No timeline satisfies the constraints (not enough shot material, lengths)."""
@@ -97,7 +95,6 @@ class _Context:
     seconds_host: np.ndarray  # [S] float64 exact shot durations
     zobrist_host: np.ndarray  # [S] uint64, a random key per shot (Zobrist hashing of used sets)
     owners_host: np.ndarray  # [S] int64 the source shot of each bank row (row // speeds)
-    potential: np.ndarray | None  # [shots, B] float64 best value a shot can earn from block b on (None: no debts)
     speeds: int  # bank rows per source shot (one per playback speed)
     duration: float  # s, the song's exact duration
     min_f: int
@@ -157,12 +154,6 @@ def search(
     return placements
 
 
-def listed_speeds(speeds: Sequence[float]) -> list[int]:
-    """Indices of the speeds (ascending) whose scores shortlist shots: 1 first, then the range's ends."""
-    one = min(range(len(speeds)), key=lambda i: abs(math.log(speeds[i])))
-    return list(dict.fromkeys([one, 0, len(speeds) - 1]))
-
-
 def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress, speeds,
              shortlist_speeds) -> _Context:
     t = len(song)
@@ -190,13 +181,9 @@ def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, durati
     candidates = None
     if 0 < config.shortlist < n_shots:
         candidates = _speed_shortlist(bank, song, frame_rate, score, config, speeds, shortlist_speeds, min_f, max_f)
-    potential = None
-    if config.beam_width > 1 and not config.reuse and config.debts:
-        potential = _potential(bank, song, frame_rate, score, speeds, shortlist_speeds if candidates is not None
-                               else range(speeds), max_f)
     return _Context(bank, song, frame_rate, score, config, is_onset, in_points, in_points.cpu().numpy(),
                     bank.lengths.cpu().numpy(), np.asarray(shot_seconds, dtype=np.float64),
-                    zobrist[owners], owners, potential, speeds,
+                    zobrist[owners], owners, speeds,
                     t / frame_rate if duration is None else float(duration), min_f, max_f, candidates,
                     progress)
 
@@ -216,21 +203,6 @@ def _speed_shortlist(bank: ShotBank, song: SongCurve, frame_rate: float, score: 
         picks.append(shortlist(sub, song, frame_rate=frame_rate, config=score, lengths=lengths,
                                k=k if i == 0 else max(1, k // 2)))
     return torch.cat(picks, dim=1)
-
-
-def _potential(bank: ShotBank, song: SongCurve, frame_rate: float, score: ScoreConfig, speeds: int,
-               listed: Sequence[int], max_f: int) -> np.ndarray:
-    """[shots, B] float64 on the host: the most each source shot can earn (score x seconds)
-    from each block of POTENTIAL_BLOCK song frames on, at the best of the speed indices ``listed``."""
-    n_shots = len(bank) // speeds
-    best = None
-    for r in listed:
-        rows = torch.arange(n_shots, device=bank.device) * speeds + r
-        sub = ShotBank(bank.curves[rows], bank.lengths[rows], bank.energy[rows])
-        values = future_values(sub, song, frame_rate=frame_rate, config=score, max_frames=max_f,
-                               block=POTENTIAL_BLOCK)
-        best = values if best is None else torch.maximum(best, values)
-    return best.double().cpu().numpy()
 
 
 def _check_material(ctx: _Context) -> None:
@@ -292,7 +264,7 @@ def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placemen
             f"no way to cover song time {span.start_time:.2f}-{span.end_time:.2f} s with shots between "
             f"{ctx.config.min_length} and {ctx.config.max_length} s; relax match.min_length/max_length"
         )
-    best = best_per_frame(finished, 1, by_value=True)
+    best = best_per_frame(finished, 1)
     return [Placement(shot, j, a, b - a, score, t0, t1) for shot, j, a, b, score, t0, t1 in tree.path(best)]
 
 
@@ -454,10 +426,7 @@ def _expand(ctx: _Context, nodes: Hypotheses, ids: np.ndarray, used_bits: np.nda
     stop = np.where(whole, span.end, np.where(natural, natural_stop, stop))
     value = nodes.value[h] + score.astype(np.float64) * (end_time - time)
     key = nodes.key[h] if used_bits is None else nodes.key[h] ^ ctx.zobrist_host[shot]
-    debt = nodes.debt[h]
-    if used_bits is not None and ctx.potential is not None:
-        debt = debt + ctx.potential[ctx.owners_host[shot], np.minimum(pos // POTENTIAL_BLOCK, ctx.potential.shape[1] - 1)]
-    return Hypotheses(value, end_time, stop, key, ids[h], shot, in_frame, score, debt)
+    return Hypotheses(value, end_time, stop, key, ids[h], shot, in_frame, score)
 
 
 def _pick(shots: np.ndarray, offset: np.ndarray, size: np.ndarray, e: int,
