@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 TAKE_MIN_OVERLAP_S = 10.0  # s a take must share with the song to be aligned (half the song if shorter)
 PREPASS_ROWS = 40_000  # (shot, speed) rows scored to find each shot's speed at most (time: ~1 ms per row on CPU)
-SPEEDS_PER_SHOT = 3  # speeds of the grid each shot is searched at: the best fitting one and its neighbours
+SPEEDS_PER_SHOT = 3  # speeds of the grid each shot is searched at: the best fitting one and its neighbours (and 1)
 from videothat.match.timeline import Cut, Timeline
 from videothat.media.shots import Shot
 
@@ -247,25 +247,41 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
                 edge_frames: int = 0) -> torch.Tensor:
     """The speeds each shot is searched at [shape=(S, R)]: 1 alone when the speed range is
     1..1, else the SPEEDS_PER_SHOT speeds of the grid around the one at which the shot fits
-    the song best (:func:`~videothat.match.correlate.best_speeds`): a shot keeps its
-    tempo along its segment, and the search weighs a few speeds per shot, not all.
+    the song best (:func:`~videothat.match.correlate.best_speeds`) and 1 (see
+    :func:`with_recorded_speed`): a shot keeps its tempo along its segment, and the search
+    weighs a few speeds per shot, not all.
 
-    Finding the best speed scores every shot at every speed and offset; past
-    PREPASS_ROWS (shot, speed) rows the grid is thinned (its ends and 1 kept), so large
-    archives get coarser speeds in bounded time."""
+    Finding the best speed scores every shot at about a third of the grid's speeds (coarse
+    to fine) at every offset; past PREPASS_ROWS (shot, speed) rows the grid is thinned (its
+    ends and 1 kept), so large archives get coarser speeds in bounded time."""
     knobs = config.search
     grid = speed_grid(knobs.speed_min, knobs.speed_max, knobs.speed_step)
     if len(grid) == 1:
         return torch.ones(len(curves), 1, dtype=torch.float64)
-    if len(curves) * len(grid) > PREPASS_ROWS:
-        keep = max(3, PREPASS_ROWS // len(curves))
+    if len(curves) * len(grid) / 3 > PREPASS_ROWS:
+        keep = max(3, 3 * PREPASS_ROWS // len(curves))
         picks = {0, len(grid) - 1, grid.index(1.0), *np.linspace(0, len(grid) - 1, keep).round().astype(int).tolist()}
         log.info("speeds: %d shots, grid thinned from %d to %d speeds", len(curves), len(grid), len(picks))
         grid = [grid[i] for i in sorted(picks)]
     max_f = max(1, round(knobs.max_length * frame_rate))
     min_f = max(1, round(knobs.min_length * frame_rate))
-    return best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
-                       min_frames=min_f, keep=SPEEDS_PER_SHOT, edge_frames=edge_frames)
+    found = best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
+                        min_frames=min_f, keep=SPEEDS_PER_SHOT + 1, edge_frames=edge_frames)
+    return with_recorded_speed(found)
+
+
+def with_recorded_speed(speeds: torch.Tensor) -> torch.Tensor:
+    """Each shot's speeds [shape=(S, R)] (ascending, around its best at index R // 2 or so)
+    with 1 among them: rows without it give up their speed farthest from 1 (so the best
+    stays). Playing a shot as it was recorded stays an option whatever the estimate says:
+    in music whose rhythm repeats, another speed at another place can fit a shot better by
+    chance than its own speed at its own place."""
+    has_one = (speeds - 1.0).abs().lt(1e-12).any(dim=1)
+    out = speeds.clone()
+    rows = (~has_one).nonzero()[:, 0]
+    far = torch.where(out[rows, 0] > 1.0, out.shape[1] - 1, 0)  # all faster: the fastest goes; all slower: the slowest
+    out[rows, far] = 1.0
+    return out.sort(dim=1).values
 
 
 def _source_placement(p: Placement, speeds: torch.Tensor) -> Placement:

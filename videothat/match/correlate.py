@@ -189,26 +189,43 @@ def _running_chroma(chroma: Tensor) -> Tensor:
 
 def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCurve, *, frame_rate: float,
                 config: ScoreConfig, max_frames: int, min_frames: int, keep: int, edge_frames: int = 0,
-                max_rows: int = 4096) -> Tensor:
-    """The ``keep`` neighbouring speeds of ``speeds`` (ascending) around the one at which each
-    shot fits the song best (its best score at any offset, the shot cut to ``max_frames``):
-    a shot recorded at another tempo plays at the speed that brings it back to the song's.
-    Shots are scored in chunks of about ``max_rows`` (shot, speed) rows (memory).
+                coarse: int = 6, max_rows: int = 4096) -> Tensor:
+    """The ``keep`` neighbouring speeds of ``speeds`` (an ascending grid) around the one at
+    which each shot fits the song best (its best score at any offset, the shot cut to
+    ``max_frames``): a shot recorded at another tempo plays at the speed that brings it back
+    to the song's. Coarse to fine: every ``coarse``-th speed of the grid first, then every
+    speed within half a coarse step of each shot's best coarse one. Shots are scored in
+    chunks of about ``max_rows`` (shot, speed) rows (memory).
 
     Returns [shape=(S, keep)] float64 speeds, ascending per shot.
     """
     grid = torch.tensor(list(speeds), dtype=torch.float64)
     keep = min(keep, len(grid))
-    chunk = max(1, max_rows // len(grid))
+    steps = sorted({*range(0, len(grid), coarse), len(grid) - 1})
+    first = _best_rows(curves, grid[steps].expand(len(curves), -1), song, frame_rate, config, max_frames,
+                       min_frames, edge_frames, max_rows)
+    centre = torch.tensor(steps)[first]  # [S] grid index of each shot's best coarse speed
+    reach = coarse // 2
+    near = (centre[:, None] + torch.arange(-reach, reach + 1)).clamp(0, len(grid) - 1)  # [S, 2 reach + 1]
+    best = near.gather(1, _best_rows(curves, grid[near], song, frame_rate, config, max_frames, min_frames,
+                                     edge_frames, max_rows)[:, None])[:, 0]
+    low = (best - keep // 2).clamp(0, len(grid) - keep)
+    return grid[low[:, None] + torch.arange(keep)]
+
+
+def _best_rows(curves: Sequence[Tensor], rates: Tensor, song: SongCurve, frame_rate: float, config: ScoreConfig,
+               max_frames: int, min_frames: int, edge_frames: int, max_rows: int) -> Tensor:
+    """For each shot, the index r of its speeds ``rates[s]`` ([shape=(S, R)]) at which it
+    scores best at any song offset. [shape=(S,)] int64 on the CPU"""
+    chunk = max(1, max_rows // rates.shape[1])
     best = []
     for s0 in range(0, len(curves), chunk):  # chunks of shots bound the retimed bank's memory
-        bank = retimed_bank(curves[s0 : s0 + chunk], speeds, config, device=song.curve.device,
+        bank = retimed_bank(curves[s0 : s0 + chunk], rates[s0 : s0 + chunk], config, device=song.curve.device,
                             edge_frames=edge_frames)
         scores, _, _ = best_offsets(bank, song, frame_rate=frame_rate, config=config, max_frames=max_frames,
                                     min_frames=min_frames)
-        best.append(scores.view(-1, len(grid)).argmax(dim=1).cpu())
-    first = (torch.cat(best) - keep // 2).clamp(0, len(grid) - keep)
-    return grid[first[:, None] + torch.arange(keep)]
+        best.append(scores.view(-1, rates.shape[1]).argmax(dim=1).cpu())
+    return torch.cat(best)
 
 
 def _pad(curves: Sequence[Tensor], device: torch.device | str) -> tuple[Tensor, Tensor]:
