@@ -62,6 +62,19 @@ def block_profiles(sums: Tensor) -> Tensor:
     return profile / profile.norm(dim=-1, keepdim=True).clamp(min=1e-6)
 
 
-def harmony(shot: Tensor, song: Tensor) -> Tensor:
-    """Mean cosine of block profiles [shape=(C, blocks, 12)] each -> [shape=(C,)] in [-1, 1]."""
-    return (shot * song).sum(-1).mean(-1)
+def harmony(own: Tensor, theirs: Tensor) -> Tensor:
+    """Mean cosine over stretches of two sets of :func:`block_profiles`, from running sums at
+    the stretches' edges (each [shape=(C, blocks + 1, 12)]) -> [shape=(C,)] in [-1, 1].
+
+    Computed without forming the profiles: with e, f a stretch's energies and E, F their
+    totals, p.q = e.f / (E F) - 1/12 and |p|^2 = e.e / E^2 - 1/12 (five sums of 12 per
+    stretch instead of a dozen passes over the profiles)."""
+    e = (own[:, 1:] - own[:, :-1]).clamp(min=0).float()
+    f = (theirs[:, 1:] - theirs[:, :-1]).clamp(min=0).float()
+    big_e, big_f = e.sum(-1), f.sum(-1)
+    inv_e, inv_f = 1.0 / big_e.clamp(min=1e-12), 1.0 / big_f.clamp(min=1e-12)
+    dot = (e * f).sum(-1) * inv_e * inv_f - 1.0 / N_CHROMA
+    norm_e = ((e * e).sum(-1) * inv_e * inv_e - 1.0 / N_CHROMA).clamp(min=0).sqrt().clamp(min=1e-6)
+    norm_f = ((f * f).sum(-1) * inv_f * inv_f - 1.0 / N_CHROMA).clamp(min=0).sqrt().clamp(min=1e-6)
+    cosine = torch.where((big_e > 0) & (big_f > 0), dot / (norm_e * norm_f), 0.0)
+    return cosine.mean(-1)

@@ -494,14 +494,14 @@ def harmony_scores(bank: ShotBank, song: SongCurve, shot: Tensor, start: Tensor,
     (:func:`videothat.audio.chroma.block_profiles`), for shot ``shot`` from frame ``start``
     for ``length`` frames at song frame ``at`` (each [shape=(C,)] int64), in chunks of
     ``chunk`` segments (memory). Returns [shape=(C,)] float32 in [-1, 1]."""
-    from videothat.audio.chroma import block_edges, block_profiles
+    from videothat.audio.chroma import block_edges, harmony
 
     out = torch.empty(len(shot), device=bank.device)
     l_max, t = bank.chroma.shape[1] - 1, song.chroma.shape[0] - 1
     for c0 in range(0, len(shot), chunk):
         part = slice(c0, c0 + chunk)
         edges = block_edges(start[part], length[part], blocks)  # [c, blocks + 1] shot frames
-        own = block_profiles(bank.chroma[shot[part, None], edges.clamp(max=l_max)])
-        theirs = block_profiles(song.chroma[(edges - start[part, None] + at[part, None]).clamp(max=t)])
-        out[part] = (own * theirs).sum(-1).mean(-1)
+        own = bank.chroma[shot[part, None], edges.clamp(max=l_max)]
+        theirs = song.chroma[(edges - start[part, None] + at[part, None]).clamp(max=t)]
+        out[part] = harmony(own, theirs)
     return out
