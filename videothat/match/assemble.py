@@ -30,6 +30,7 @@ from videothat.match.takes import align_takes, cover
 log = logging.getLogger(__name__)
 
 TAKE_MIN_OVERLAP_S = 10.0  # s a take must share with the song to be aligned (half the song if shorter)
+SPEED_COARSE = 6  # the speed search tries every 6th speed of the grid first, then the 7 around the best
 PREPASS_ROWS = 40_000  # (shot, speed) rows scored to find each shot's speed at most (time: ~1 ms per row on CPU)
 SPEEDS_PER_SHOT = 3  # speeds of the grid each shot is searched at: the best fitting one and its neighbours (and 1)
 from videothat.match.timeline import Cut, Timeline
@@ -251,22 +252,22 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
     :func:`with_recorded_speed`): a shot keeps its tempo along its segment, and the search
     weighs a few speeds per shot, not all.
 
-    Finding the best speed scores every shot at about a third of the grid's speeds (coarse
-    to fine) at every offset; past PREPASS_ROWS (shot, speed) rows the grid is thinned (its
-    ends and 1 kept), so large archives get coarser speeds in bounded time."""
+    Finding the best speed scores every shot at every 6th speed of the grid, then at the 7
+    around its best, at every offset; past PREPASS_ROWS (shot, speed) rows only the range's
+    ends and 1 are tried, so large archives get coarse speeds in bounded time."""
     knobs = config.search
     grid = speed_grid(knobs.speed_min, knobs.speed_max, knobs.speed_step)
     if len(grid) == 1:
         return torch.ones(len(curves), 1, dtype=torch.float64)
-    if len(curves) * len(grid) / 3 > PREPASS_ROWS:
-        keep = max(3, 3 * PREPASS_ROWS // len(curves))
-        picks = {0, len(grid) - 1, grid.index(1.0), *np.linspace(0, len(grid) - 1, keep).round().astype(int).tolist()}
-        log.info("speeds: %d shots, grid thinned from %d to %d speeds", len(curves), len(grid), len(picks))
-        grid = [grid[i] for i in sorted(picks)]
+    coarse = SPEED_COARSE
+    if len(curves) * (len(grid) // coarse + 2 + coarse) > PREPASS_ROWS:  # rows the coarse-to-fine search scores
+        log.info("speeds: %d shots, only %.2f, 1 and %.2f tried (at most %d shot x speed rows)", len(curves),
+                 grid[0], grid[-1], PREPASS_ROWS)
+        grid, coarse = [grid[0], 1.0, grid[-1]], 1
     max_f = max(1, round(knobs.max_length * frame_rate))
     min_f = max(1, round(knobs.min_length * frame_rate))
     found = best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
-                        min_frames=min_f, keep=SPEEDS_PER_SHOT + 1, edge_frames=edge_frames)
+                        min_frames=min_f, keep=SPEEDS_PER_SHOT + 1, edge_frames=edge_frames, coarse=coarse)
     return with_recorded_speed(found)
 
 

@@ -204,11 +204,12 @@ def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCur
     steps = sorted({*range(0, len(grid), coarse), len(grid) - 1})
     first = _best_rows(curves, grid[steps].expand(len(curves), -1), song, frame_rate, config, max_frames,
                        min_frames, edge_frames, max_rows)
-    centre = torch.tensor(steps)[first]  # [S] grid index of each shot's best coarse speed
+    best = torch.tensor(steps)[first]  # [S] grid index of each shot's best coarse speed
     reach = coarse // 2
-    near = (centre[:, None] + torch.arange(-reach, reach + 1)).clamp(0, len(grid) - 1)  # [S, 2 reach + 1]
-    best = near.gather(1, _best_rows(curves, grid[near], song, frame_rate, config, max_frames, min_frames,
-                                     edge_frames, max_rows)[:, None])[:, 0]
+    if reach > 0:
+        near = (best[:, None] + torch.arange(-reach, reach + 1)).clamp(0, len(grid) - 1)  # [S, 2 reach + 1]
+        best = near.gather(1, _best_rows(curves, grid[near], song, frame_rate, config, max_frames, min_frames,
+                                         edge_frames, max_rows)[:, None])[:, 0]
     low = (best - keep // 2).clamp(0, len(grid) - keep)
     return grid[low[:, None] + torch.arange(keep)]
 
