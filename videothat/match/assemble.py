@@ -18,6 +18,7 @@ from videothat.match.config import ScoreConfig
 from videothat.match.correlate import (
     SongCurve,
     best_speeds,
+    speed_window,
     prefix_scores,
     prepare_song,
     retimed_bank,
@@ -153,17 +154,28 @@ def _place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duratio
     pitch = None if material.chroma is None or song_chroma is None else [torch.from_numpy(c) for c in material.chroma]
     song_t = prepare_song(torch.from_numpy(song_curve), config.score, device=device,
                           chroma=None if pitch is None else torch.from_numpy(song_chroma))
-    speeds = shot_speeds(tensors, song_t, fr, config, edge_frames)  # [S, R]
-    if speeds.shape[1] == 1:
-        bank = shot_bank(tensors, config.score, device=device, edge_frames=edge_frames, chroma=pitch)
-    else:
-        bank = retimed_bank(tensors, speeds, config.score, device=device, edge_frames=edge_frames, chroma=pitch)
     snaps = beat_frames(song_curve, frame_rate=fr) if knobs.snap == "beats" else onset_frames(song_curve, frame_rate=fr)
-    seconds = (torch.tensor([s.duration for s in material.shots], dtype=torch.float64)[:, None] / speeds)
-    placements = search(bank, song_t, frame_rate=fr, score=config.score, config=replace(knobs, mode=_search_mode(knobs)),
-                        onsets=torch.from_numpy(snaps), shot_seconds=seconds.flatten().tolist(), duration=duration,
-                        progress=progress, speeds=speeds.shape[1], shortlist_speeds=[speeds.shape[1] // 2])
-    return [_source_placement(p, speeds) for p in placements]
+    best, best_value = [], -math.inf
+    variants = shot_speeds(tensors, song_t, fr, config, edge_frames)
+    for k, speeds in enumerate(variants):  # [S, R] each; the timeline worth the most wins
+        if speeds.shape[1] == 1:
+            bank = shot_bank(tensors, config.score, device=device, edge_frames=edge_frames, chroma=pitch)
+        else:
+            bank = retimed_bank(tensors, speeds, config.score, device=device, edge_frames=edge_frames, chroma=pitch)
+        seconds = torch.tensor([s.duration for s in material.shots], dtype=torch.float64)[:, None] / speeds
+        part = None if progress is None else _part(progress, k, len(variants))
+        found = search(bank, song_t, frame_rate=fr, score=config.score, config=replace(knobs, mode=_search_mode(knobs)),
+                       onsets=torch.from_numpy(snaps), shot_seconds=seconds.flatten().tolist(), duration=duration,
+                       progress=part, speeds=speeds.shape[1], shortlist_speeds=[speeds.shape[1] // 2])
+        value = sum(p.score * (p.end_time - p.start_time) for p in found)
+        if value > best_value:
+            best, best_value = [_source_placement(p, speeds) for p in found], value
+    return best
+
+
+def _part(progress: Callable[[float], None], k: int, n: int) -> Callable[[float], None]:
+    """Progress of the k-th of n equal parts of a job."""
+    return lambda fraction: progress((k + fraction) / n)
 
 
 def _search_mode(knobs) -> str:
@@ -245,12 +257,14 @@ def _gaps(placements: Sequence[Placement], t: int) -> list[tuple[int, int]]:
 
 
 def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: float, config: MatchConfig,
-                edge_frames: int = 0) -> torch.Tensor:
-    """The speeds each shot is searched at [shape=(S, R)]: 1 alone when the speed range is
-    1..1, else the SPEEDS_PER_SHOT speeds of the grid around the one at which the shot fits
-    the song best (:func:`~videothat.match.correlate.best_speeds`) and 1 (see
-    :func:`with_recorded_speed`): a shot keeps its tempo along its segment, and the search
-    weighs a few speeds per shot, not all.
+                edge_frames: int = 0) -> list[torch.Tensor]:
+    """The sets of speeds each shot may be searched at, each [shape=(S, R)]: 1 alone when the
+    speed range is 1..1; else the SPEEDS_PER_SHOT speeds of the grid around the one at which
+    the shot fits the song best (:func:`~videothat.match.correlate.best_speeds`), and the
+    same with 1 among them (:func:`with_recorded_speed`). A shot keeps its tempo along its
+    segment, so the search weighs a few speeds per shot, not all; the estimate can be fooled
+    by a repeat (then the recorded speed is right) and speed 1 can fool the search (then it
+    is wrong), so both sets are searched and the objective picks (see :func:`_place_shots`).
 
     Finding the best speed scores every shot at every 6th speed of the grid, then at the 7
     around its best, at every offset; past PREPASS_ROWS (shot, speed) rows only the range's
@@ -258,7 +272,7 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
     knobs = config.search
     grid = speed_grid(knobs.speed_min, knobs.speed_max, knobs.speed_step)
     if len(grid) == 1:
-        return torch.ones(len(curves), 1, dtype=torch.float64)
+        return [torch.ones(len(curves), 1, dtype=torch.float64)]
     coarse = SPEED_COARSE
     if len(curves) * (len(grid) // coarse + 2 + coarse) > PREPASS_ROWS:  # rows the coarse-to-fine search scores
         log.info("speeds: %d shots, only %.2f, 1 and %.2f tried (at most %d shot x speed rows)", len(curves),
@@ -266,9 +280,10 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
         grid, coarse = [grid[0], 1.0, grid[-1]], 1
     max_f = max(1, round(knobs.max_length * frame_rate))
     min_f = max(1, round(knobs.min_length * frame_rate))
-    found = best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
-                        min_frames=min_f, keep=SPEEDS_PER_SHOT + 1, edge_frames=edge_frames, coarse=coarse)
-    return with_recorded_speed(found)
+    best = best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
+                       min_frames=min_f, edge_frames=edge_frames, coarse=coarse)
+    return [speed_window(grid, best, SPEEDS_PER_SHOT),
+            with_recorded_speed(speed_window(grid, best, SPEEDS_PER_SHOT + 1))]
 
 
 def with_recorded_speed(speeds: torch.Tensor) -> torch.Tensor:

@@ -187,20 +187,28 @@ def _running_chroma(chroma: Tensor) -> Tensor:
     return torch.cat([zero, torch.cumsum(chroma, dim=-2)], dim=-2)
 
 
-def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCurve, *, frame_rate: float,
-                config: ScoreConfig, max_frames: int, min_frames: int, keep: int, edge_frames: int = 0,
-                coarse: int = 6, max_rows: int = 4096) -> Tensor:
-    """The ``keep`` neighbouring speeds of ``speeds`` (an ascending grid) around the one at
-    which each shot fits the song best (its best score at any offset, the shot cut to
-    ``max_frames``): a shot recorded at another tempo plays at the speed that brings it back
-    to the song's. Coarse to fine: every ``coarse``-th speed of the grid first, then every
-    speed within half a coarse step of each shot's best coarse one. Shots are scored in
-    chunks of about ``max_rows`` (shot, speed) rows (memory).
-
-    Returns [shape=(S, keep)] float64 speeds, ascending per shot.
-    """
+def speed_window(speeds: Sequence[float], best: Tensor, keep: int) -> Tensor:
+    """The ``keep`` neighbouring speeds of the grid ``speeds`` around index ``best`` [shape=(S,)]
+    of each shot (shifted inside the grid at its ends). Returns [shape=(S, keep)] float64, ascending."""
     grid = torch.tensor(list(speeds), dtype=torch.float64)
     keep = min(keep, len(grid))
+    low = (best - keep // 2).clamp(0, len(grid) - keep)
+    return grid[low[:, None] + torch.arange(keep)]
+
+
+def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCurve, *, frame_rate: float,
+                config: ScoreConfig, max_frames: int, min_frames: int, edge_frames: int = 0,
+                coarse: int = 6, max_rows: int = 4096) -> Tensor:
+    """Index into ``speeds`` (an ascending grid) of the speed at which each shot fits the song
+    best (its best score at any offset, the shot cut to ``max_frames``): a shot recorded at
+    another tempo plays at the speed that brings it back to the song's. Coarse to fine: every
+    ``coarse``-th speed of the grid first, then every speed within half a coarse step of each
+    shot's best coarse one. Shots are scored in chunks of about ``max_rows`` (shot, speed)
+    rows (memory).
+
+    Returns [shape=(S,)] int64 grid indices.
+    """
+    grid = torch.tensor(list(speeds), dtype=torch.float64)
     steps = sorted({*range(0, len(grid), coarse), len(grid) - 1})
     first = _best_rows(curves, grid[steps].expand(len(curves), -1), song, frame_rate, config, max_frames,
                        min_frames, edge_frames, max_rows)
@@ -210,8 +218,7 @@ def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCur
         near = (best[:, None] + torch.arange(-reach, reach + 1)).clamp(0, len(grid) - 1)  # [S, 2 reach + 1]
         best = near.gather(1, _best_rows(curves, grid[near], song, frame_rate, config, max_frames, min_frames,
                                          edge_frames, max_rows)[:, None])[:, 0]
-    low = (best - keep // 2).clamp(0, len(grid) - keep)
-    return grid[low[:, None] + torch.arange(keep)]
+    return best
 
 
 def _best_rows(curves: Sequence[Tensor], rates: Tensor, song: SongCurve, frame_rate: float, config: ScoreConfig,
