@@ -15,7 +15,9 @@ Novelty-like curves are synthesised (sparse onsets convolved with a decay, plus 
    default configuration; shots may be reused when there is less than twice the song's
    length of footage) and peak memory (CPU: resident set growth; CUDA: allocator peak);
    with ``--speeds MIN MAX`` also with tempo-aware segments (each shot's speed found on the
-   ``match.speed_step`` grid, then searched at the 3 around it), in the same run.
+   ``match.speed_step`` grid, then two searches: at the 3 around it, and with 1 among them),
+   in the same run. Both go through :func:`videothat.match.assemble.place_shots`, the
+   matcher's own entry point for shot curves.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import resource
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -64,10 +67,10 @@ def main() -> int:
     import torch
 
     from videothat.config import MatchConfig, resolve_device
+    from videothat.match.assemble import Material, place_shots
     from videothat.match.config import ScoreConfig
-    from videothat.match.assemble import shot_speeds
-    from videothat.match.correlate import correlate, prepare_song, retimed_bank, shot_bank
-    from videothat.match.search import search
+    from videothat.match.correlate import correlate, prepare_song, shot_bank
+    from videothat.media.shots import Shot
 
     device = resolve_device(args.device)
     rng = np.random.default_rng(0)
@@ -115,16 +118,13 @@ def main() -> int:
                 torch.cuda.reset_peak_memory_stats()
             rss0 = peak_rss_mb()
             t0 = time.perf_counter()
-            tensors = [torch.from_numpy(c) for c in curves]
-            y = prepare_song(torch.from_numpy(song), config.score, device=device)
-            speeds = shot_speeds(tensors, y, FRAME_RATE, run)  # [S, R]: 1, or the speeds around each shot's best
-            bank = (shot_bank(tensors, config.score, device=device) if speeds.shape[1] == 1
-                    else retimed_bank(tensors, speeds, config.score, device=device))
-            placements = search(bank, y, frame_rate=FRAME_RATE, score=config.score, config=run.search,
-                                speeds=speeds.shape[1], shortlist_speeds=[speeds.shape[1] // 2])
+            material = Material([Shot(Path("synthetic.mp4"), 0.0, len(c) / FRAME_RATE, 25.0) for c in curves],
+                                curves, None)
+            placements = place_shots(song, None, len(song) / FRAME_RATE, material, run, fr=FRAME_RATE,
+                                     device=device, progress=None, edge_frames=0)
             elapsed = time.perf_counter() - t0
             peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else peak_rss_mb() - rss0
-            label = "1" if speeds.shape[1] == 1 else f"{low:g}-{high:g}"
+            label = "1" if low == high == 1.0 else f"{low:g}-{high:g}"
             print(f"{n:>6} {footage:>8.0f} {label:>10} {elapsed:>8.2f} {len(placements):>8} {peak:>8.0f}")
     return 0
 

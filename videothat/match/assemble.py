@@ -121,12 +121,12 @@ def match(
     song_chroma = None if song.chroma is None or chroma is None else np.concatenate(song.chroma)[: len(song_curve)]
     if song_chroma is None:
         chroma = None
-    material = _Material(shots, curves, chroma)
+    material = Material(shots, curves, chroma)
     if config.search.mode == "take":
         placements, material = _place_takes(song_curve, song_chroma, song.duration, sources, material, config,
                                             fr=fr, device=device, progress=progress, edge_frames=edge_frames)
     else:
-        placements = _place_shots(song_curve, song_chroma, song.duration, material, config, fr=fr, device=device,
+        placements = place_shots(song_curve, song_chroma, song.duration, material, config, fr=fr, device=device,
                                   progress=progress, edge_frames=edge_frames)
     timeline = to_timeline(song, placements, material.shots)
     knobs = config.search
@@ -137,7 +137,7 @@ def match(
 
 
 @dataclass(frozen=True)
-class _Material:
+class Material:
     """Shots to place, with their curves [frames] and chroma [frames, 12] (or None)."""
 
     shots: list[Shot]
@@ -145,7 +145,7 @@ class _Material:
     chroma: list[np.ndarray] | None
 
 
-def _place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration: float, material: _Material,
+def place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration: float, material: Material,
                  config: MatchConfig, *, fr: float, device, progress, edge_frames: int) -> list[Placement]:
     """Search the shots of ``material`` over the song curve [T] (``duration`` s); placements
     of source shots (index into ``material.shots``) at their speeds."""
@@ -183,8 +183,8 @@ def _search_mode(knobs) -> str:
 
 
 def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration: float,
-                 sources: Sequence[FileAnalysis], material: _Material, config: MatchConfig, *, fr: float, device,
-                 progress, edge_frames: int) -> tuple[list[Placement], _Material]:
+                 sources: Sequence[FileAnalysis], material: Material, config: MatchConfig, *, fr: float, device,
+                 progress, edge_frames: int) -> tuple[list[Placement], Material]:
     """``match.mode=take``: sources that are long takes of the song (:mod:`videothat.match.takes`)
     play where they line up with it, the most significant first; song time no take covers
     is filled by the sequential search with the shots of the other sources.
@@ -208,7 +208,7 @@ def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duratio
     curves = [material.curves[k] for k in rest] + takes
     chroma = None if material.chroma is None else [material.chroma[k] for k in rest] + [
         np.zeros((len(c), 12), np.float32) for c in takes]
-    combined = _Material(shots, curves, chroma)
+    combined = Material(shots, curves, chroma)
     placements = []
     for i, a, b in runs:
         end_time = duration if b == t else b / fr
@@ -221,9 +221,9 @@ def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duratio
         if not rest:
             raise SearchError(f"no take covers song time {g0 / fr:.1f}-{g1 / fr:.1f} s and there are no other "
                               "shots to fill it: add footage, or use match.mode=sequential")
-        fill = _Material(shots[: len(rest)], curves[: len(rest)], None if chroma is None else chroma[: len(rest)])
+        fill = Material(shots[: len(rest)], curves[: len(rest)], None if chroma is None else chroma[: len(rest)])
         g_start, g_end = (0.0 if g0 == 0 else g0 / fr), (duration if g1 == t else g1 / fr)
-        part = _place_shots(song_curve[g0:g1], None if song_chroma is None else song_chroma[g0:g1], g_end - g_start,
+        part = place_shots(song_curve[g0:g1], None if song_chroma is None else song_chroma[g0:g1], g_end - g_start,
                             fill, replace(config, search=replace(config.search, mode="sequential")), fr=fr,
                             device=device, progress=None, edge_frames=edge_frames)
         placements += [replace(p, start=p.start + g0, start_time=p.start_time + g_start,
@@ -264,7 +264,7 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
     same with 1 among them (:func:`with_recorded_speed`). A shot keeps its tempo along its
     segment, so the search weighs a few speeds per shot, not all; the estimate can be fooled
     by a repeat (then the recorded speed is right) and speed 1 can fool the search (then it
-    is wrong), so both sets are searched and the objective picks (see :func:`_place_shots`).
+    is wrong), so both sets are searched and the objective picks (see :func:`place_shots`).
 
     Finding the best speed scores every shot at every 6th speed of the grid, then at the 7
     around its best, at every offset; past PREPASS_ROWS (shot, speed) rows only the range's
@@ -282,8 +282,9 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
     min_f = max(1, round(knobs.min_length * frame_rate))
     best = best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
                        min_frames=min_f, edge_frames=edge_frames, coarse=coarse)
-    return [speed_window(grid, best, SPEEDS_PER_SHOT),
-            with_recorded_speed(speed_window(grid, best, SPEEDS_PER_SHOT + 1))]
+    estimate = speed_window(grid, best, SPEEDS_PER_SHOT)
+    recorded = with_recorded_speed(speed_window(grid, best, SPEEDS_PER_SHOT + 1))
+    return [estimate] if torch.equal(estimate, recorded) else [estimate, recorded]
 
 
 def with_recorded_speed(speeds: torch.Tensor) -> torch.Tensor:
