@@ -174,11 +174,9 @@ def retimed_bank(curves: Sequence[Tensor], speeds: Sequence[float] | Tensor, con
 
 def _pad_chroma(chroma: Sequence[Tensor], frames: int, device: torch.device | str) -> Tensor:
     """Chroma [L_i, 12] each -> [S, frames, 12] float32 on ``device``, zero-padded (or cut)."""
-    out = torch.zeros(len(chroma), frames, 12)
-    for i, c in enumerate(chroma):  # host-side copy into one buffer, then one transfer
-        c = torch.as_tensor(c, dtype=torch.float32)[:frames]
-        out[i, : c.shape[0]] = c
-    return out.to(device)
+    padded = torch.nn.utils.rnn.pad_sequence([torch.as_tensor(c, dtype=torch.float32)[:frames] for c in chroma],
+                                             batch_first=True)  # [S, <= frames, 12]
+    return torch.nn.functional.pad(padded, (0, 0, 0, frames - padded.shape[1])).to(device)
 
 
 def _running_chroma(chroma: Tensor) -> Tensor:
