@@ -57,8 +57,8 @@ def assembled_curve(result: MatchResult) -> np.ndarray:
     """The novelty of the shots as placed: each segment's curve from its in-point, played
     at the segment's speed. [T]"""
     out = np.zeros_like(result.song_curve)
-    for p, speed in zip(result.placements, _speeds(result), strict=True):
-        piece = retimed_piece(result.curves[p.shot], p.in_frame, p.length, speed)
+    for p in result.placements:
+        piece = retimed_piece(result.curves[p.shot], p.in_frame, p.length, p.speed)
         end = min(p.start + piece.size, out.size)
         out[p.start : end] = piece[: end - p.start]
     return out
@@ -73,13 +73,6 @@ def retimed_piece(curve: np.ndarray, in_frame: int, length: int, speed: float = 
     positions = in_frame + speed * np.arange(length)
     positions = positions[positions <= curve.size - 1]
     return np.interp(positions, np.arange(curve.size), curve).astype(curve.dtype)
-
-
-def _speeds(result: MatchResult) -> list[float]:
-    """Each placement's speed: its cut's (one cut per placement), else the placement's own."""
-    if len(result.timeline.segments) == len(result.placements):
-        return [c.speed for c in result.timeline.segments]
-    return [float(getattr(p, "speed", 1.0)) for p in result.placements]
 
 
 def summarize(result: MatchResult) -> Summary:

@@ -109,7 +109,7 @@ def test_search_finds_the_speed_each_shot_plays_at(true_speeds):
     bank = retimed_bank([torch.from_numpy(shots[i]) for i in order], speeds, SCORE)
     config = SearchConfig(min_length=1.0, max_length=6.0, snap="none", speed_min=0.85, speed_max=1.2)
     placements = search(bank, prepare_song(torch.from_numpy(song), SCORE), frame_rate=FR, score=SCORE,
-                        config=config, speeds=len(speeds), shortlist_speeds=[speeds.index(1.0)])
+                        config=config, speeds=len(speeds), shortlist_speed=speeds.index(1.0))
     assert len(placements) == len(true_speeds)
     exact = 0
     for p, a, true in zip(placements, bounds[:-1], true_speeds, strict=True):

@@ -56,7 +56,12 @@ def block_profiles(sums: Tensor) -> Tensor:
 
     Returns [shape=(C, blocks, 12)] float32.
     """
-    energy = (sums[:, 1:] - sums[:, :-1]).clamp(min=0).float()
+    return pitch_profiles((sums[:, 1:] - sums[:, :-1]).clamp(min=0).float())
+
+
+def pitch_profiles(energy: Tensor) -> Tensor:
+    """Pitch-class energies [shape=(..., 12)] (non-negative) as profiles of the same shape and
+    dtype: fractions of their total minus 1/12, unit length; no energy gives the zero vector."""
     total = energy.sum(-1, keepdim=True)
     profile = torch.where(total > 0, energy / total.clamp(min=1e-12), 1.0 / N_CHROMA) - 1.0 / N_CHROMA
     return profile / profile.norm(dim=-1, keepdim=True).clamp(min=1e-6)

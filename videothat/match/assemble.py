@@ -18,15 +18,17 @@ from videothat.match.config import ScoreConfig
 from videothat.match.correlate import (
     SongCurve,
     best_speeds,
-    speed_window,
     prefix_scores,
     prepare_song,
     retimed_bank,
     shot_bank,
     speed_grid,
+    speed_window,
 )
 from videothat.match.search import Placement, SearchError, search
 from videothat.match.takes import align_takes, cover
+from videothat.match.timeline import Cut, Timeline
+from videothat.media.shots import Shot
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,6 @@ TAKE_MIN_OVERLAP_S = 10.0  # s a take must share with the song to be aligned (ha
 SPEED_COARSE = 6  # the speed search tries every 6th speed of the grid first, then the 7 around the best
 PREPASS_ROWS = 40_000  # (shot, speed) rows scored to find each shot's speed at most (time: ~1 ms per row on CPU)
 SPEEDS_PER_SHOT = 3  # speeds of the grid each shot is searched at: the best fitting one and its neighbours (and 1)
-from videothat.match.timeline import Cut, Timeline
-from videothat.media.shots import Shot
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,6 @@ class MatchResult:
     beats: np.ndarray  # song beat frames
     frame_rate: float
     edge_frames: int = 0  # leading frames of each shot curve left out of scoring (score.edge)
-    speeds: tuple[float, ...] = (1.0,)  # playback speeds tried
     chroma: list[np.ndarray] | None = None  # the shots' chroma as scored (harmony term), [frames, 12] each
     song_chroma: np.ndarray | None = None  # [T, 12]
 
@@ -122,18 +121,17 @@ def match(
     if song_chroma is None:
         chroma = None
     material = Material(shots, curves, chroma)
+    onsets, beats = onset_frames(song_curve, frame_rate=fr), beat_frames(song_curve, frame_rate=fr)
     if config.search.mode == "take":
         placements, material = _place_takes(song_curve, song_chroma, song.duration, sources, material, config,
-                                            fr=fr, device=device, progress=progress, edge_frames=edge_frames)
+                                            fr=fr, device=device, edge_frames=edge_frames)
     else:
         placements = place_shots(song_curve, song_chroma, song.duration, material, config, fr=fr, device=device,
-                                  progress=progress, edge_frames=edge_frames)
+                                 progress=progress, edge_frames=edge_frames,
+                                 snaps=beats if config.search.snap == "beats" else onsets)
     timeline = to_timeline(song, placements, material.shots)
-    knobs = config.search
-    return MatchResult(timeline, placements, material.shots, material.curves, song_curve,
-                       onset_frames(song_curve, frame_rate=fr), beat_frames(song_curve, frame_rate=fr), fr,
-                       edge_frames, tuple(speed_grid(knobs.speed_min, knobs.speed_max, knobs.speed_step)),
-                       material.chroma, song_chroma)
+    return MatchResult(timeline, placements, material.shots, material.curves, song_curve, onsets, beats, fr,
+                       edge_frames, material.chroma, song_chroma)
 
 
 @dataclass(frozen=True)
@@ -146,15 +144,18 @@ class Material:
 
 
 def place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration: float, material: Material,
-                 config: MatchConfig, *, fr: float, device, progress, edge_frames: int) -> list[Placement]:
+                config: MatchConfig, *, fr: float, device, progress, edge_frames: int,
+                snaps: np.ndarray | None = None) -> list[Placement]:
     """Search the shots of ``material`` over the song curve [T] (``duration`` s); placements
-    of source shots (index into ``material.shots``) at their speeds."""
+    of source shots (index into ``material.shots``) at their speeds. ``snaps``: the song
+    frames segment ends snap to (default: the curve's onsets, or beats with ``snap=beats``)."""
     knobs = config.search
     tensors = [torch.from_numpy(np.ascontiguousarray(c)) for c in material.curves]
     pitch = None if material.chroma is None or song_chroma is None else [torch.from_numpy(c) for c in material.chroma]
     song_t = prepare_song(torch.from_numpy(song_curve), config.score, device=device,
                           chroma=None if pitch is None else torch.from_numpy(song_chroma))
-    snaps = beat_frames(song_curve, frame_rate=fr) if knobs.snap == "beats" else onset_frames(song_curve, frame_rate=fr)
+    if snaps is None:
+        snaps = beat_frames(song_curve, frame_rate=fr) if knobs.snap == "beats" else onset_frames(song_curve, frame_rate=fr)
     best, best_value = [], -math.inf
     variants = shot_speeds(tensors, song_t, fr, config, edge_frames)
     for k, speeds in enumerate(variants):  # [S, R] each; the timeline worth the most wins
@@ -164,9 +165,9 @@ def place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration
             bank = retimed_bank(tensors, speeds, config.score, device=device, edge_frames=edge_frames, chroma=pitch)
         seconds = torch.tensor([s.duration for s in material.shots], dtype=torch.float64)[:, None] / speeds
         part = None if progress is None else _part(progress, k, len(variants))
-        found = search(bank, song_t, frame_rate=fr, score=config.score, config=replace(knobs, mode=_search_mode(knobs)),
+        found = search(bank, song_t, frame_rate=fr, score=config.score, config=knobs,
                        onsets=torch.from_numpy(snaps), shot_seconds=seconds.flatten().tolist(), duration=duration,
-                       progress=part, speeds=speeds.shape[1], shortlist_speeds=[speeds.shape[1] // 2])
+                       progress=part, speeds=speeds.shape[1], shortlist_speed=speeds.shape[1] // 2)
         value = sum(p.score * (p.end_time - p.start_time) for p in found)
         if value > best_value:
             best, best_value = [_source_placement(p, speeds) for p in found], value
@@ -178,13 +179,9 @@ def _part(progress: Callable[[float], None], k: int, n: int) -> Callable[[float]
     return lambda fraction: progress((k + fraction) / n)
 
 
-def _search_mode(knobs) -> str:
-    return "sequential" if knobs.mode == "take" else knobs.mode
-
-
 def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration: float,
                  sources: Sequence[FileAnalysis], material: Material, config: MatchConfig, *, fr: float, device,
-                 progress, edge_frames: int) -> tuple[list[Placement], Material]:
+                 edge_frames: int) -> tuple[list[Placement], Material]:
     """``match.mode=take``: sources that are long takes of the song (:mod:`videothat.match.takes`)
     play where they line up with it, the most significant first; song time no take covers
     is filled by the sequential search with the shots of the other sources.

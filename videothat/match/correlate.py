@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
+from videothat.audio.chroma import block_edges, harmony
 from videothat.errors import ParameterError
 from videothat.match.config import ScoreConfig
 
@@ -62,11 +63,6 @@ class ShotBank:
         """The bank with every shot cut to its first ``frames`` frames."""
         chroma = None if self.chroma is None else self.chroma[:, : frames + 1]
         return ShotBank(self.curves[:, :frames], self.lengths.clamp(max=frames), self.energy[:, : frames + 1], chroma)
-
-    def rows(self, index: Tensor) -> ShotBank:
-        """The bank of the shots ``index`` [shape=(N,)] int64."""
-        chroma = None if self.chroma is None else self.chroma[index]
-        return ShotBank(self.curves[index], self.lengths[index], self.energy[index], chroma)
 
 
 @dataclass(frozen=True)
@@ -160,14 +156,14 @@ def retimed_bank(curves: Sequence[Tensor], speeds: Sequence[float] | Tensor, con
     shot = torch.arange(len(padded), device=padded.device)[:, None, None]
     retimed = padded[shot, below] * (1 - frac) + padded[shot, above] * frac  # [S, R, K]
     new_lengths = (((lengths[:, None] - 1).double() / rates).floor().long() + 1).clamp(max=n_max)
-    retimed = torch.where(torch.arange(n_max, device=padded.device) < new_lengths[..., None], retimed, 0.0)
+    inside = torch.arange(n_max, device=padded.device) < new_lengths[..., None]  # [S, R, K]
+    retimed = torch.where(inside, retimed, 0.0)
     edges = torch.ceil(edge_frames / rates - 1e-9).long().expand_as(new_lengths)
     bank = _bank(retimed.flatten(0, 1), new_lengths.flatten(), edges.flatten(), config)
     if chroma is None or config.harmony == 0:
         return bank
     pitch = _pad_chroma(chroma, padded.shape[1], device)  # [S, L, 12]
     pitch = pitch[shot, below] * (1 - frac[..., None]) + pitch[shot, above] * frac[..., None]  # [S, R, K, 12]
-    inside = torch.arange(n_max, device=padded.device) < new_lengths[..., None]
     pitch = torch.where(inside[..., None], pitch, 0.0)
     return replace(bank, chroma=_running_chroma(pitch.flatten(0, 1)))
 
@@ -268,10 +264,7 @@ def prepare_song(curve: Tensor, config: ScoreConfig, *, device: torch.device | s
     floor = config.floor * float(torch.var(curve, correction=0)) + 1e-12
     running = None
     if chroma is not None and config.harmony > 0:
-        pitch = torch.zeros(len(curve), 12)
-        c = torch.as_tensor(chroma, dtype=torch.float32)[: len(curve)]
-        pitch[: c.shape[0]] = c
-        running = _running_chroma(pitch.to(device))
+        running = _running_chroma(_pad_chroma([chroma], len(curve), device)[0])
     return SongCurve(centred, _cumulative_energy(centred), floor, running)
 
 
@@ -500,8 +493,6 @@ def harmony_scores(bank: ShotBank, song: SongCurve, shot: Tensor, start: Tensor,
     (:func:`videothat.audio.chroma.block_profiles`), for shot ``shot`` from frame ``start``
     for ``length`` frames at song frame ``at`` (each [shape=(C,)] int64), in chunks of
     ``chunk`` segments (memory). Returns [shape=(C,)] float32 in [-1, 1]."""
-    from videothat.audio.chroma import block_edges, harmony
-
     out = torch.empty(len(shot), device=bank.device)
     l_max, t = bank.chroma.shape[1] - 1, song.chroma.shape[0] - 1
     for c0 in range(0, len(shot), chunk):

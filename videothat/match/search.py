@@ -123,15 +123,15 @@ def search(
     duration: float | None = None,
     progress: Callable[[float], None] | None = None,
     speeds: int = 1,
-    shortlist_speeds: Sequence[int] = (0,),
+    shortlist_speed: int = 0,
 ) -> list[Placement]:
     """Cover the song curve (T frames) with shots from ``bank``; placements in song order.
 
     ``speeds``: bank rows per source shot (:func:`~videothat.match.correlate.retimed_bank`:
     row ``s * speeds + r`` is shot ``s`` at its r-th playback speed); a shot is used at
-    most once whatever its speed, and placements name bank rows. ``shortlist_speeds``:
-    the speed indices whose rows rank shots for the shortlist (every speed of a listed
-    shot is then scored);
+    most once whatever its speed, and placements name bank rows. ``shortlist_speed``:
+    the speed index whose rows rank shots for the shortlist (every speed of a listed shot
+    is then scored);
     ``onsets``: song frames (int64; onsets or beats) that segment ends may snap to;
     ``shot_seconds``: exact durations of the bank rows (default: curve lengths / frame_rate);
     ``duration``: exact song duration in seconds (default: T / frame_rate);
@@ -144,18 +144,19 @@ def search(
     if speeds < 1 or len(bank) % speeds:
         raise ValueError(f"speeds={speeds} must divide the bank's {len(bank)} rows")
     ctx = _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress, speeds,
-                   shortlist_speeds)
+                   shortlist_speed)
     _check_material(ctx)
     used = None if config.reuse else np.zeros(len(bank) // speeds, dtype=bool)
     whole = _Range(0, len(song), 0.0, ctx.duration)
-    placements = _beam(ctx, whole, used) if config.mode == "sequential" else _global(ctx, whole, used)
+    # take mode aligns whole sources before searching (match.assemble); what it searches is sequential
+    placements = _global(ctx, whole, used) if config.mode == "global" else _beam(ctx, whole, used)
     if progress is not None:
         progress(1.0)
     return placements
 
 
 def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress, speeds,
-             shortlist_speeds) -> _Context:
+             shortlist_speed) -> _Context:
     t = len(song)
     is_onset = torch.zeros(t + 1, dtype=torch.bool, device=bank.device)
     if onsets is not None and config.snap != "none":
@@ -180,29 +181,17 @@ def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, durati
     owners = np.arange(len(bank)) // speeds
     candidates = None
     if 0 < config.shortlist < n_shots:
-        candidates = _speed_shortlist(bank, song, frame_rate, score, config, speeds, shortlist_speeds, min_f, max_f)
+        listed = bank
+        if speeds > 1:  # one row per source shot, rhythm only (the shortlist kernel reads no chroma)
+            rows = torch.arange(n_shots, device=bank.device) * speeds + shortlist_speed
+            listed = ShotBank(bank.curves[rows], bank.lengths[rows], bank.energy[rows])
+        candidates = shortlist(listed, song, frame_rate=frame_rate, config=score, lengths=[min_f, max_f],
+                               k=max(1, config.shortlist // 2))
     return _Context(bank, song, frame_rate, score, config, is_onset, in_points, in_points.cpu().numpy(),
                     bank.lengths.cpu().numpy(), np.asarray(shot_seconds, dtype=np.float64),
                     zobrist[owners], owners, speeds,
                     t / frame_rate if duration is None else float(duration), min_f, max_f, candidates,
                     progress)
-
-
-def _speed_shortlist(bank: ShotBank, song: SongCurve, frame_rate: float, score: ScoreConfig, config: SearchConfig,
-                     speeds: int, listed: Sequence[int], min_f: int, max_f: int) -> Tensor:
-    """[T, N] source shots to score at each song frame: the best by correlation there at
-    each of the speed indices ``listed`` (at two lengths for the first, the shortest for
-    the others, which cost a pass each), source shot ids (``row // speeds``)."""
-    n_shots = len(bank) // speeds
-    k = max(1, config.shortlist // 2)
-    picks = []
-    for i, r in enumerate(listed):
-        rows = torch.arange(n_shots, device=bank.device) * speeds + r
-        sub = ShotBank(bank.curves[rows], bank.lengths[rows], bank.energy[rows])
-        lengths = [min_f, max_f] if i == 0 else [min_f]
-        picks.append(shortlist(sub, song, frame_rate=frame_rate, config=score, lengths=lengths,
-                               k=k if i == 0 else max(1, k // 2)))
-    return torch.cat(picks, dim=1)
 
 
 def _check_material(ctx: _Context) -> None:
@@ -339,7 +328,7 @@ def _candidates(ctx: _Context, positions: list[int], end: int) -> dict[int, _Can
     keep = torch.isfinite(score)
     p, n, j, m, score = (x[keep] for x in (*index, score))
     if ctx.speeds > 1:  # a shot's many speeds would crowd out other shots
-        p, n, j, m, score = _best_speeds(ctx, rows, (p, n, j, m), score)
+        p, n, j, m, score = _cap_per_shot(ctx, rows, (p, n, j, m), score)
     order = torch.sort(_frame_then_best(p, score), stable=True).indices  # ties stay by shot, in-point, length
     p, shot, in_frame, length, score = (x[order].cpu().numpy() for x in (p, rows[p, n], ctx.in_points[j], m + 1, score))
     bounds = np.searchsorted(p, np.arange(len(positions) + 1))
@@ -347,8 +336,8 @@ def _candidates(ctx: _Context, positions: list[int], end: int) -> dict[int, _Can
             for at, a, b in zip(positions, bounds[:-1], bounds[1:], strict=True)}
 
 
-def _best_speeds(ctx: _Context, rows: Tensor, index: tuple[Tensor, Tensor, Tensor, Tensor],
-                 score: Tensor) -> tuple[Tensor, ...]:
+def _cap_per_shot(ctx: _Context, rows: Tensor, index: tuple[Tensor, Tensor, Tensor, Tensor],
+                  score: Tensor) -> tuple[Tensor, ...]:
     """Of candidates (p, n, j, l - 1) [each shape=(C,)] that play one source shot from one
     in-point at one song frame, at any speed and length, the SPEED_VARIANTS best scoring
     (the first of equals): a shot played at 18 speeds would otherwise fill a hypothesis's

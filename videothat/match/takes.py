@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from videothat.audio.chroma import pitch_profiles
+
 DECORRELATION_FRAMES = 4  # frames over which a novelty curve stays correlated with itself (~90 ms)
 MIN_Z = 6.0  # significance a take's alignment needs to be used
 
@@ -80,22 +82,14 @@ def align_takes(song: Tensor, takes: list[Tensor], *, min_overlap: int, song_chr
     return TakeAlignment(lags[best].cpu().numpy(), best_r.cpu().numpy(), z.cpu().numpy(), m.cpu().numpy())
 
 
-def _profiles(chroma: Tensor) -> Tensor:
-    """Per-frame pitch-class profiles [frames, 12]: fractions of the frame's total minus 1/12, unit length."""
-    c = chroma.double()
-    p = c / c.sum(-1, keepdim=True).clamp(min=1e-12) - 1.0 / 12
-    p = torch.where(c.sum(-1, keepdim=True) > 0, p, 0.0)
-    return p / p.norm(dim=-1, keepdim=True).clamp(min=1e-6)
-
-
 def _harmony_by_lag(song_chroma: Tensor, take_chroma: list[Tensor], l_max: int, n: int, lags: Tensor,
                     overlap: Tensor) -> Tensor:
     """h(tau) [shape=(N, lags)]: mean profile cosine over the overlap, by 12-channel FFT correlation."""
     device = song_chroma.device
     x = torch.zeros(len(take_chroma), 12, l_max, dtype=torch.float64, device=device)
     for i, c in enumerate(take_chroma):
-        x[i, :, : c.shape[0]] = _profiles(c.to(device)).T
-    y = _profiles(song_chroma).T  # [12, T]
+        x[i, :, : c.shape[0]] = pitch_profiles(c.to(device).double()).T
+    y = pitch_profiles(song_chroma.double()).T  # [12, T]
     raw = torch.fft.irfft((torch.fft.rfft(x, n=n) * torch.fft.rfft(y, n=n).conj()).sum(1), n=n)
     return raw[:, lags % n] / overlap.clamp(min=1)
 
