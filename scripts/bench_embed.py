@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from videothat.audio.config import EmbedConfig, NoveltyConfig  # noqa: E402
 from videothat.audio.embed import AudioEncoder, embed_clips, hop_frames, load_encoder  # noqa: E402
-from videothat.config import resolve_device  # noqa: E402
+from videothat.core.device import resolve_device  # noqa: E402
 from videothat.index.config import IndexConfig  # noqa: E402
 from videothat.index.encoders import build_encoder  # noqa: E402
 from videothat.media.audio import decode_audio  # noqa: E402

@@ -258,8 +258,7 @@ def true_value(result, truth: list[Span], score) -> float:
 # ---- A. analysis, index, matching ----------------------------------------------------------
 def configs(args: argparse.Namespace):
     """(analysis, matching, index) from the composed config with ``--set`` overrides."""
-    from videothat.cli import compose_config
-    from videothat.config import analysis_config, index_config, match_config
+    from videothat.settings import analysis_config, compose_config, index_config, match_config
 
     cfg = compose_config(list(args.set))
     analysis, matching, index = analysis_config(cfg), match_config(cfg), index_config(cfg["index"])
@@ -272,14 +271,13 @@ def configs(args: argparse.Namespace):
 
 def analyse_archive(videos: Path, manifest: dict, analysis, cache: Path) -> tuple[int, int, float]:
     """Analyse the archive through the cache: (shots written, shots detected, seconds)."""
+    from videothat.analysis import analyze
     from videothat.catalog import Catalog
-    from videothat.pipeline import analyze
 
     catalog = Catalog(cache, analysis.cache_params())
     t0 = time.perf_counter()
     try:
-        report = analyze([videos], analysis, catalog=catalog,
-                         on_file=lambda path, status: log(f"  analyse {path.name}: {status}"))
+        report = analyze([videos], analysis, catalog=catalog)
     finally:
         catalog.close()
     for failure in report.failures:
@@ -290,7 +288,7 @@ def analyse_archive(videos: Path, manifest: dict, analysis, cache: Path) -> tupl
 
 def build_index(videos: Path, root: Path, analysis, index, cache: Path):
     """A fresh index of the archive (analysis from the cache): (report, seconds)."""
-    from videothat.archive import ingest
+    from videothat.pipeline.archive import ingest
 
     shutil.rmtree(root, ignore_errors=True)
     t0 = time.perf_counter()
@@ -306,13 +304,17 @@ def time_matchers(matchers: dict[str, dict], song: Path, analysis, matching, cac
     """Per matcher (label -> ``match_files`` keyword arguments): one warm-up run each, then
     ``repeats`` timed rounds, the matchers alternating (so a change in machine load hits
     both); the run of median wall time is kept."""
-    from videothat.pipeline import match_files
+    from videothat.index.config import IndexConfig
+    from videothat.pipeline.make import match_files
+    from videothat.pipeline.run import Configs, Run
 
     timed: dict[str, list[tuple[float, object, object]]] = {label: [] for label in matchers}
     for r in range(repeats + 1):
         for label, kwargs in matchers.items():
             t0 = time.perf_counter()
-            result, report = match_files(song, analysis=analysis, matching=matching, cache_dir=cache, **kwargs)
+            result, report = match_files(song, kwargs.get("videos", []), Configs(analysis=analysis, match=matching,
+                                         index=kwargs.get("index_config", IndexConfig())), Run(cache),
+                                         index=kwargs.get("index"))
             seconds = time.perf_counter() - t0
             log(f"{label}: {'warm-up' if r == 0 else f'run {r}/{repeats}'} {seconds:.2f} s, "
                 f"{len(result.shots)} candidate shots")

@@ -34,9 +34,10 @@ def main() -> int:
         return 2
     from dataclasses import replace
 
-    from videothat.config import AnalysisConfig, MatchConfig
-    from videothat.media.render import RenderConfig
-    from videothat.pipeline import make_video
+    from videothat.match.config import MatchConfig
+    from videothat.media.config import RenderConfig
+    from videothat.pipeline.make import make_video
+    from videothat.pipeline.run import Configs, Run
 
     matching = MatchConfig()
     matching = replace(matching, search=replace(matching.search, reuse=True))
@@ -46,8 +47,8 @@ def main() -> int:
     try:
         for _ in ("first", "cached"):
             t0 = time.perf_counter()
-            made = make_video(song, [args.corpus / "videos"], AnalysisConfig(), matching, rendering,
-                              output=work / "out.mp4", cache_dir=work / "cache", report=True)
+            made = make_video(song, [args.corpus / "videos"], Configs(match=matching, render=rendering),
+                              Run(work / "cache"), output=work / "out.mp4", report=True)
             runs.append({**made.seconds, "total": time.perf_counter() - t0})
     finally:
         shutil.rmtree(work, ignore_errors=True)

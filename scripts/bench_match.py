@@ -66,11 +66,11 @@ def main() -> int:
 
     import torch
 
-    from videothat.config import MatchConfig, resolve_device
+    from videothat.core.device import resolve_device
+    from videothat.core.records import Shot
     from videothat.match.assemble import Material, place_shots
-    from videothat.match.config import ScoreConfig
+    from videothat.match.config import MatchConfig, ScoreConfig
     from videothat.match.correlate import correlate, prepare_song, shot_bank
-    from videothat.media.shots import Shot
 
     device = resolve_device(args.device)
     rng = np.random.default_rng(0)

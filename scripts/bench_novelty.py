@@ -89,7 +89,7 @@ def main() -> int:
     import torch
 
     from videothat.audio.novelty import NoveltyConfig, SpectralNovelty
-    from videothat.config import resolve_device
+    from videothat.core.device import resolve_device
     from videothat.media.audio import decode_audio
 
     files = corpus_files(args.corpus)

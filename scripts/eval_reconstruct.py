@@ -275,7 +275,7 @@ def true_timeline(truths: dict[Path, Truth], duration: float):
     """The timeline that plays every shot at its own place and speed (the truth), for the
     onset F a perfect placement gets: the ceiling of the measure on this task (the sources'
     sound went through AAC, and pieces are spliced at cuts)."""
-    from videothat.match.timeline import Cut, Timeline
+    from videothat.core.timeline import Cut, Timeline
 
     cuts = sorted((Cut(path, a, b, song_start, song_start + (b - a) * rate, 0.0, 1.0 / rate)
                    for path, truth in truths.items() for a, b, song_start, rate in truth.spans),
@@ -324,7 +324,7 @@ def true_path_value(result, truths: dict[Path, Truth], config) -> float:
 
 def match_config(beam: int, overrides: dict[str, str]):
     """The default match config at ``beam``, with ``score.X=`` / ``search.X=`` overrides."""
-    from videothat.config import MatchConfig
+    from videothat.match.config import MatchConfig
 
     mcfg = MatchConfig()
     parts = {"score": {}, "search": {"beam_width": beam}}
@@ -346,19 +346,18 @@ def _value(text: str):
 
 
 def run_task(task: Task, layout: int, song: np.ndarray, truths: dict[Path, Truth], work: Path, args) -> list[dict]:
+    from videothat.analysis import AnalysisConfig, analyze
     from videothat.audio.novelty import edge_frames
     from videothat.catalog import Catalog
-    from videothat.config import AnalysisConfig
     from videothat.match.assemble import match
     from videothat.media.audio import decode_audio
     from videothat.media.synthetic import write_audio
-    from videothat.pipeline import analyze, song_catalog_params
 
     song_path = write_audio(work / "song.wav", song[None], sr=SR)
     cfg = AnalysisConfig()
     videos = analyze(list(truths), cfg, catalog=Catalog(work / "cache", cfg.cache_params()))
-    whole = Catalog(work / "cache", song_catalog_params(cfg))
-    song_report = analyze([song_path], cfg, catalog=whole, as_song=True)
+    whole = Catalog(work / "cache", cfg.for_songs().cache_params())
+    song_report = analyze([song_path], cfg.for_songs(), catalog=whole)
     if not song_report.analyses:  # e.g. a track too quiet to use: the matcher refuses it too
         print(f"  skipped {task.name}: {song_report.failures}", file=sys.stderr)
         return []

@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from train.manifest import Clip, write_manifest  # noqa: E402
-from videothat.errors import MediaError  # noqa: E402
+from videothat.core.errors import MediaError  # noqa: E402
 from videothat.media.discover import find_media  # noqa: E402
 from videothat.media.probe import probe  # noqa: E402
 

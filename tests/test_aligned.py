@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from videothat.aligned import SequenceHead
-from videothat.errors import ParameterError
+from videothat.audio.aligned import SequenceHead
+from videothat.core.errors import ParameterError
 from videothat.vision.encoders import VideoEncoder
 
 

@@ -7,9 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from videothat.atomic import atomic_write
-from videothat.catalog import Catalog, FileAnalysis, content_hash
-from videothat.media.shots import Shot
+from videothat.catalog import Catalog
+from videothat.core.atomic import atomic_write
+from videothat.core.hashing import content_hash
+from videothat.core.records import FileAnalysis, Shot
 
 
 def _analysis(path, digest) -> FileAnalysis:

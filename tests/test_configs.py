@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from videothat.cli import compose_config
-from videothat.config import analysis_config, index_config, match_config, render_config
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
+from videothat.settings import analysis_config, compose_config, index_config, match_config, render_config
 
 
 @pytest.mark.parametrize("overrides", [[], ["shots=adaptive"], ["index.encoder=timbre", "index.timbre.blocks=4",

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from mediagen import cut_video, reconstruction_case
+from videothat.analysis import AnalysisConfig, analyze
 from videothat.catalog import Catalog
-from videothat.config import AnalysisConfig, MatchConfig
 from videothat.match.assemble import match
+from videothat.match.config import MatchConfig
 from videothat.media.audio import decode_audio
-from videothat.pipeline import analyze, song_catalog_params
 
 SR = 22050
 
@@ -22,8 +22,8 @@ def case(tmp_path_factory):
     song_path, video_paths, truth = reconstruction_case(root)
     cfg = AnalysisConfig()
     videos = analyze(video_paths, cfg, catalog=Catalog(root / "c", cfg.cache_params()))
-    (song_analysis,) = analyze([song_path], cfg, catalog=Catalog(root / "c", song_catalog_params(cfg)),
-                               as_song=True).analyses
+    (song_analysis,) = analyze([song_path], cfg.for_songs(),
+                               catalog=Catalog(root / "c", cfg.for_songs().cache_params())).analyses
     return song_analysis, videos.analyses, truth, root
 
 
@@ -73,7 +73,7 @@ def test_cli_match_writes_timeline_and_otio(case, tmp_path, capsys):
     import opentimelineio as otio
 
     from videothat.cli import main
-    from videothat.match.timeline import Timeline
+    from videothat.core.timeline import Timeline
 
     *_, root = case
     out = tmp_path / "mv"
@@ -110,7 +110,7 @@ def test_cli_make_renders_the_music_video(case, tmp_path, capsys):
     import opentimelineio as otio
 
     from videothat.cli import main
-    from videothat.match.timeline import Timeline
+    from videothat.core.timeline import Timeline
     from videothat.media.probe import probe
 
     *_, root = case

@@ -7,13 +7,14 @@ import shutil
 import numpy as np
 import pytest
 
-import videothat.pipeline as pipeline
+import videothat.analysis as pipeline
 from conftest import AUDIO_FIXTURES, VIDEO_FIXTURE
 from mediagen import clicks, cut_video, tone
+from videothat.analysis import AnalysisConfig
 from videothat.catalog import Catalog
 from videothat.cli import main
-from videothat.config import AnalysisConfig, analysis_config
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
+from videothat.settings import analysis_config
 
 CUTS = [1.2, 2.6, 4.0]
 
@@ -98,10 +99,10 @@ def test_killed_run_resumes(archive, tmp_path, monkeypatch):
     config = AnalysisConfig(batch_seconds=0.1, workers=1)  # store after every file
     real = pipeline._decode_and_cut
 
-    def die_on_third(path, digest, cfg, as_song=False):
+    def die_on_third(path, digest, cfg):
         if path.name == files[2].name:
             raise KeyboardInterrupt
-        return real(path, digest, cfg, as_song)
+        return real(path, digest, cfg)
 
     monkeypatch.setattr(pipeline, "_decode_and_cut", die_on_third)
     with pytest.raises(KeyboardInterrupt):

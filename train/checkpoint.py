@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from videothat.atomic import atomic_path
-from videothat.errors import CacheError
+from videothat.core.atomic import atomic_path
+from videothat.core.errors import CacheError
 
 FORMAT = "videothat-train-checkpoint"
 VERSION = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 
 OBJECTIVES = ("fingerprint", "soundtrack")
 

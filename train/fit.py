@@ -31,11 +31,11 @@ from train.checkpoint import load_checkpoint, save_checkpoint
 from train.config import TrainConfig
 from train.manifest import read_manifest
 from train.objectives import FingerprintObjective, Objective, SoundtrackObjective
-from videothat.atomic import atomic_write
 from videothat.audio.augment import AugmentConfig
 from videothat.audio.config import EmbedConfig
-from videothat.config import resolve_device
-from videothat.errors import ParameterError, VideoThatError
+from videothat.core.atomic import atomic_write
+from videothat.core.device import resolve_device
+from videothat.core.errors import ParameterError, VideoThatError
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoints/last.safetensors"
@@ -147,7 +147,9 @@ def main() -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
 
-    config_dir = str(Path(__file__).resolve().parent.parent / "configs")
+    from videothat.settings import CONFIG_DIR
+
+    config_dir = str(CONFIG_DIR)
 
     @hydra.main(config_path=config_dir, config_name="fit", version_base="1.3")
     def _run(cfg: DictConfig) -> float:

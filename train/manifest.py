@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from videothat.errors import MediaError, NoAudioError, NoVideoError, ParameterError
+from videothat.core.errors import MediaError, NoAudioError, NoVideoError, ParameterError
 from videothat.media.probe import probe
 
 
@@ -96,7 +96,7 @@ def _resolve(media: Path, start: float, end: float | None, where: str, need_vide
 
 def write_manifest(path: str | Path, clips: list[Clip]) -> Path:
     """Write ``clips`` as a CSV manifest (atomically), paths relative to its folder where possible."""
-    from videothat.atomic import atomic_write
+    from videothat.core.atomic import atomic_write
 
     path = Path(path)
 

@@ -25,7 +25,8 @@ from train.losses import info_nce, nt_xent, pair_accuracy
 from train.manifest import Clip
 from videothat.audio.augment import AugmentConfig, augment
 from videothat.audio.config import EmbedConfig
-from videothat.audio.embed import AudioEncoder, save_encoder
+from videothat.audio.embed import AudioEncoder
+from videothat.core.weights import save_encoder
 
 EVAL_BATCH = 64
 
@@ -131,7 +132,7 @@ class SoundtrackObjective(Objective):
         return recall_at(v, a, ks=(1, 5, 10))
 
     def export(self, out: Path, step: int) -> list[Path]:
-        from videothat.catalog import content_hash
+        from videothat.core.hashing import content_hash
 
         video = self.modules["video"]
         audio = super().export(out, step)

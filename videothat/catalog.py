@@ -11,58 +11,22 @@ unchanged files of a large archive are not read again just to be hashed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sqlite3
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from videothat.atomic import atomic_write
-from videothat.errors import CacheError
-from videothat.media.shots import Shot
+from videothat.core.atomic import atomic_write
+from videothat.core.errors import CacheError
+from videothat.core.hashing import content_hash, params_key
+from videothat.core.records import FileAnalysis, Shot
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-HASH_CHUNK = 1 << 20  # bytes read at a time while hashing
-
-
-@dataclass(frozen=True)
-class FileAnalysis:
-    """Everything the matcher needs of one source file.
-
-    ``shots[i]`` has the novelty curve ``novelty[i]`` [shape=(frames_i,)] float32 at
-    ``frame_rate`` frames per second, frame 0 at ``shots[i].start``, and (when analysed
-    with ``audio.chroma``) the chroma ``chroma[i]`` [shape=(frames_i, 12)] float32.
-    """
-
-    source: Path
-    content_hash: str
-    duration: float  # s, of the audio
-    has_video: bool
-    shots: list[Shot]
-    novelty: list[np.ndarray]
-    frame_rate: float
-    chroma: list[np.ndarray] | None = None
-
-
-def content_hash(path: str | Path) -> str:
-    """BLAKE2b-128 of a file's bytes, hex."""
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def params_key(params: dict[str, object]) -> str:
-    """Short stable hash of analysis parameters (JSON with sorted keys)."""
-    text = json.dumps({"format": FORMAT_VERSION, **params}, sort_keys=True, default=str)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 class Catalog:
@@ -71,7 +35,7 @@ class Catalog:
     def __init__(self, root: str | Path, params: dict[str, object]) -> None:
         self.root = Path(root)
         self.params = params
-        self.key = params_key(params)
+        self.key = params_key(params, version=FORMAT_VERSION)
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # one connection, shared by the decode threads
         self._db = sqlite3.connect(self.root / "hashes.sqlite", timeout=30, check_same_thread=False)

@@ -1,8 +1,9 @@
 """The ``videothat`` command.
 
-Subcommands parse paths, compose the Hydra config from ``configs/`` with ``key=value``
-overrides, call :mod:`videothat.pipeline` and print progress and results. Errors are one
-line on stderr and a non-zero exit.
+Subcommands parse paths, compose the Hydra config (:mod:`videothat.settings`) with
+``key=value`` overrides, call :mod:`videothat.pipeline` and print progress and results.
+Errors are one line on stderr and a non-zero exit. Start-up imports only the standard
+library: a command served from the cache never imports torch.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from videothat.errors import ParameterError, VideoThatError
+from videothat.core.errors import ParameterError, VideoThatError
 
 log = logging.getLogger("videothat")
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.]*=")
 
 
@@ -39,94 +39,82 @@ def split_overrides(args: list[str]) -> tuple[list[str], list[str]]:
 
 
 def compose_config(overrides: list[str]) -> dict:
-    """The root config composed with Hydra from ``configs/``, as a plain dict."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
+    from videothat.settings import compose_config as compose
 
-    if not CONFIG_DIR.is_dir():
-        raise ParameterError(f"config folder {CONFIG_DIR} is missing; reinstall with `pip install -e .`")
-    overrides = [_quote_commas(o) for o in overrides]
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise ParameterError(f"bad override ({' '.join(overrides)}): {exc}".splitlines()[0]) from exc
-    return OmegaConf.to_container(cfg, resolve=True)
-
-
-def _quote_commas(override: str) -> str:
-    """``index.type=IVF256,PQ32`` -> ``index.type='IVF256,PQ32'``: this CLI runs no sweeps, so a
-    comma in a plain value is part of it (FAISS factory strings), not a list of values."""
-    key, sep, value = override.partition("=")
-    if sep and "," in value and value[:1] not in "[{'\"":
-        return f"{key}='{value}'"
-    return override
+    return compose(overrides)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from videothat.catalog import Catalog
-    from videothat.config import analysis_config
-    from videothat.pipeline import analyze
+    from videothat.pipeline.make import analyze_files
+    from videothat.settings import analysis_config
 
     paths, overrides = split_overrides(args.items)
     if not paths:
         raise ParameterError("analyze needs at least one file or folder")
     config = analysis_config(compose_config(overrides))
-    catalog = Catalog(args.cache_dir, config.cache_params())
-    on_total, on_file, close = _progress(args.quiet, "analyze")
-
     t0 = time.perf_counter()
-    try:
-        report = analyze(paths, config, catalog=catalog, on_file=on_file, on_total=on_total)
-    finally:
-        close()
-        catalog.close()
+    with Bars(args.quiet, {"analyze": ("cached", "analysed", "failed")}) as bars:
+        report = analyze_files(paths, config, _run(args, config.device, bars))
     print_summary(report, time.perf_counter() - t0)
     return 1 if report.failures else 0
 
 
-def _progress(quiet: bool, desc: str, statuses: tuple[str, ...] = ("cached", "analysed", "failed")):
-    """(on_total, on_file, close) callbacks drawing one tqdm bar over files."""
-    from tqdm import tqdm
+def _run(args: argparse.Namespace, device: str, progress: Bars | None):
+    from videothat.pipeline.run import Run
 
-    bars: list[tqdm] = []
-    counts = dict.fromkeys(statuses, 0)
+    return Run(args.cache_dir, device=device, progress=progress)
 
-    def on_total(n: int) -> None:
-        bars.append(tqdm(total=n, unit="file", desc=desc, disable=quiet, dynamic_ncols=True))
 
-    def on_file(path: Path, status: str) -> None:
-        counts[status] += 1
-        bars[0].set_postfix(counts, refresh=False)
-        bars[0].update(1)
+class Bars:
+    """A :class:`~videothat.core.progress.Progress` drawing one tqdm bar per stage, with the
+    tally of each stage's ``statuses`` beside it; closes every bar on exit."""
 
-    def close() -> None:
-        for bar in bars:
+    def __init__(self, quiet: bool, statuses: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.quiet, self.statuses = quiet, statuses or {}
+        self.bars: dict[str, object] = {}
+        self.counts: dict[str, dict[str, int]] = {}
+
+    def start(self, stage: str, total: float, unit: str) -> None:
+        from tqdm import tqdm
+
+        self.finish(stage)
+        self.bars[stage] = tqdm(total=total, unit=unit, desc=stage, disable=self.quiet, dynamic_ncols=True)
+        self.counts[stage] = dict.fromkeys(self.statuses.get(stage, ()), 0)
+
+    def advance(self, stage: str, amount: float = 1.0, status: str | None = None) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            return
+        if status is not None:
+            counts = self.counts[stage]
+            counts[status] = counts.get(status, 0) + 1
+            bar.set_postfix(counts, refresh=False)
+        bar.update(amount)
+
+    def finish(self, stage: str) -> None:
+        bar = self.bars.pop(stage, None)
+        if bar is not None:
             bar.close()
 
-    return on_total, on_file, close
+    def __enter__(self) -> Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for stage in list(self.bars):
+            self.finish(stage)
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from videothat.config import analysis_config, match_config
-    from videothat.pipeline import match_files, write_timeline
+    from videothat.pipeline.make import match_files, write_timeline
+    from videothat.settings import configs
 
     paths, overrides = _sources(args, "match")
-    cfg = compose_config(overrides)
-    analysis, matching = analysis_config(cfg), match_config(cfg)
+    config = configs(compose_config(overrides))
     out = _output_path(args.output, ".timeline.json")
-    on_total, on_file, close = _progress(args.quiet, "analyze")
-    match_bar = _Bar(args.quiet, "match", "%")
     t0 = time.perf_counter()
-    try:
-        result, report = match_files(args.song, paths, analysis, matching, cache_dir=args.cache_dir,
-                                     on_file=on_file, on_total=on_total, on_match=match_bar.fraction,
-                                     index=args.index, index_config=_index_config(cfg))
-    finally:
-        close()
-        match_bar.close()
+    with Bars(args.quiet, {"analyze": ("cached", "analysed", "failed")}) as bars:
+        result, report = match_files(args.song, paths, config, _run(args, config.analysis.device, bars),
+                                     index=args.index)
     json_path, otio_path = write_timeline(result.timeline, out.with_name(out.name.removesuffix(".timeline.json")))
     _print_outcome(result, report, "", t0)
     print(f"timeline: {json_path}\nOpenTimelineIO: {otio_path}")
@@ -144,8 +132,10 @@ def _print_outcome(result, report, detail: str, t0: float) -> None:
 
 
 def cmd_make(args: argparse.Namespace) -> int:
-    from videothat.config import analysis_config, match_config, render_config
-    from videothat.pipeline import make_video
+    from dataclasses import replace
+
+    from videothat.pipeline.make import make_video
+    from videothat.settings import configs
 
     if args.command == "demo":
         from videothat.demo import build_demo
@@ -156,23 +146,15 @@ def cmd_make(args: argparse.Namespace) -> int:
     else:
         song = args.song
         paths, overrides = _sources(args, "make")
-    cfg = compose_config(overrides)
-    analysis, matching, rendering = analysis_config(cfg), match_config(cfg), render_config(cfg)
+    config = configs(compose_config(overrides))
     if args.preview:
-        rendering = rendering.preview()
+        config = replace(config, render=config.render.preview())
     output = _output_path(args.output, ".mp4")
-    on_total, on_file, close = _progress(args.quiet, "analyze")
-    render_bar, match_bar = _Bar(args.quiet, "render", "frame"), _Bar(args.quiet, "match", "%")
     t0 = time.perf_counter()
-    try:
-        made = make_video(song, paths, analysis, matching, rendering, output=output, cache_dir=args.cache_dir,
-                          on_file=on_file, on_total=on_total, on_render=render_bar.update,
-                          on_match=match_bar.fraction, report=args.report, index=args.index,
-                          index_config=_index_config(cfg))
-    finally:
-        close()
-        match_bar.close()
-        render_bar.close()
+    with Bars(args.quiet, {"analyze": ("cached", "analysed", "failed")}) as bars:
+        made = make_video(song, paths, config, _run(args, config.analysis.device, bars), output=output,
+                          report=args.report, index=args.index)
+    rendering = config.render
     _print_outcome(made.result, made.report, f", {rendering.width}x{rendering.height} at {rendering.fps:g} fps", t0)
     print(f"video: {made.video}\ntimeline: {made.timeline}\nOpenTimelineIO: {made.otio}")
     if made.html:
@@ -180,15 +162,9 @@ def cmd_make(args: argparse.Namespace) -> int:
     return 0
 
 
-def _index_config(cfg: dict):
-    from videothat.config import index_config
-
-    return index_config(cfg.get("index", {}))
-
-
 def cmd_index(args: argparse.Namespace) -> int:
     """index build / add / remove / stats."""
-    from videothat import archive
+    from videothat.pipeline import archive
 
     if args.action == "stats":
         _existing_index(args.index)
@@ -199,7 +175,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         files, vectors = archive.remove(args.items, args.index)
         print(f"removed {files} file(s), {vectors} fingerprints")
         return 0 if files else 1
-    from videothat.config import analysis_config
+    from videothat.settings import analysis_config, index_config
 
     paths, overrides = split_overrides(args.items + args.overrides)
     if not paths:
@@ -209,16 +185,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise ParameterError(f"--workers {args.workers} must be >= 0")
     cfg = compose_config(overrides)
-    on_total, on_file, close = _progress(args.quiet, f"index {args.action}", ("indexed", "already", "failed"))
     t0 = time.perf_counter()
-    try:
-        report = archive.ingest(paths, args.index, analysis_config(cfg), _index_config(cfg),
+    with Bars(args.quiet, {"index": ("indexed", "already", "failed")}) as bars:
+        report = archive.ingest(paths, args.index, analysis_config(cfg), index_config(cfg.get("index", {})),
                                 cache_dir=args.cache_dir,
                                 mode="songs" if args.songs else "shots" if args.action == "build" else None,
                                 create=args.action == "build", workers=args.workers, address=args.ray_address,
-                                on_total=on_total, on_file=on_file)
-    finally:
-        close()
+                                progress=bars)
     for failure in report.failures:
         print(f"FAILED {failure.message}", file=sys.stderr)
     print(f"indexed {len(report.added)} file(s) ({report.vectors} fingerprints), {len(report.already)} already "
@@ -234,18 +207,19 @@ def _print_stats(stats: dict) -> None:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from videothat import archive
-    from videothat.config import analysis_config, resolve_device
+    from videothat.pipeline import queries
+    from videothat.settings import analysis_config, index_config
 
     _existing_index(args.index)
     if args.top < 1:
         raise ParameterError(f"-k {args.top} must be >= 1")
     cfg = compose_config(args.overrides)
-    analysis, index = analysis_config(cfg), _index_config(cfg)
+    analysis, index = analysis_config(cfg), index_config(cfg.get("index", {}))
+    run = _run(args, analysis.device, None)
     if args.song is not None and (args.by != "sound" or args.video_encoder is not None):
         raise ParameterError("--by and --video-encoder apply to --video queries (music for a video), not --song")
     if args.song is not None:
-        parts = archive.query_song(args.song, args.index, analysis, index, cache_dir=args.cache_dir, top=args.top)
+        parts = queries.query_song(args.song, args.index, analysis, index, run=run, top=args.top)
         rows = [{"song_time": p.start, "matches": [{"source": h.info.path, "shot": h.info.shot,
                                                     "source_time": round(h.info.start, 3), "score": round(h.score, 4)}
                                                    for h in p.hits]} for p in parts]
@@ -259,43 +233,20 @@ def cmd_query(args: argparse.Namespace) -> int:
             if args.video_encoder is None:
                 raise ParameterError("--by pictures needs --video-encoder RUN/video_encoder.safetensors "
                                      "(a soundtrack run's visual encoder)")
-            found = archive.query_video_pictures(args.video, args.index, index, video_encoder=args.video_encoder,
-                                                 device=str(resolve_device(analysis.device)), top=args.top)
+            found = queries.query_video_pictures(args.video, args.index, index, video_encoder=args.video_encoder,
+                                                 run=run, top=args.top)
         else:
-            found = archive.query_video(args.video, args.index, analysis, index, cache_dir=args.cache_dir,
-                                        top=args.top)
+            found = queries.query_video(args.video, args.index, analysis, index, run=run, top=args.top)
         rows = [{"song": a.path, "offset": round(a.offset, 3), "score": round(a.score, 4), "votes": a.votes}
                 for a in found]
         for rank, row in enumerate(rows, 1):
             print(f"{rank:2d}. {row['score']:8.3f}  {row['song']} from {row['offset']:.2f} s ({row['votes']} windows)")
     if args.output:
-        from videothat.atomic import atomic_write
+        from videothat.core.atomic import atomic_write
 
         text = json.dumps(rows, indent=1)
         atomic_write(_output_path(args.output, ".json"), lambda f: f.write(text.encode()))
     return 0
-
-
-class _Bar:
-    """A tqdm bar created on the first report of ``update(done, total)``."""
-
-    def __init__(self, quiet: bool, desc: str, unit: str) -> None:
-        self.quiet, self.desc, self.unit, self.bar = quiet, desc, unit, None
-
-    def update(self, done: float, total: float) -> None:
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit=self.unit, desc=self.desc, disable=self.quiet, dynamic_ncols=True)
-        self.bar.update(done - self.bar.n)
-
-    def fraction(self, done: float) -> None:
-        """Progress as a fraction: shown in percent."""
-        self.update(round(100 * done), 100)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _output_path(path: Path, suffix: str) -> Path:

@@ -138,7 +138,7 @@ def _timeline_plot(result: MatchResult) -> str:
 
 def write_report(result: MatchResult, path: Path, *, video: Path | None = None) -> Path:
     """Write the HTML report to ``path`` (atomically) and return it."""
-    from videothat.atomic import atomic_write
+    from videothat.core.atomic import atomic_write
 
     summary = summarize(result)
     rows = "\n".join(

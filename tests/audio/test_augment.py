@@ -8,7 +8,7 @@ import torch
 
 from conftest import AUDIO_FIXTURES
 from videothat.audio.augment import AugmentConfig, augment, mix_at_snr, random_eq, reverberate
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 from videothat.media.audio import decode_audio
 
 SR = 22050

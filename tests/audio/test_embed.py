@@ -8,8 +8,9 @@ import torch
 
 from conftest import AUDIO_FIXTURES
 from videothat.audio.config import EmbedConfig
-from videothat.audio.embed import AudioEncoder, embed_clips, hop_frames, load_encoder, read_weights, save_encoder
-from videothat.errors import CacheError, ParameterError
+from videothat.audio.embed import AudioEncoder, embed_clips, hop_frames, load_encoder
+from videothat.core.errors import CacheError, ParameterError
+from videothat.core.weights import read_weights, save_encoder
 from videothat.media.audio import decode_audio
 
 SMALL = EmbedConfig(window=0.5, n_mels=32, channels=(8, 16, 32), dim=24)

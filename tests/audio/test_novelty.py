@@ -9,7 +9,7 @@ import torch
 
 from conftest import AUDIO_FIXTURES
 from videothat.audio.novelty import NoveltyConfig, SpectralNovelty, onset_strength
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 
 SR = 22050
 

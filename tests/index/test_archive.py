@@ -10,14 +10,14 @@ import pytest
 import torch
 
 from mediagen import SR, reconstruction_case, write_audio
-from videothat import archive
+from videothat.analysis import AnalysisConfig, analyze
 from videothat.catalog import Catalog
 from videothat.cli import main
-from videothat.config import AnalysisConfig
 from videothat.index.config import IndexConfig
+from videothat.index.shortlist import shortlist
 from videothat.index.store import FingerprintStore
 from videothat.media.audio import decode_audio
-from videothat.pipeline import analyze, song_catalog_params
+from videothat.pipeline import archive
 
 
 @pytest.fixture(scope="module")
@@ -119,14 +119,15 @@ def test_shortlist_holds_every_true_shot(case, tmp_path, rank):
     song, videos, truth, cache = case
     archive.ingest(videos, tmp_path / "idx", AnalysisConfig(), IndexConfig(), cache_dir=cache)
     store = FingerprintStore.open(tmp_path / "idx")
-    catalog = Catalog(cache, song_catalog_params(AnalysisConfig()))
-    (song_analysis,) = analyze([song], AnalysisConfig(), catalog=catalog, as_song=True).analyses
+    songs = AnalysisConfig().for_songs()
+    catalog = Catalog(cache, songs.cache_params())
+    (song_analysis,) = analyze([song], songs, catalog=catalog).analyses
     true_shots = {(str(v.resolve()), i) for v in videos for i in range(len(truth.get(v.name, [])))}
-    chosen = archive.shortlist(song_analysis, store, IndexConfig(k=1, shortlist_rank=rank))  # best per window
+    chosen = shortlist(song_analysis, store, IndexConfig(k=1, shortlist_rank=rank))  # best per window
     found = {(path, shot) for path, shots in chosen.items() for shot in shots}
     assert true_shots <= found
     if rank == "votes":  # shots that line up with the song window after window come first
-        chosen = archive.shortlist(song_analysis, store, IndexConfig(shortlist=len(true_shots)))
+        chosen = shortlist(song_analysis, store, IndexConfig(shortlist=len(true_shots)))
         got = {(path, shot) for path, shots in chosen.items() for shot in shots}
         assert got == true_shots, (len(true_shots), sorted(true_shots - got), sorted(got - true_shots))
 
@@ -216,7 +217,8 @@ def test_querying_the_wrong_kind_of_index_says_so(case, tmp_path, capsys):
 def test_learned_encoder_indexes_and_queries_and_guards_its_weights(case, tmp_path, capsys):
     from conftest import AUDIO_FIXTURES
     from videothat.audio.config import EmbedConfig
-    from videothat.audio.embed import AudioEncoder, save_encoder
+    from videothat.audio.embed import AudioEncoder
+    from videothat.core.weights import save_encoder
 
     torch.manual_seed(0)
     config = EmbedConfig(window=0.5, n_mels=32, channels=(8, 16, 32), dim=32)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import videothat.index.store as store_module
-from videothat.errors import CacheError, ParameterError
+from videothat.core.errors import CacheError, ParameterError
 from videothat.index.fingerprint import rhythm_fingerprints, window_frames
 from videothat.index.store import FingerprintStore, VectorInfo
 

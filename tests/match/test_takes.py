@@ -11,12 +11,12 @@ import torch
 
 from conftest import AUDIO_FIXTURES
 from mediagen import cut_video, write_audio
+from videothat.analysis import AnalysisConfig, analyze
 from videothat.catalog import Catalog
-from videothat.config import AnalysisConfig, MatchConfig
 from videothat.match.assemble import match
+from videothat.match.config import MatchConfig
 from videothat.match.takes import align_takes
 from videothat.media.audio import decode_audio
-from videothat.pipeline import analyze, song_catalog_params
 
 SR = 22050
 
@@ -54,8 +54,7 @@ def test_a_concert_film_is_placed_whole(tmp_path):
     cfg = AnalysisConfig()
     videos = analyze([tmp_path / "concert.mp4", tmp_path / "b_roll.mp4"], cfg, catalog=Catalog(tmp_path / "c",
                                                                                               cfg.cache_params()))
-    (song_a,) = analyze([song_path], cfg, catalog=Catalog(tmp_path / "c", song_catalog_params(cfg)),
-                        as_song=True).analyses
+    (song_a,) = analyze([song_path], cfg.for_songs(), catalog=Catalog(tmp_path / "c", cfg.for_songs().cache_params())).analyses
     base = MatchConfig()
     result = match(song_a, videos.analyses, replace(base, search=replace(base.search, mode="take")))
     (cut,) = result.timeline.segments
@@ -76,8 +75,7 @@ def test_song_time_no_take_covers_is_filled_with_shots(tmp_path):
     cfg = AnalysisConfig()
     videos = analyze([tmp_path / "concert.mp4", tmp_path / "shots.mp4"], cfg,
                      catalog=Catalog(tmp_path / "c", cfg.cache_params()))
-    (song_a,) = analyze([song_path], cfg, catalog=Catalog(tmp_path / "c", song_catalog_params(cfg)),
-                        as_song=True).analyses
+    (song_a,) = analyze([song_path], cfg.for_songs(), catalog=Catalog(tmp_path / "c", cfg.for_songs().cache_params())).analyses
     base = MatchConfig()
     timeline = match(song_a, videos.analyses, replace(base, search=replace(base.search, mode="take"))).timeline
     first, *rest = timeline.segments

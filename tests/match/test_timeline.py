@@ -11,7 +11,7 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 
-from videothat.match.timeline import Cut, Timeline, TimelineError
+from videothat.core.timeline import Cut, Timeline, TimelineError
 
 
 def _timeline() -> Timeline:

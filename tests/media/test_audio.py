@@ -8,7 +8,7 @@ import soundfile
 
 from conftest import AUDIO_FIXTURES, VIDEO_FIXTURE
 from mediagen import cut_video, segment_frames, tone, write_audio, write_video
-from videothat.errors import CorruptMediaError, MediaNotFoundError, NoAudioError
+from videothat.core.errors import CorruptMediaError, MediaNotFoundError, NoAudioError
 from videothat.media.audio import decode_audio, peak_dbfs
 from videothat.media.probe import probe
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mediagen import write_video
-from videothat.errors import CorruptMediaError, ParameterError
+from videothat.core.errors import CorruptMediaError, ParameterError
 from videothat.media.frames import VideoFrames, decode_frames, frame_indices, frame_times, sample_frames
 
 

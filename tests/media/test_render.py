@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from mediagen import tone, write_video
-from videothat.errors import ParameterError
-from videothat.match.timeline import Cut, Timeline
+from videothat.core.errors import ParameterError
+from videothat.core.timeline import Cut, Timeline
 from videothat.media.audio import decode_audio
+from videothat.media.config import RenderConfig
 from videothat.media.probe import probe
-from videothat.media.render import RenderConfig, fit_frame, frame_plan, render
+from videothat.media.render import fit_frame, frame_plan, render
 
 STEP = 5  # brightness step per source frame: frame i shows level STEP * i (i < 50)
 

@@ -16,7 +16,7 @@ from train.manifest import read_manifest
 from train.objectives import FingerprintObjective
 from videothat.audio.augment import AugmentConfig
 from videothat.audio.config import EmbedConfig
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 from videothat.vision.encoders import VideoEncoder
 
 

@@ -12,7 +12,7 @@ from mediagen import FIXTURES, tone, write_audio, write_video
 from train.evaluate import recall_at
 from train.losses import info_nce, nt_xent
 from train.manifest import read_manifest, write_manifest
-from videothat.errors import MediaError, NoAudioError, NoVideoError, ParameterError
+from videothat.core.errors import MediaError, NoAudioError, NoVideoError, ParameterError
 
 
 def test_csv_and_jsonl_manifests(tmp_path):

@@ -3,18 +3,12 @@ their data are the ``audio_manifest`` and ``video_manifest`` fixtures of ``tests
 
 from __future__ import annotations
 
-from pathlib import Path
+from videothat.settings import compose_config
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TINY = ["embed.window=0.5", "embed.n_mels=32", "embed.channels=[8,16,32]", "embed.dim=16",
         "train.batch_size=8", "train.steps=3", "train.workers=0", "train.warmup_steps=1", "train.log_every=1",
         "train.checkpoint_every=1", "train.eval_items=16"]
 
 
 def compose(overrides: list[str]) -> dict:
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        return OmegaConf.to_container(hydra_compose(config_name="fit", overrides=overrides), resolve=True)
+    return compose_config(overrides, config_name="fit")

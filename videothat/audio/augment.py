@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 
 PRIOR_BPM = 120.0  # centre of the tempo prior
 PRIOR_OCTAVES = 1.0  # its width (standard deviation in octaves)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +72,7 @@ class NoveltyConfig:
 
 def check_steps(steps: object, dim: int) -> None:
     """Raise :class:`ParameterError` unless ``steps`` (0 = not time-aligned) is an integer >= 0
-    that divides ``dim`` (see :mod:`videothat.aligned`)."""
+    that divides ``dim`` (see :mod:`videothat.audio.aligned`)."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ParameterError(f"steps={steps!r} must be 0 (one pooled vector) or a positive integer")
     if steps and dim % steps:
@@ -94,7 +94,7 @@ class EmbedConfig:
     one conv block per entry of ``channels`` (``convs`` 3x3 convolutions with batch norm
     and GELU, then 2x2 max pooling); head: mean over time, two linear layers to ``dim``; output L2-normalised.
 
-    With ``steps`` > 0 the embedding is time-aligned (:mod:`videothat.aligned`): blocks halve
+    With ``steps`` > 0 the embedding is time-aligned (:mod:`videothat.audio.aligned`): blocks halve
     the frames only while at least ``steps`` remain, and the head keeps ``steps`` stretches
     of ``dim / steps`` numbers each instead of the mean over time.
     """

@@ -5,28 +5,25 @@ vectors of ``config.dim``. :func:`embed_clips` embeds every window (every ``hop`
 many clips at once: one STFT per clip, windows cut from its log-mel frames (the STFT is
 uncentred, so a window's frames are exactly those of the audio it was cut from), all
 windows of all clips through the trunk in large batches; on CUDA the trunk runs in bf16
-autocast and, optionally, compiled. Weights are saved and loaded as safetensors with the
-config in the file's metadata; loading never unpickles.
+autocast and, optionally, compiled. Weights are saved and loaded with
+:mod:`videothat.core.weights` (safetensors; loading never unpickles).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from videothat.aligned import SequenceHead
-from videothat.atomic import atomic_path
+from videothat.audio.aligned import SequenceHead
 from videothat.audio.config import EmbedConfig
-from videothat.batching import length_chunks
-from videothat.errors import CacheError, ParameterError
+from videothat.core.batching import length_chunks
+from videothat.core.errors import ParameterError
+from videothat.core.weights import load_module
 
-FORMAT = "videothat-audio-encoder"
-VERSION = 1
 LOG_EPS = 1e-6  # added to mel power before the log
 FLAT_STD = 1e-3  # windows whose log-mel spread is below this (digital silence) get no embedding
 BATCH_SAMPLES = 1 << 24  # padded clip samples per STFT batch
@@ -149,67 +146,6 @@ def embed_clips(model: AudioEncoder, waves: Sequence[Tensor], *, hop: float,
             a, b = offsets[row], offsets[row + 1]
             out[i] = (np.ascontiguousarray(per_clip[a:b]), w_index[a:b] * step * cfg.hop_length / cfg.sample_rate)
     return out  # type: ignore[return-value]
-
-
-def save_encoder(model: nn.Module, config: EmbedConfig | dict, path: str | Path, *,
-                 kind: str = "audio", extra: dict | None = None) -> Path:
-    """Write ``model``'s weights as safetensors with its config (and ``extra``) in the
-    metadata, atomically."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    conf = config.as_dict() if isinstance(config, EmbedConfig) else config
-    meta = {"format": FORMAT, "version": str(VERSION), "kind": kind, "config": json.dumps(conf),
-            "extra": json.dumps(extra or {})}
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=meta)
-    return path
-
-
-def read_weights(path: str | Path, *, kind: str = "audio") -> tuple[dict[str, Tensor], dict, dict]:
-    """(state dict, config dict, extra dict) of a file written by :func:`save_encoder`.
-
-    Raises
-    ------
-    CacheError : missing, not safetensors, of another kind or format version.
-    """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise CacheError(f"{path}: encoder weights not found (train one: python -m train.fit experiment=fingerprint)")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        state = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CacheError(f"{path}: not a safetensors file ({exc})") from exc
-    if meta.get("format") != FORMAT or meta.get("kind") != kind:
-        raise CacheError(f"{path}: not a VideoThat {kind} encoder (format={meta.get('format')!r}, "
-                         f"kind={meta.get('kind')!r})")
-    if meta.get("version") != str(VERSION):
-        raise CacheError(f"{path}: encoder format version {meta.get('version')}, this VideoThat reads {VERSION}")
-    return state, json.loads(meta["config"]), json.loads(meta.get("extra", "{}"))
-
-
-def load_module(path: str | Path, build: Callable[[dict], nn.Module], *, kind: str = "audio",
-                device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
-    """(``build(config)`` with the weights saved at ``path``, in eval mode on ``device``; the
-    file's extra metadata), for a file :func:`save_encoder` wrote.
-
-    Raises
-    ------
-    CacheError : see :func:`read_weights`; or the weights do not fit their config.
-    """
-    state, conf, extra = read_weights(path, kind=kind)
-    try:
-        model = build(conf)
-        model.load_state_dict(state, strict=True)
-    except (TypeError, RuntimeError, ParameterError) as exc:
-        raise CacheError(f"{Path(path)}: weights do not fit their config ({exc})") from exc
-    return model.to(device).eval(), extra
 
 
 def load_encoder(path: str | Path, *, device: torch.device | str = "cpu") -> AudioEncoder:

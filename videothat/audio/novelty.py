@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from videothat.audio.chroma import chroma_filterbank
 from videothat.audio.config import NoveltyConfig
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 
 __all__ = ["NoveltyBatch", "NoveltyConfig", "SpectralNovelty", "mel_filterbank", "onset_strength"]
 

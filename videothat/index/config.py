@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 
 ENCODER_NAMES = ("rhythm", "timbre", "learned")
 

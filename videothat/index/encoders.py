@@ -2,8 +2,8 @@
 
 An encoder is chosen by name (``index.encoder``) and rebuilt from the description stored
 with an index, so queries always use the encoder the index was built with. To add one,
-subclass :class:`FingerprintEncoder` and add it to :func:`build_encoder` and
-:func:`encoder_from_description`.
+subclass :class:`FingerprintEncoder` under ``@ENCODERS.register("name")`` (and add the
+name to ``index.config.ENCODER_NAMES``, which config validation reads without torch).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import torch
 from torch import Tensor
 
 from videothat.audio.config import NoveltyConfig
-from videothat.batching import length_chunks
-from videothat.errors import CacheError, ParameterError
+from videothat.core.batching import length_chunks
+from videothat.core.errors import CacheError, ParameterError
+from videothat.core.registry import Registry
 from videothat.index.config import IndexConfig, LearnedConfig, RhythmConfig, TimbreConfig
 from videothat.index.fingerprint import rhythm_fingerprints, timbre_fingerprints, window_frames
 
@@ -60,11 +61,37 @@ class FingerprintEncoder(ABC):
     def encode(self, waves: Sequence[Tensor]) -> list[Fingerprints]:
         """Fingerprints of each waveform [shape=(n_i,)] float32 at :attr:`sample_rate`."""
 
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: IndexConfig, novelty: NoveltyConfig, *, device: torch.device | str
+                    ) -> FingerprintEncoder:
+        """A new encoder for an index of audio analysed with ``novelty``."""
 
+    @classmethod
+    @abstractmethod
+    def from_description(cls, description: dict, *, device: torch.device | str) -> FingerprintEncoder:
+        """The encoder :meth:`describe` described (KeyError/TypeError if it is unreadable)."""
+
+
+ENCODERS: Registry[type[FingerprintEncoder]] = Registry("fingerprint encoder")
+
+
+@ENCODERS.register("rhythm")
 class RhythmEncoder(FingerprintEncoder):
     """Windows of the spectral novelty curve (see :func:`rhythm_fingerprints`)."""
 
     name = "rhythm"
+
+    @classmethod
+    def from_config(cls, config: IndexConfig, novelty: NoveltyConfig, *, device: torch.device | str = "cpu"
+                    ) -> RhythmEncoder:
+        return cls(config.rhythm, novelty, device=device)
+
+    @classmethod
+    def from_description(cls, description: dict, *, device: torch.device | str = "cpu") -> RhythmEncoder:
+        params = dict(description["params"])
+        params.setdefault("edge", False)  # indexes built before edges were left out
+        return cls(RhythmConfig(**params), NoveltyConfig(**description["novelty"]), device=device)
 
     def __init__(self, config: RhythmConfig, novelty: NoveltyConfig, *, device: torch.device | str = "cpu") -> None:
         super().__init__(sample_rate=novelty.sample_rate, device=device)
@@ -103,10 +130,20 @@ class RhythmEncoder(FingerprintEncoder):
         return self.encode_curves([c.numpy() for c in curves])
 
 
+@ENCODERS.register("timbre")
 class TimbreEncoder(FingerprintEncoder):
     """Block-pooled log-mel energies (see :func:`timbre_fingerprints`)."""
 
     name = "timbre"
+
+    @classmethod
+    def from_config(cls, config: IndexConfig, novelty: NoveltyConfig, *, device: torch.device | str = "cpu"
+                    ) -> TimbreEncoder:
+        return cls(config.timbre, sample_rate=novelty.sample_rate, device=device)
+
+    @classmethod
+    def from_description(cls, description: dict, *, device: torch.device | str = "cpu") -> TimbreEncoder:
+        return cls(TimbreConfig(**description["params"]), sample_rate=int(description["sample_rate"]), device=device)
 
     def __init__(self, config: TimbreConfig, *, sample_rate: int, device: torch.device | str = "cpu") -> None:
         super().__init__(sample_rate=sample_rate, device=device)
@@ -157,6 +194,7 @@ class TimbreEncoder(FingerprintEncoder):
         return out  # type: ignore[return-value]
 
 
+@ENCODERS.register("learned")
 class LearnedEncoder(FingerprintEncoder):
     """A trained :class:`~videothat.audio.embed.AudioEncoder`: one embedding per window of
     its own length, every ``config.hop`` s. The index stores the weights' path and digest;
@@ -164,10 +202,19 @@ class LearnedEncoder(FingerprintEncoder):
 
     name = "learned"
 
+    @classmethod
+    def from_config(cls, config: IndexConfig, novelty: NoveltyConfig, *, device: torch.device | str = "cpu"
+                    ) -> LearnedEncoder:
+        return cls(config.learned, device=device)
+
+    @classmethod
+    def from_description(cls, description: dict, *, device: torch.device | str = "cpu") -> LearnedEncoder:
+        return cls(LearnedConfig(**description["params"]), device=device, digest=str(description["digest"]))
+
     def __init__(self, config: LearnedConfig, *, device: torch.device | str = "cpu", digest: str | None = None
                  ) -> None:
         from videothat.audio.embed import load_encoder
-        from videothat.catalog import content_hash
+        from videothat.core.hashing import content_hash
 
         if not config.checkpoint:
             raise ParameterError("the learned encoder needs index.learned.checkpoint=PATH")
@@ -209,24 +256,15 @@ class LearnedEncoder(FingerprintEncoder):
 def build_encoder(config: IndexConfig, novelty: NoveltyConfig, *, device: torch.device | str = "cpu"
                   ) -> FingerprintEncoder:
     """The encoder ``config.encoder`` names, for audio analysed with ``novelty``."""
-    if config.encoder == "rhythm":
-        return RhythmEncoder(config.rhythm, novelty, device=device)
-    if config.encoder == "learned":
-        return LearnedEncoder(config.learned, device=device)
-    return TimbreEncoder(config.timbre, sample_rate=novelty.sample_rate, device=device)
+    return ENCODERS.get(config.encoder).from_config(config, novelty, device=device)
 
 
 def encoder_from_description(description: dict, *, device: torch.device | str = "cpu") -> FingerprintEncoder:
     """Rebuild the encoder an index was built with from its stored description."""
+    name = description.get("name")
+    if name not in ENCODERS:
+        raise CacheError(f"index was built with encoder {name!r}, which this VideoThat does not know")
     try:
-        name, params = description["name"], dict(description["params"])
-        if name == "rhythm":
-            params.setdefault("edge", False)  # indexes built before edges were left out
-            return RhythmEncoder(RhythmConfig(**params), NoveltyConfig(**description["novelty"]), device=device)
-        if name == "timbre":
-            return TimbreEncoder(TimbreConfig(**params), sample_rate=int(description["sample_rate"]), device=device)
-        if name == "learned":
-            return LearnedEncoder(LearnedConfig(**params), device=device, digest=str(description["digest"]))
+        return ENCODERS.get(name).from_description(description, device=device)
     except (KeyError, TypeError) as exc:
         raise CacheError(f"index encoder description is unreadable ({exc}); rebuild the index") from exc
-    raise CacheError(f"index was built with encoder {name!r}, which this VideoThat does not know")

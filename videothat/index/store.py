@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from videothat.atomic import atomic_write
-from videothat.errors import CacheError, ParameterError
+from videothat.core.atomic import atomic_write
+from videothat.core.errors import CacheError, ParameterError
 
 FORMAT_VERSION = 1
 SQL_CHUNK = 30000  # ids per SQL statement (SQLite's variable limit is 32766 on older builds)
@@ -166,6 +166,10 @@ class FingerprintStore:
         if row is None:
             raise CacheError(f"{self.root}: index metadata lacks {key!r}")
         return row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record ``key = value`` in the store's metadata (saved with the next generation)."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def has_file(self, content_hash: str) -> bool:
         return self.db.execute("SELECT 1 FROM files WHERE hash=?", (content_hash,)).fetchone() is not None

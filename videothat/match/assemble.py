@@ -12,9 +12,9 @@ import torch
 
 from videothat.audio.beats import beat_frames
 from videothat.audio.onsets import onset_frames
-from videothat.catalog import FileAnalysis
-from videothat.config import MatchConfig
-from videothat.match.config import ScoreConfig
+from videothat.core.records import FileAnalysis, Shot
+from videothat.core.timeline import Cut, Timeline
+from videothat.match.config import MatchConfig, ScoreConfig
 from videothat.match.correlate import (
     SongCurve,
     best_speeds,
@@ -27,8 +27,6 @@ from videothat.match.correlate import (
 )
 from videothat.match.search import Placement, SearchError, search
 from videothat.match.takes import align_takes, cover
-from videothat.match.timeline import Cut, Timeline
-from videothat.media.shots import Shot
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 
 SUBTRACT_MODES = ("none", "mean")
 NORMALIZE_MODES = ("window", "none")
@@ -81,3 +82,14 @@ class SearchConfig:
             raise ParameterError(f"speed_step={self.speed_step} must be in [0.001, 0.5]")
         if self.in_point_step < 0:
             raise ParameterError(f"in_point_step={self.in_point_step} s must be >= 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchConfig:
+    """How shots are scored and placed: :class:`ScoreConfig` and :class:`SearchConfig`,
+    which share the one flat ``match`` section of the config (``match.floor``, ``match.beam_width``)."""
+
+    FLAT: ClassVar[tuple[str, ...]] = ("score", "search")
+
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from videothat.audio.chroma import block_edges, harmony
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 from videothat.match.config import ScoreConfig
 
 

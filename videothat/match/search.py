@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from videothat.errors import VideoThatError
+from videothat.core.errors import VideoThatError
 from videothat.match.config import ScoreConfig, SearchConfig
 from videothat.match.correlate import (
     ShotBank,

@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from videothat.errors import CorruptMediaError, NoAudioError
+from videothat.core.errors import CorruptMediaError, NoAudioError
 from videothat.media.probe import open_container
 
 log = logging.getLogger(__name__)

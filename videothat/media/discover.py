@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from videothat.errors import CorruptMediaError, MediaError, MediaNotFoundError
+from videothat.core.errors import CorruptMediaError, MediaError, MediaNotFoundError
 
 VIDEO_EXTENSIONS = frozenset(
     ".mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .flv .wmv .ogv .3gp".split()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from videothat.errors import CorruptMediaError, ParameterError
+from videothat.core.errors import CorruptMediaError, ParameterError
 from videothat.media.discover import check_file
 
 

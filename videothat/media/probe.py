@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 
-from videothat.errors import CorruptMediaError
+from videothat.core.errors import CorruptMediaError
 from videothat.media.discover import check_file
 
 

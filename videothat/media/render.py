@@ -23,48 +23,15 @@ from pathlib import Path
 import av
 import numpy as np
 
-from videothat.errors import CorruptMediaError, NoVideoError, ParameterError
-from videothat.match.timeline import Cut, Timeline
+from videothat.core.errors import CorruptMediaError, NoVideoError
+from videothat.core.timeline import Cut, Timeline
 from videothat.media.audio import encode_audio
+from videothat.media.config import RenderConfig
 from videothat.media.probe import open_container
 
 log = logging.getLogger(__name__)
 
-FITS = ("letterbox", "crop")
 AUDIO_RATE = 44100  # Hz of the output sound track
-
-
-@dataclass(frozen=True, kw_only=True)
-class RenderConfig:
-    """Output format (units in comments)."""
-
-    width: int = 1280  # pixels
-    height: int = 720  # pixels
-    fps: float = 30.0  # output frames per second
-    fit: str = "letterbox"  # letterbox (whole picture, black bars) | crop (fill, cut the edges)
-    crf: int = 20  # H.264 quality: 0 lossless ... 51 worst; 18-23 is visually good
-    preset: str = "veryfast"  # x264 speed/size trade-off: ultrafast ... veryslow
-    audio_bitrate: int = 192_000  # bits per second of the AAC sound track
-    crossfade: float = 0.0  # s of blending around each cut; 0 = hard cuts (on the song's onsets)
-
-    def __post_init__(self) -> None:
-        if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
-            raise ParameterError(f"size {self.width}x{self.height} must be even and at least 16x16")
-        if not 1.0 <= self.fps <= 120.0:
-            raise ParameterError(f"fps={self.fps} must be in [1, 120]")
-        if self.fit not in FITS:
-            raise ParameterError(f"fit={self.fit!r} must be one of {FITS}")
-        if not 0.0 <= self.crossfade <= 2.0:
-            raise ParameterError(f"crossfade={self.crossfade} s must be in [0, 2]")
-        if not 0 <= self.crf <= 51:
-            raise ParameterError(f"crf={self.crf} must be in [0, 51]")
-
-    def preview(self) -> RenderConfig:
-        """A fast, small variant (360p, 15 fps, ultrafast)."""
-        height = 360
-        width = max(16, round(self.width * height / self.height / 2) * 2)
-        return RenderConfig(width=width, height=height, fps=15.0, fit=self.fit, crf=28, preset="ultrafast",
-                            audio_bitrate=96_000, crossfade=self.crossfade)
 
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # yuv420p: Y [H, W], U and V [H/2, W/2]
@@ -221,7 +188,7 @@ def render(
     ``song_audio`` [shape=(n,)] float32 mono at ``song_rate`` Hz is the sound track;
     ``on_frames(k)`` is called as frames are written (for progress bars).
     """
-    from videothat.atomic import atomic_path
+    from videothat.core.atomic import atomic_path
 
     timeline.validate()
     rate = Fraction(config.fps).limit_denominator(1001)

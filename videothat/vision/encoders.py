@@ -1,6 +1,6 @@
 """Visual encoders for short clips: torchvision's video models (action recognition nets),
 a compact 3D conv net, or a per-frame 2D conv net whose embedding is time-aligned with the
-audio encoder's (:mod:`videothat.aligned`), with a projection to a unit-length embedding.
+audio encoder's (:mod:`videothat.audio.aligned`), with a projection to a unit-length embedding.
 
 Input: frames [shape=(B, T, H, W, 3)] uint8 RGB (as :func:`videothat.media.frames.sample_frames`
 gives them, stacked); output [shape=(B, dim)] float32, L2-normalised. On CUDA the trunk
@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from videothat.aligned import SequenceHead, check_steps
-from videothat.errors import CacheError, ParameterError
+from videothat.audio.aligned import SequenceHead, check_steps
+from videothat.core.errors import CacheError, ParameterError
 
 TORCHVISION_TRUNKS = ("r3d_18", "mc3_18", "r2plus1d_18")
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)  # torchvision's video models were trained with these
@@ -186,7 +186,7 @@ def load_video_encoder(path: str | Path, *, device: torch.device | str = "cpu") 
     ------
     CacheError : missing, unreadable, or the weights do not fit their config.
     """
-    from videothat.audio.embed import load_module
+    from videothat.core.weights import load_module
 
     model, extra = load_module(path, lambda conf: VideoEncoder(**conf), kind="video", device=device)
     return model, extra  # type: ignore[return-value]
@@ -224,3 +224,17 @@ def embed_video_windows(model: VideoEncoder, path: str | Path, starts: np.ndarra
         local = torch.from_numpy(local.reshape(-1, n)).to(device)
         out.append(model.embed_windows(frames, local).cpu().numpy())
     return np.concatenate(out)
+
+
+def check_pairing(model: VideoEncoder, extra: dict, audio_encoder: dict, *, path: Path, index: Path) -> None:
+    """Raise :class:`ParameterError` unless the visual encoder ``model`` (with the ``extra``
+    metadata of its file at ``path``) was trained beside the audio encoder an index was
+    built with (``audio_encoder``: the index's encoder description)."""
+    audio = dict(audio_encoder.get("model", {}))
+    digest = audio_encoder.get("digest")
+    paired = extra.get("audio_digest", digest) == digest  # older exports: no digest
+    fits = (model.dim, model.steps, extra.get("audio_window", audio.get("window"))) == \
+        (audio.get("dim"), audio.get("steps", 0), audio.get("window"))
+    if not (paired and fits):
+        raise ParameterError(f"{path}: this visual encoder was not trained with the audio encoder "
+                             f"{index} was built with; use the audio_encoder.safetensors of the same run")

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from videothat.errors import ParameterError, VideoThatError
+from videothat.core.errors import ParameterError, VideoThatError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -116,7 +116,7 @@ class Timeline:
             raise TimelineError(f"not a VideoThat timeline ({exc!r})") from exc
 
     def save_json(self, path: str | Path) -> Path:
-        from videothat.atomic import atomic_write
+        from videothat.core.atomic import atomic_write
 
         text = json.dumps(self.validate().to_dict(), indent=2)
         atomic_write(Path(path), lambda f: f.write(text.encode()))
@@ -193,7 +193,7 @@ class Timeline:
     def save_otio(self, path: str | Path, *, rate: float = 25.0) -> Path:
         import opentimelineio as otio
 
-        from videothat.atomic import atomic_write
+        from videothat.core.atomic import atomic_write
 
         text = otio.adapters.write_to_string(self.to_otio(rate=rate), "otio_json")
         atomic_write(Path(path), lambda f: f.write(text.encode()))

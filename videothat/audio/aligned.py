@@ -12,7 +12,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from videothat.audio.config import check_steps
-from videothat.errors import ParameterError
+from videothat.core.errors import ParameterError
 
 __all__ = ["SequenceHead", "check_steps"]
 

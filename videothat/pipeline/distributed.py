@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from videothat.errors import ParameterError, VideoThatError
+from videothat.core.errors import ParameterError, VideoThatError
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,69 @@
+"""The media package's configs: shot detection and rendering (units in field comments)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from videothat.core.errors import ParameterError
+
+FITS = ("letterbox", "crop")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShotConfig:
+    """Shot detection parameters (units in field comments)."""
+
+    detector: str = "content"  # content | adaptive | whole (one shot per file, as for songs)
+    threshold: float = 27.0  # content: HSV change (0-255) that cuts; adaptive: ratio to neighbours
+    min_length: float = 0.5  # s, shortest shot; a cut closer than this to the last is ignored
+    min_content_val: float = 15.0  # adaptive only: minimum HSV change for a cut
+    window_width: int = 2  # adaptive only: frames either side of the rolling average
+
+    def __post_init__(self) -> None:
+        from videothat.media.shots import DETECTORS  # the registry (names only; no decoder import)
+
+        if self.detector not in DETECTORS:
+            raise ParameterError(f"detector={self.detector!r} must be one of {', '.join(DETECTORS.names)}")
+        if not self.threshold > 0:
+            raise ParameterError(f"threshold={self.threshold} must be positive")
+        if not self.min_length >= 0:
+            raise ParameterError(f"min_length={self.min_length} s must be >= 0")
+        if self.window_width < 1:
+            raise ParameterError(f"window_width={self.window_width} must be >= 1")
+
+    def as_dict(self) -> dict[str, object]:
+        """The parameters that change the shots (``whole`` has none beside its name)."""
+        return {"detector": "whole"} if self.detector == "whole" else asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderConfig:
+    """Output format (units in comments)."""
+
+    width: int = 1280  # pixels
+    height: int = 720  # pixels
+    fps: float = 30.0  # output frames per second
+    fit: str = "letterbox"  # letterbox (whole picture, black bars) | crop (fill, cut the edges)
+    crf: int = 20  # H.264 quality: 0 lossless ... 51 worst; 18-23 is visually good
+    preset: str = "veryfast"  # x264 speed/size trade-off: ultrafast ... veryslow
+    audio_bitrate: int = 192_000  # bits per second of the AAC sound track
+    crossfade: float = 0.0  # s of blending around each cut; 0 = hard cuts (on the song's onsets)
+
+    def __post_init__(self) -> None:
+        if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
+            raise ParameterError(f"size {self.width}x{self.height} must be even and at least 16x16")
+        if not 1.0 <= self.fps <= 120.0:
+            raise ParameterError(f"fps={self.fps} must be in [1, 120]")
+        if self.fit not in FITS:
+            raise ParameterError(f"fit={self.fit!r} must be one of {FITS}")
+        if not 0.0 <= self.crossfade <= 2.0:
+            raise ParameterError(f"crossfade={self.crossfade} s must be in [0, 2]")
+        if not 0 <= self.crf <= 51:
+            raise ParameterError(f"crf={self.crf} must be in [0, 51]")
+
+    def preview(self) -> RenderConfig:
+        """A fast, small variant (360p, 15 fps, ultrafast)."""
+        height = 360
+        width = max(16, round(self.width * height / self.height / 2) * 2)
+        return RenderConfig(width=width, height=height, fps=15.0, fit=self.fit, crf=28, preset="ultrafast",
+                            audio_bitrate=96_000, crossfade=self.crossfade)

@@ -1,0 +1,243 @@
+"""The archive jobs: index files' fingerprints (build/add), remove them, open a store.
+
+``ingest``: files -> (cached) analysis -> fingerprints -> the on-disk store, in-process or
+fanned out on Ray; files already indexed (same content) are skipped, the store is saved
+every ``index.save_every`` s, so a killed build resumes where its last save was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from videothat.analysis import AnalysisConfig, Failure, analyze
+from videothat.audio.config import NoveltyConfig
+from videothat.catalog import Catalog
+from videothat.core.device import resolve_device
+from videothat.core.errors import CacheError, ParameterError
+from videothat.core.progress import Progress
+from videothat.index.config import IndexConfig
+from videothat.index.encode import encode_analyses
+from videothat.index.store import FingerprintStore, VectorInfo
+from videothat.media.config import ShotConfig
+from videothat.media.discover import find_media
+from videothat.pipeline.run import Run
+
+log = logging.getLogger(__name__)
+
+MODES = ("shots", "songs")
+
+
+@dataclass(frozen=True)
+class IngestJob:
+    """What a worker needs to fingerprint files (sent to Ray workers as is)."""
+
+    analysis: AnalysisConfig
+    encoder: dict  # the store's encoder description
+    cache_dir: Path
+    mode: str  # shots | songs
+
+
+@dataclass(frozen=True)
+class FileFingerprints:
+    """One file's fingerprints [shape=(n, dim)] and where each comes from."""
+
+    path: Path
+    content_hash: str
+    vectors: np.ndarray
+    infos: list[VectorInfo]
+
+
+@dataclass
+class IngestReport:
+    """Outcome of :func:`ingest`."""
+
+    added: list[Path] = field(default_factory=list)
+    already: list[Path] = field(default_factory=list)  # content already in the index
+    failures: list[Failure] = field(default_factory=list)
+    vectors: int = 0
+    stats: dict[str, object] = field(default_factory=dict)
+
+
+# ---- the store and its parameters ---------------------------------------------------------
+def open_store(root: Path, *, index: IndexConfig | None = None, analysis: AnalysisConfig | None = None,
+               mode: str | None = None) -> FingerprintStore:
+    """Open the store at ``root``; with ``index`` and ``analysis``, create it if absent.
+
+    Raises :class:`CacheError` if it is unusable or of another ``mode``.
+    """
+    if not (root / "CURRENT").exists() and index is not None and analysis is not None:
+        from videothat.index.encoders import build_encoder
+
+        encoder = build_encoder(index, analysis.novelty)
+        store = FingerprintStore.create(root, dim=encoder.dim, factory=index.type, encoder=encoder.describe(),
+                                        mode=mode or "shots", nprobe=index.nprobe, train_size=index.train_size)
+        store.set_meta("analysis", json.dumps(_result_params(analysis)))
+        return store
+    store = FingerprintStore.open(root, nprobe=index.nprobe if index else 16)
+    if index is not None:
+        store.train_size = index.train_size
+        if analysis is not None and index.type != store.factory:
+            log.warning("%s is a %s index; index.type=%s applies only to new indexes", root, store.factory, index.type)
+    if mode is not None and store.mode != mode:
+        hint = "without --songs" if store.mode == "shots" else "with --songs"
+        raise CacheError(f"{root} is an index of {store.mode}, not {mode}; use it {hint} or another --index")
+    return store
+
+
+def _result_params(analysis: AnalysisConfig) -> dict[str, object]:
+    return {"novelty": analysis.novelty.as_dict(), "shots": analysis.shots.as_dict(),
+            "silence_db": analysis.silence_db}
+
+
+def index_analysis(store: FingerprintStore, analysis: AnalysisConfig) -> AnalysisConfig:
+    """``analysis`` with the parameters the index was built with (novelty, shots, silence)."""
+    stored = json.loads(store.meta("analysis"))
+    try:
+        fixed = replace(analysis, novelty=NoveltyConfig(**stored["novelty"]), shots=ShotConfig(**stored["shots"]),
+                        silence_db=stored["silence_db"])
+    except (KeyError, TypeError) as exc:
+        raise CacheError(f"{store.root}: index analysis parameters are unreadable ({exc}); rebuild it") from exc
+    if _result_params(fixed) != _result_params(analysis):
+        log.warning("%s was built with other analysis parameters; using the index's", store.root)
+    return fixed
+
+
+def fingerprint_files(paths: Sequence[Path], job: IngestJob) -> list[FileFingerprints | Failure]:
+    """Analyse (through the cache) and fingerprint files; one result per path, in order."""
+    from videothat.index.encoders import encoder_from_description
+
+    songs = job.mode == "songs"
+    analysis = job.analysis.for_songs() if songs else job.analysis
+    with Run(job.cache_dir).catalog(analysis) as catalog:
+        report = analyze(paths, analysis, catalog=catalog)
+    results: dict[Path, FileFingerprints | Failure] = {f.path: f for f in report.failures}
+    usable = []
+    for a in report.analyses:
+        if songs or a.has_video:
+            usable.append(a)
+        else:
+            results[a.source] = Failure(a.source, f"{a.source}: has no pictures (an index of shots holds videos; "
+                                                  "index music with --songs)")
+    encoder = encoder_from_description(job.encoder, device=resolve_device(job.analysis.device))
+    for a, (vectors, infos) in zip(usable, encode_analyses(usable, encoder), strict=True):
+        results[a.source] = FileFingerprints(a.source, a.content_hash, vectors, infos)
+    return [results.get(p, Failure(p, f"{p}: not analysed")) for p in paths]
+
+
+def _fingerprint_chunk(args: tuple[list[Path], IngestJob]) -> list[FileFingerprints | Failure]:
+    """Ray task body (module level, so workers import it)."""
+    return fingerprint_files(*args)
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    root: Path,
+    analysis: AnalysisConfig,
+    index: IndexConfig,
+    *,
+    cache_dir: Path,
+    mode: str | None = "shots",
+    create: bool = True,
+    workers: int = 0,
+    address: str | None = None,
+    chunk_files: int = 8,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Fingerprint files into the store at ``root`` (created if absent and ``create``).
+
+    ``mode`` is ``shots`` or ``songs`` (files whole); ``None`` takes the existing store's.
+
+    ``workers`` > 0 fans analysis and fingerprinting out on Ray (``address`` of a cluster,
+    or a local instance); 0 runs in this process. Results are added in input order
+    either way, so both give the same index. ``progress`` hears stage ``index`` advance per
+    file with status ``indexed``, ``already`` or ``failed``.
+    """
+    if mode not in (*MODES, None):
+        raise ParameterError(f"mode={mode!r} must be one of {', '.join(MODES)}")
+    store = open_store(root, index=index if create else None, analysis=analysis if create else None, mode=mode)
+    store.train_size = index.train_size
+    job = IngestJob(index_analysis(store, analysis), store.encoder, cache_dir, store.mode)
+    files, problems = find_media(paths)
+    report = IngestReport(failures=[Failure(e.path, str(e)) for e in problems])
+    todo = _not_indexed(files, store, cache_dir, report)
+    run = Run(cache_dir, progress=progress)
+    run.progress.start("index", len(files), "file")
+    for _ in report.already:
+        run.progress.advance("index", status="already")
+    chunks = [(todo[i : i + chunk_files], job) for i in range(0, len(todo), chunk_files)]
+    if workers > 0:
+        from videothat.pipeline.distributed import ray_map
+
+        results = (r for chunk in ray_map(_fingerprint_chunk, chunks, workers=workers, address=address)
+                   for r in chunk)
+    else:
+        results = (r for chunk in chunks for r in _fingerprint_chunk(chunk))
+    try:
+        _add_all(store, results, report, run.progress, save_every=index.save_every)
+    finally:
+        run.progress.finish("index")
+    report.stats = store.stats()
+    return report
+
+
+def _not_indexed(files: list[Path], store: FingerprintStore, cache_dir: Path, report: IngestReport) -> list[Path]:
+    """Files whose content is not in the store yet (the rest go to ``report.already``)."""
+    hashes = Catalog(cache_dir, {})  # only its content-hash memo is used
+    todo = []
+    try:
+        for path in files:
+            try:
+                digest = hashes.hash_of(path)
+            except OSError as exc:
+                report.failures.append(Failure(path, f"{path}: cannot read ({exc.strerror or exc})"))
+                continue
+            (report.already if store.has_file(digest) else todo).append(path)
+    finally:
+        hashes.close()
+    return todo
+
+
+def _add_all(store: FingerprintStore, results: Iterable[FileFingerprints | Failure], report: IngestReport,
+             progress: Progress, *, save_every: float) -> None:
+    """Add results as they come, saving every ``save_every`` s and at the end (also when interrupted)."""
+    last_save, dirty = time.monotonic(), False
+    try:
+        for result in results:
+            if isinstance(result, Failure):
+                report.failures.append(result)
+                progress.advance("index", status="failed")
+                continue
+            path = str(result.path.resolve())
+            infos = [replace(i, path=path) for i in result.infos]
+            report.vectors += store.add(result.vectors, infos, path=path, content_hash=result.content_hash)
+            report.added.append(result.path)
+            dirty = True
+            progress.advance("index", status="indexed")
+            if time.monotonic() - last_save >= save_every:
+                store.save()
+                last_save, dirty = time.monotonic(), False
+    finally:
+        if dirty or store.generation == 0:
+            store.save()
+
+
+def remove(paths: Iterable[str | Path], root: Path) -> tuple[int, int]:
+    """Remove files (by path as indexed, or resolved) from the store: (files, vectors) removed."""
+    store = open_store(root)
+    files = vectors = 0
+    for raw in paths:
+        for name in {str(raw), str(Path(raw).expanduser().resolve())}:
+            n = store.remove(name)
+            files, vectors = files + (n > 0), vectors + n
+    if files:
+        store.save()
+    return files, vectors
+
+

@@ -1,0 +1,140 @@
+"""The main jobs: a song and videos -> a timeline (``match_files``), rendered to a music
+video with its timeline beside it (``make_video``); and ``analyze_files`` alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from videothat.analysis import AnalysisConfig, AnalysisReport, analyze
+from videothat.core.errors import VideoThatError
+from videothat.core.progress import Fraction, timed
+from videothat.pipeline.run import Configs, Run
+
+if TYPE_CHECKING:
+    from videothat.core.timeline import Timeline
+    from videothat.match.assemble import MatchResult
+
+
+def analyze_files(paths: Iterable[str | Path], analysis: AnalysisConfig, run: Run) -> AnalysisReport:
+    """Analyse files through ``run``'s cache (the ``analyze`` command); torch is imported
+    only if a file is not cached yet."""
+    with run.catalog(analysis) as catalog:
+        return analyze(paths, analysis, catalog=catalog, progress=run.progress)
+
+
+def match_files(song: str | Path, videos: Iterable[str | Path], configs: Configs, run: Run, *,
+                index: Path | None = None) -> tuple[MatchResult, AnalysisReport]:
+    """Analyse a song and videos (through the cache) and place the videos' shots on the song.
+
+    Bad videos are reported in the returned report and skipped. With ``index`` (a
+    ``shots`` index folder) the candidates are the shots its fingerprints shortlist for
+    the song (``videos`` is then ignored), analysed with the index's parameters.
+
+    Raises
+    ------
+    VideoThatError : the song cannot be used (missing, no audio, silent, corrupt).
+    SearchError : no usable shots, or too little footage for the song.
+    """
+    analysis = configs.analysis
+    store = None
+    if index is not None:
+        from videothat.pipeline.archive import index_analysis, open_store
+
+        store = open_store(index, mode="shots")
+        analysis = index_analysis(store, analysis)
+    song_analysis = _analyse_song(song, analysis, run)
+    candidates = list(videos)
+    if store is not None:
+        from videothat.index.shortlist import shortlist
+
+        with timed("shortlist", song_analysis.seconds):
+            chosen = shortlist(song_analysis.analyses[0], store, configs.index, device=str(run.device))
+        candidates = sorted(chosen)
+    with run.catalog(analysis) as catalog:
+        report = analyze(candidates, analysis, catalog=catalog, progress=run.progress, device=run.device)
+    if store is not None:
+        from videothat.index.shortlist import keep_shortlisted
+
+        report.analyses = keep_shortlisted(report.analyses, chosen)
+    for stage, spent in song_analysis.seconds.items():
+        report.add_time(stage, spent)
+    return _match(song_analysis.analyses[0], report, configs, run, analysis), report
+
+
+def _analyse_song(song: str | Path, analysis: AnalysisConfig, run: Run) -> AnalysisReport:
+    songs = analysis.for_songs()
+    with run.catalog(songs) as catalog:
+        report = analyze([song], songs, catalog=catalog, device=run.device)
+    if report.failures:  # the message names the file and the problem
+        raise VideoThatError(f"song {report.failures[0].message}")
+    return report
+
+
+def _match(song, report: AnalysisReport, configs: Configs, run: Run, analysis: AnalysisConfig) -> MatchResult:
+    from videothat.audio.novelty import edge_frames
+    from videothat.match.assemble import match
+    from videothat.match.search import SearchError
+
+    if not any(a.has_video for a in report.analyses):
+        reasons = "; ".join(f.message for f in report.failures[:3]) or "no file with pictures was given"
+        raise SearchError(f"no usable videos: the matcher needs videos with pictures and sound "
+                          f"({len(report.failures)} skipped: {reasons})")
+    with timed("match", report.seconds):
+        try:
+            return match(song, report.analyses, configs.match, device=run.device,
+                         progress=Fraction(run.progress, "match"), edge_frames=edge_frames(analysis.novelty))
+        finally:
+            run.progress.finish("match")
+
+
+def write_timeline(timeline: Timeline, stem: Path, *, rate: float = 25.0) -> tuple[Path, Path]:
+    """Write ``STEM.timeline.json`` and ``STEM.otio`` (at ``rate`` frames/s), atomically."""
+    return (timeline.save_json(stem.with_name(stem.name + ".timeline.json")),
+            timeline.save_otio(stem.with_name(stem.name + ".otio"), rate=rate))
+
+
+@dataclass(frozen=True)
+class MadeVideo:
+    """What :func:`make_video` wrote, and the match it came from."""
+
+    video: Path
+    timeline: Path
+    otio: Path
+    result: MatchResult
+    report: AnalysisReport
+    html: Path | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+
+
+def make_video(song: str | Path, videos: Iterable[str | Path], configs: Configs, run: Run, *,
+               output: Path, report: bool = False, index: Path | None = None) -> MadeVideo:
+    """The main job: analyse (cached), match, render ``output`` (mp4) with the song as sound,
+    and write ``OUT.timeline.json`` and ``OUT.otio`` beside it (and ``OUT.report.html`` with
+    ``report``). ``run.progress`` hears stages ``analyze``, ``match`` and ``render`` (frames).
+    Every output appears only when complete."""
+    from videothat.media.audio import decode_audio
+    from videothat.media.render import AUDIO_RATE, output_frame_count, render
+
+    result, analysis_report = match_files(song, videos, configs, run, index=index)
+    stages = dict(analysis_report.seconds)
+    rendering = configs.render
+    with timed("render", stages):
+        run.progress.start("render", output_frame_count(result.timeline.duration, rendering.fps), "frame")
+        try:
+            audio = decode_audio(song, AUDIO_RATE)
+            render(result.timeline, output, rendering, song_audio=audio, song_rate=AUDIO_RATE,
+                   on_frames=lambda k: run.progress.advance("render", k))
+        finally:
+            run.progress.finish("render")
+    with timed("write outputs", stages):
+        stem = output.with_suffix("")
+        timeline, otio = write_timeline(result.timeline, stem, rate=rendering.fps)
+        page = None
+        if report:
+            from videothat.report import write_report
+
+            page = write_report(result, stem.with_name(stem.name + ".report.html"), video=output)
+    return MadeVideo(output, timeline, otio, result, analysis_report, page, stages)

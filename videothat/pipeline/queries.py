@@ -1,0 +1,100 @@
+"""The query jobs: shots for a song (a ``shots`` index), music for a video (a ``songs``
+index), by the video's sound or, with a soundtrack run's visual encoder, by its pictures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from videothat.analysis import AnalysisConfig, analyze
+from videothat.core.errors import NoVideoError, ParameterError, VideoThatError
+from videothat.index.config import IndexConfig
+from videothat.index.encode import query_fingerprints
+from videothat.index.store import FingerprintStore, Hit
+from videothat.index.vote import Alignment, vote
+from videothat.pipeline.archive import index_analysis, open_store
+from videothat.pipeline.run import Run
+
+
+@dataclass(frozen=True)
+class SongPart:
+    """The best shots for the song window starting at ``start`` s (one hit per shot)."""
+
+    start: float
+    hits: list[Hit]
+
+
+def _query_fingerprints(path: str | Path, store: FingerprintStore, analysis: AnalysisConfig, index: IndexConfig,
+                        run: Run) -> tuple[np.ndarray, np.ndarray, float]:
+    """(vectors, window starts in s, the index's hop in s) of a query file analysed whole,
+    with windows every ``index.query_hop`` s."""
+    analysis = index_analysis(store, analysis).for_songs()
+    with run.catalog(analysis) as catalog:
+        report = analyze([path], analysis, catalog=catalog, device=run.device)
+    if report.failures:
+        raise VideoThatError(f"query {report.failures[0].message}")
+    return query_fingerprints(report.analyses[0], store, index, device=str(run.device))
+
+
+def query_song(song: str | Path, root: Path, analysis: AnalysisConfig, index: IndexConfig, *,
+               run: Run, top: int = 5) -> list[SongPart]:
+    """For each index hop of the song, the ``top`` shots of a ``shots`` index that fit it best;
+    each hit's ``info.start`` is the source time that lines up with the part's start."""
+    store = open_store(root, index=None, mode="shots")
+    vectors, starts, hop = _query_fingerprints(song, store, analysis, index, run)
+    parts: dict[int, dict[tuple[str, int], Hit]] = {}
+    for q, row in zip(starts, store.search(vectors, k=index.k), strict=True):
+        part = int(q / hop + 1e-6)
+        best = parts.setdefault(part, {})
+        for hit in row:
+            key = (hit.info.path, hit.info.shot)
+            if key not in best or hit.score > best[key].score:
+                aligned = replace(hit.info, start=hit.info.start - (q - part * hop))
+                best[key] = Hit(hit.score, hit.id, aligned)
+    return [SongPart(part * hop, sorted(best.values(), key=lambda h: -h.score)[:top])
+            for part, best in sorted(parts.items())]
+
+
+def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: IndexConfig, *,
+                run: Run, top: int = 10) -> list[Alignment]:
+    """Songs of a ``songs`` index ranked by how well they fit the video's sound, with the
+    time in each song where the video would start."""
+    store = open_store(root, index=None, mode="songs")
+    vectors, starts, hop = _query_fingerprints(video, store, analysis, index, run)
+    return vote(store.search(vectors, k=index.k), starts, bin_seconds=hop, top=top)
+
+
+def query_video_pictures(video: str | Path, root: Path, index: IndexConfig, *, video_encoder: str | Path,
+                         run: Run, top: int = 10) -> list[Alignment]:
+    """Songs of a ``songs`` index ranked by how well they fit what the video *shows*: the
+    pictures of a window every ``index.query_hop`` s (at most the index's hop) go through a
+    soundtrack run's visual encoder, whose embeddings live in the space of that run's audio
+    encoder, which the index must have been built with (``index.encoder=learned``)."""
+    from videothat.audio.config import EmbedConfig
+    from videothat.audio.embed import hop_frames
+    from videothat.media.probe import probe
+    from videothat.vision.encoders import check_pairing, embed_video_windows, load_video_encoder
+
+    store = open_store(root, index=None, mode="songs")
+    built = store.encoder
+    if built.get("name") != "learned":
+        raise ParameterError(f"{root}: built with {built.get('name')} fingerprints; music by pictures needs a "
+                             "music index of a soundtrack run's audio encoder (index build --songs "
+                             "index.encoder=learned index.learned.checkpoint=RUN/audio_encoder.safetensors)")
+    model, extra = load_video_encoder(video_encoder, device=run.device)
+    audio = dict(built.get("model", {}))
+    check_pairing(model, extra, built, path=Path(video_encoder), index=root)
+    embed = EmbedConfig(**audio)
+    indexed_hop = hop_frames(embed, float(built["params"]["hop"])) * embed.hop_length / embed.sample_rate
+    info = probe(video)
+    if info.video is None:
+        raise NoVideoError(Path(video), "no video stream: music by pictures needs pictures")
+    duration = info.duration
+    if duration < embed.window:
+        raise VideoThatError(f"query {video}: {duration:.2f} s is shorter than one {embed.window} s window")
+    starts = np.arange(0.0, duration - embed.window + 1e-9, min(index.query_hop, indexed_hop))
+    vectors = embed_video_windows(model, video, starts, embed.window)
+    store.to_device(str(run.device))
+    return vote(store.search(vectors, k=index.k), starts, bin_seconds=indexed_hop, top=top)
