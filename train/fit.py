@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader
 from train.checkpoint import load_checkpoint, save_checkpoint
 from train.config import TrainConfig
 from train.manifest import read_manifest
-from train.objectives import FingerprintObjective, Objective, SoundtrackObjective
+from train.objectives import OBJECTIVES, Objective
 from videothat.audio.augment import AugmentConfig
 from videothat.audio.config import EmbedConfig
 from videothat.core.atomic import atomic_write
@@ -58,12 +58,7 @@ def build_objective(cfg: Mapping, train: TrainConfig, device: torch.device) -> O
     embed = EmbedConfig(**dict(cfg.get("embed", {})))
     aug = AugmentConfig(**dict(cfg.get("augment", {})))
     seed_everything(train.seed)
-    if train.objective == "fingerprint":
-        return FingerprintObjective(embed, aug, temperature=train.temperature, device=device)
-    from hydra.utils import instantiate
-
-    video = instantiate(dict(cfg["encoder"]))
-    return SoundtrackObjective(embed, aug, temperature=train.temperature, device=device, video=video)
+    return OBJECTIVES.get(train.objective).from_config(cfg, embed, aug, temperature=train.temperature, device=device)
 
 
 def step_generator(device: torch.device, seed: int, step: int) -> torch.Generator:

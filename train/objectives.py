@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -26,13 +26,16 @@ from train.manifest import Clip
 from videothat.audio.augment import AugmentConfig, augment
 from videothat.audio.config import EmbedConfig
 from videothat.audio.embed import AudioEncoder
+from videothat.core.registry import Registry
 from videothat.core.weights import save_encoder
 
 EVAL_BATCH = 64
 
 
 class Objective:
-    """Base: ``modules`` hold every trained weight; subclasses define data, loss and exports."""
+    """Base: ``modules`` hold every trained weight; subclasses define data, loss and exports.
+    Each is registered by its ``train.objective`` name in :data:`OBJECTIVES` and built from
+    the composed config by :meth:`from_config`."""
 
     needs_video = False
 
@@ -55,7 +58,17 @@ class Objective:
         return [save_encoder(self.modules["audio"], self.embed, out / "audio_encoder.safetensors",
                              extra={"objective": self.name, "step": step})]
 
+    @classmethod
+    def from_config(cls, cfg: Mapping, embed: EmbedConfig, augment_config: AugmentConfig, *, temperature: float,
+                    device: torch.device) -> Objective:
+        """The objective with fresh models; ``cfg`` is the whole composed config."""
+        return cls(embed, augment_config, temperature=temperature, device=device)
 
+
+OBJECTIVES: Registry[type[Objective]] = Registry("training objective")
+
+
+@OBJECTIVES.register("fingerprint")
 class FingerprintObjective(Objective):
     name = "fingerprint"
 
@@ -94,6 +107,7 @@ def recolour(frames: Tensor, gen: torch.Generator) -> Tensor:
     return (shuffled.float() * gain).clamp(0, 255).to(torch.uint8)
 
 
+@OBJECTIVES.register("soundtrack")
 class SoundtrackObjective(Objective):
     name = "soundtrack"
     needs_video = True
@@ -102,6 +116,14 @@ class SoundtrackObjective(Objective):
                  device: torch.device, video: nn.Module) -> None:
         super().__init__(embed, augment_config, temperature=temperature, device=device)
         self.modules["video"] = video.to(device)
+
+    @classmethod
+    def from_config(cls, cfg: Mapping, embed: EmbedConfig, augment_config: AugmentConfig, *, temperature: float,
+                    device: torch.device) -> SoundtrackObjective:
+        from hydra.utils import instantiate  # the encoder group names its class with _target_
+
+        return cls(embed, augment_config, temperature=temperature, device=device,
+                   video=instantiate(dict(cfg["encoder"])))
 
     def dataset(self, clips: Sequence[Clip], *, seed: int, cache_seconds: float, frame_cache_mb: float = 512.0,
                 spots: list | None = None) -> AudioVisualPairs:

@@ -10,6 +10,7 @@ file (a torchvision state dict loaded with ``weights_only=True``, or safetensors
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from torch import Tensor, nn
 
 from videothat.audio.aligned import SequenceHead, check_steps
 from videothat.core.errors import CacheError, ParameterError
+from videothat.core.registry import Registry
 
 TORCHVISION_TRUNKS = ("r3d_18", "mc3_18", "r2plus1d_18")
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)  # torchvision's video models were trained with these
@@ -70,27 +72,46 @@ class FrameNet(nn.Module):
         return h.view(b, t, -1).transpose(1, 2)  # unpack batch
 
 
-ALIGNED_TRUNKS = ("frames",)
+ALIGNED_TRUNKS = ("frames",)  # trunks with per-frame features (time-aligned embeddings)
+TrunkBuilder = Callable[[tuple[int, ...]], tuple[nn.Module, int]]  # widths -> (trunk, output features)
+TRUNKS: Registry[TrunkBuilder] = Registry("visual trunk")
+
+
+@TRUNKS.register("small3d")
+def _small3d(widths: tuple[int, ...]) -> tuple[nn.Module, int]:
+    trunk = Small3D(tuple(widths))
+    return trunk, trunk.out_features
+
+
+@TRUNKS.register("frames")
+def _frames(widths: tuple[int, ...]) -> tuple[nn.Module, int]:
+    trunk = FrameNet(tuple(widths))
+    return trunk, trunk.out_features
+
+
+def _torchvision(name: str) -> TrunkBuilder:
+    def build(widths: tuple[int, ...]) -> tuple[nn.Module, int]:
+        import torchvision.models.video as video
+
+        net = getattr(video, name)(weights=None)  # weights come from a local file, never a download
+        features = net.fc.in_features
+        net.fc = nn.Identity()
+        return net, features
+
+    return build
+
+
+for _name in TORCHVISION_TRUNKS:
+    TRUNKS.register(_name)(_torchvision(_name))
 
 
 def build_trunk(name: str, *, widths: tuple[int, ...] = (16, 32, 64, 128)) -> tuple[nn.Module, int]:
-    """(trunk, features): a torchvision video model without its classifier, ``small3d``, or
-    ``frames`` (per-frame features, for time-aligned embeddings)."""
-    if name == "small3d":
-        trunk = Small3D(tuple(widths))
-        return trunk, trunk.out_features
-    if name == "frames":
-        trunk = FrameNet(tuple(widths))
-        return trunk, trunk.out_features
-    if name not in TORCHVISION_TRUNKS:
-        raise ParameterError(f"encoder.trunk={name!r} must be small3d, frames or one of "
-                             f"{', '.join(TORCHVISION_TRUNKS)}")
-    import torchvision.models.video as video
-
-    net = getattr(video, name)(weights=None)  # weights come from a local file, never a download
-    features = net.fc.in_features
-    net.fc = nn.Identity()
-    return net, features
+    """(trunk, features): a registered trunk (:data:`TRUNKS`): a torchvision video model
+    without its classifier, ``small3d``, or ``frames`` (per-frame features, for time-aligned
+    embeddings). ``widths`` are the channels of the small trunks' stages."""
+    if name not in TRUNKS:
+        raise ParameterError(f"encoder.trunk={name!r} must be one of {', '.join(TRUNKS.names)}")
+    return TRUNKS.get(name)(tuple(widths))
 
 
 class VideoEncoder(nn.Module):
