@@ -38,20 +38,21 @@ def split_overrides(args: list[str]) -> tuple[list[str], list[str]]:
     return paths, overrides
 
 
-def compose_config(overrides: list[str]) -> dict:
+def compose_config(overrides: list[str], cache_dir: Path | None = None) -> dict:
+    """The composed config; remembered under ``cache_dir`` so a repeated command skips Hydra."""
     from videothat.settings import compose_config as compose
 
-    return compose(overrides)
+    return compose(overrides, memo=None if cache_dir is None else cache_dir / "configs")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from videothat.pipeline.make import analyze_files
     from videothat.settings import analysis_config
 
-    paths, overrides = split_overrides(args.items)
+    paths, overrides = split_overrides(args.items + args.overrides)
     if not paths:
         raise ParameterError("analyze needs at least one file or folder")
-    config = analysis_config(compose_config(overrides))
+    config = analysis_config(compose_config(overrides, args.cache_dir))
     t0 = time.perf_counter()
     with Bars(args.quiet, {"analyze": ("cached", "analysed", "failed")}) as bars:
         report = analyze_files(paths, config, _run(args, config.device, bars))
@@ -75,10 +76,12 @@ class Bars:
         self.counts: dict[str, dict[str, int]] = {}
 
     def start(self, stage: str, total: float, unit: str) -> None:
+        self.finish(stage)
+        if self.quiet:
+            return
         from tqdm import tqdm
 
-        self.finish(stage)
-        self.bars[stage] = tqdm(total=total, unit=unit, desc=stage, disable=self.quiet, dynamic_ncols=True)
+        self.bars[stage] = tqdm(total=total, unit=unit, desc=stage, dynamic_ncols=True)
         self.counts[stage] = dict.fromkeys(self.statuses.get(stage, ()), 0)
 
     def advance(self, stage: str, amount: float = 1.0, status: str | None = None) -> None:
@@ -109,7 +112,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     from videothat.settings import configs
 
     paths, overrides = _sources(args, "match")
-    config = configs(compose_config(overrides))
+    config = configs(compose_config(overrides, args.cache_dir))
     out = _output_path(args.output, ".timeline.json")
     t0 = time.perf_counter()
     with Bars(args.quiet, {"analyze": ("cached", "analysed", "failed")}) as bars:
@@ -146,7 +149,7 @@ def cmd_make(args: argparse.Namespace) -> int:
     else:
         song = args.song
         paths, overrides = _sources(args, "make")
-    config = configs(compose_config(overrides))
+    config = configs(compose_config(overrides, args.cache_dir))
     if args.preview:
         config = replace(config, render=config.render.preview())
     output = _output_path(args.output, ".mp4")
@@ -184,7 +187,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         _existing_index(args.index)
     if args.workers < 0:
         raise ParameterError(f"--workers {args.workers} must be >= 0")
-    cfg = compose_config(overrides)
+    cfg = compose_config(overrides, args.cache_dir)
     t0 = time.perf_counter()
     with Bars(args.quiet, {"index": ("indexed", "already", "failed")}) as bars:
         report = archive.ingest(paths, args.index, analysis_config(cfg), index_config(cfg.get("index", {})),
@@ -213,7 +216,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     _existing_index(args.index)
     if args.top < 1:
         raise ParameterError(f"-k {args.top} must be >= 1")
-    cfg = compose_config(args.overrides)
+    cfg = compose_config(args.overrides, args.cache_dir)
     analysis, index = analysis_config(cfg), index_config(cfg.get("index", {}))
     run = _run(args, analysis.device, None)
     if args.song is not None and (args.by != "sound" or args.video_encoder is not None):
@@ -322,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                    help="analysis cache folder (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_analyze)
+    p.set_defaults(func=cmd_analyze, overrides=[])
     p = sub.add_parser(
         "match",
         help="place the videos' shots on a song; write the timeline (JSON and OpenTimelineIO)",

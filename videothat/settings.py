@@ -10,12 +10,15 @@ touch Hydra; the library takes the objects.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
 from videothat.analysis import AnalysisConfig
 from videothat.audio.config import NoveltyConfig
+from videothat.core.atomic import atomic_write
 from videothat.core.configs import build_config
 from videothat.core.errors import ParameterError
 from videothat.index.config import IndexConfig
@@ -24,25 +27,55 @@ from videothat.media.config import RenderConfig, ShotConfig
 from videothat.pipeline.run import Configs
 
 CONFIG_DIR = Path(str(resources.files("videothat") / "configs"))
+MEMO_VERSION = 1  # bump when the memo's meaning changes (e.g. a Hydra upgrade that composes differently)
 ANALYSIS_SECTIONS = ("novelty", "shots", "device")  # AnalysisConfig fields set from other sections
 
 
-def compose_config(overrides: list[str], *, config_name: str = "config") -> dict:
-    """The root config composed with Hydra from ``videothat/configs``, as a plain dict."""
+def compose_config(overrides: list[str], *, config_name: str = "config", memo: Path | None = None) -> dict:
+    """The root config composed with Hydra from ``videothat/configs``, as a plain dict.
+
+    With ``memo`` (a folder), the result is remembered there keyed by the overrides and the
+    bytes of every YAML file, so a repeated command skips Hydra (about 0.2 s of start-up);
+    any change to a config file or an override composes afresh.
+    """
+    if not CONFIG_DIR.is_dir():
+        raise ParameterError(f"config folder {CONFIG_DIR} is missing; reinstall VideoThat (pip install .)")
+    overrides = [_quote_commas(o) for o in overrides]
+    entry = memo / f"{_memo_key(config_name, overrides)}.json" if memo is not None else None
+    if entry is not None:
+        try:
+            return json.loads(entry.read_text())
+        except (OSError, ValueError):
+            pass
+    cfg = _compose(config_name, overrides)
+    if entry is not None:
+        try:
+            atomic_write(entry, lambda f: f.write(json.dumps(cfg).encode()))
+        except OSError:  # an unwritable cache only costs start-up time
+            pass
+    return cfg
+
+
+def _compose(config_name: str, overrides: list[str]) -> dict:
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    if not CONFIG_DIR.is_dir():
-        raise ParameterError(f"config folder {CONFIG_DIR} is missing; reinstall VideoThat (pip install .)")
-    overrides = [_quote_commas(o) for o in overrides]
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise ParameterError(f"bad override ({' '.join(overrides)}): {exc}".splitlines()[0]) from exc
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _memo_key(config_name: str, overrides: list[str]) -> str:
+    """Hash of the config files' bytes, the config name and the overrides."""
+    digest = hashlib.blake2b(json.dumps([MEMO_VERSION, config_name, overrides]).encode(), digest_size=16)
+    for path in sorted(CONFIG_DIR.rglob("*.yaml")):
+        digest.update(str(path.relative_to(CONFIG_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _quote_commas(override: str) -> str:

@@ -54,7 +54,8 @@ def test_a_concert_film_is_placed_whole(tmp_path):
     cfg = AnalysisConfig()
     videos = analyze([tmp_path / "concert.mp4", tmp_path / "b_roll.mp4"], cfg, catalog=Catalog(tmp_path / "c",
                                                                                               cfg.cache_params()))
-    (song_a,) = analyze([song_path], cfg.for_songs(), catalog=Catalog(tmp_path / "c", cfg.for_songs().cache_params())).analyses
+    songs = cfg.for_songs()
+    (song_a,) = analyze([song_path], songs, catalog=Catalog(tmp_path / "c", songs.cache_params())).analyses
     base = MatchConfig()
     result = match(song_a, videos.analyses, replace(base, search=replace(base.search, mode="take")))
     (cut,) = result.timeline.segments
@@ -75,7 +76,8 @@ def test_song_time_no_take_covers_is_filled_with_shots(tmp_path):
     cfg = AnalysisConfig()
     videos = analyze([tmp_path / "concert.mp4", tmp_path / "shots.mp4"], cfg,
                      catalog=Catalog(tmp_path / "c", cfg.cache_params()))
-    (song_a,) = analyze([song_path], cfg.for_songs(), catalog=Catalog(tmp_path / "c", cfg.for_songs().cache_params())).analyses
+    songs = cfg.for_songs()
+    (song_a,) = analyze([song_path], songs, catalog=Catalog(tmp_path / "c", songs.cache_params())).analyses
     base = MatchConfig()
     timeline = match(song_a, videos.analyses, replace(base, search=replace(base.search, mode="take"))).timeline
     first, *rest = timeline.segments

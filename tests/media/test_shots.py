@@ -63,3 +63,14 @@ def test_corrupt_video(tmp_path):
 def test_bad_parameters(kw, word):
     with pytest.raises(ParameterError, match=word):
         ShotConfig(**kw)
+
+
+def test_detectors_by_name_and_whole_file(tmp_path):
+    from videothat.media.shots import DETECTORS
+
+    assert set(DETECTORS.names) >= {"content", "adaptive", "whole"}
+    (shot,) = detect_shots(VIDEO_FIXTURE, ShotConfig(detector="whole"), duration=15.2)
+    assert (shot.start, shot.end, shot.fps) == (0.0, 15.2, 0.0)
+    assert ShotConfig(detector="whole").as_dict() == {"detector": "whole"}  # no unused keys in the cache key
+    with pytest.raises(ParameterError, match="content, adaptive, whole"):
+        ShotConfig(detector="histogram")

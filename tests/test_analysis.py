@@ -147,3 +147,33 @@ def test_cli_folder_without_media(tmp_path, capsys):
     (tmp_path / "docs" / "readme.txt").write_text("hi")
     assert main(["analyze", str(tmp_path / "docs"), "--cache-dir", str(tmp_path / "c"), "-q"]) == 1
     assert "folder holds no media files" in capsys.readouterr().err
+
+
+def test_cached_analyze_imports_neither_torch_nor_hydra(tmp_path):
+    """A rerun served from the cache starts fast: no torch, no decoder, no Hydra import."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    folder = tmp_path / "media"
+    folder.mkdir()
+    shutil.copy(AUDIO_FIXTURES[0], folder / "song.ogg")
+    shutil.copy(VIDEO_FIXTURE, folder / "clip.mp4")
+    probe = ("import sys; from videothat.cli import main; code = main(['analyze', sys.argv[1], '--cache-dir', "
+             "sys.argv[2], '-q']); heavy = [m for m in ('torch', 'av', 'cv2', 'scenedetect', 'hydra') "
+             "if m in sys.modules]; print('HEAVY', heavy); sys.exit(code)")
+    runs = [subprocess.run([sys.executable, "-c", probe, str(folder), str(cache)], capture_output=True, text=True)
+            for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
+    assert "HEAVY []" not in runs[0].stdout  # the first run does decode
+    assert "HEAVY []" in runs[1].stdout and "2 from cache" in runs[1].stdout
+
+
+def test_registries_agree_with_the_names_configs_check():
+    from train.config import OBJECTIVES as OBJECTIVE_NAMES
+    from train.objectives import OBJECTIVES
+    from videothat.index.config import ENCODER_NAMES
+    from videothat.index.encoders import ENCODERS
+
+    assert set(ENCODERS.names) == set(ENCODER_NAMES)
+    assert set(OBJECTIVES.names) == set(OBJECTIVE_NAMES)
