@@ -1,12 +1,12 @@
 # Quick start:  make demo   (set up .venv, make a music video from the built-in demo material)
-#               make test   (set up .venv, run the test suite; .ci/run calls this)
+#               make test   (set up .venv, run the fast test suite; .ci/run calls it, then make test-slow)
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORPUS ?= $(HOME)/videothat-corpus
 
-.PHONY: install test test-all demo bench corpus clean
+.PHONY: install test test-slow test-all demo bench corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,7 +19,10 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-test-all: $(STAMP)  # slow tests too (and GPU tests where CUDA is present)
+test-slow: $(STAMP)  # the slow set: Ray, Hydra multirun, training loops, the demo, the wheel install
+	$(BIN)/python -m pytest -m "slow and not gpu"
+
+test-all: $(STAMP)  # both sets (and GPU tests where CUDA is present)
 	$(BIN)/python -m pytest -m "not gpu or gpu"
 
 demo: $(STAMP)  # the main job on built-in material: writes videothat_demo.mp4 (+ .timeline.json, .otio)
@@ -31,6 +34,7 @@ corpus:  # the development corpus for benchmarks (needs root for apt-get; ~80 MB
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_novelty.py $(CORPUS)
 	$(BIN)/python scripts/bench_analyze.py $(CORPUS)/videos
+	$(BIN)/python scripts/bench_startup.py $(CORPUS)/videos
 	$(BIN)/python scripts/bench_match.py
 	$(BIN)/python scripts/bench_make.py $(CORPUS)
 	$(BIN)/python scripts/eval_reconstruct.py $(CORPUS)

@@ -27,6 +27,7 @@ def test_onset_f_measure_edges():
     assert onset_f_measure(np.array([1.0, 2.0]), np.array([1.01, 2.2])) == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_make_report_is_self_contained(tmp_path, capsys):
     from mediagen import FIXTURES
     from videothat.cli import main

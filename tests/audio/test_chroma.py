@@ -20,6 +20,7 @@ def _chroma(waves: list[np.ndarray], device: str = "cpu") -> list[np.ndarray]:
     return [c.numpy() for c in batch.unbatch_chroma()]
 
 
+@pytest.mark.slow
 def test_equals_librosa_stft_power_folded(device):
     """Frame t is librosa's centred STFT frame t (zero padding), its power times the filterbank."""
     y = librosa.load(AUDIO_FIXTURES[0], sr=SR, duration=6.0)[0]

@@ -26,6 +26,7 @@ def test_onsets_equal_librosa(envelope):
     np.testing.assert_array_equal(onset_frames(envelope, frame_rate=FR), want)
 
 
+@pytest.mark.slow
 def test_beats_agree_with_librosa(envelope):
     tempo, want = librosa.beat.beat_track(onset_envelope=envelope, sr=SR, hop_length=HOP)
     ours = beat_frames(envelope, frame_rate=FR)

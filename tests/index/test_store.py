@@ -77,6 +77,7 @@ def test_unusable_folders_and_parameters(tmp_path):
         FingerprintStore.open(tmp_path / "broken")
 
 
+@pytest.mark.slow
 def test_ivfpq_recall_against_exact_search(tmp_path):
     rng = np.random.default_rng(2)
     centres = _unit(rng, 50, 32)

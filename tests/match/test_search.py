@@ -124,6 +124,7 @@ def test_shortlist_search_equals_full_search_when_it_holds_every_shot():
 
 @pytest.mark.parametrize("kw", [{}, {"shortlist": 8, "in_point_step": 0.7}, {"reuse": True, "beam_width": 4},
                                 {"mode": "global", "shortlist": 10}])
+@pytest.mark.slow
 def test_batching_changes_nothing(monkeypatch, kw):
     """Frames expanded one at a time, candidates scored one frame per call, and every
     candidate looked at for the free best ones give the same timeline as the default

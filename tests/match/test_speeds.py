@@ -90,6 +90,7 @@ def test_edge_frames_scale_with_speed():
     assert torch.all(bank.curves[1, :3] == 0) and bank.curves[1, 3] != 0  # and 3 at double speed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("true_speeds", [(0.9057, 1.1041, 1.0, 0.85, 1.2)])
 def test_search_finds_the_speed_each_shot_plays_at(true_speeds):
     """Shots are pieces of the song recorded at another tempo (a speed of the grid), each

@@ -101,6 +101,7 @@ def test_a_killed_build_resumes(case, tmp_path, monkeypatch):
     assert rows == clean_rows and np.array_equal(vectors, clean_vectors)
 
 
+@pytest.mark.slow
 def test_ray_ingest_equals_single_process(case, tmp_path):
     pytest.importorskip("ray")
     _, videos, _, cache = case

@@ -10,6 +10,7 @@ from videothat.cli import main
 from videothat.media.probe import probe
 
 
+@pytest.mark.slow
 def test_demo_makes_a_music_video(tmp_path, capsys):
     out = tmp_path / "demo.mp4"
     assert main(["demo", "-o", str(out), "--cache-dir", str(tmp_path / "cache"), "--preview", "-q"]) == 0

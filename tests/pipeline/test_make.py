@@ -106,6 +106,7 @@ def test_cli_match_errors_are_one_line(case, tmp_path, capsys, args, words):
     assert not list(tmp_path.glob("out*"))
 
 
+@pytest.mark.slow
 def test_cli_make_renders_the_music_video(case, tmp_path, capsys):
     import opentimelineio as otio
 

@@ -52,6 +52,7 @@ def _objective_and_batch(experiment: str, manifest, tmp_path):
     return cfg, objective, batch
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", ["fingerprint", "soundtrack", "soundtrack/frames"])
 def test_loss_is_finite_and_falls_on_a_fixed_batch(experiment, audio_manifest, video_manifest, tmp_path):
     manifest = audio_manifest if experiment == "fingerprint" else video_manifest
@@ -106,6 +107,7 @@ def test_checkpoint_round_trip(audio_manifest, tmp_path):
     assert torch.equal(optimizer.state_dict()["state"][0]["exp_avg"], other_opt.state_dict()["state"][0]["exp_avg"])
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_the_same_next_loss(audio_manifest, tmp_path, monkeypatch):
     cfg = compose(["experiment=fingerprint", *TINY, "train.steps=4", f"train.manifest={audio_manifest}"])
     straight = fit({**cfg, "train": {**cfg["train"], "out_dir": str(tmp_path / "straight")}})
@@ -130,6 +132,7 @@ def test_killed_run_resumes_with_the_same_next_loss(audio_manifest, tmp_path, mo
     assert list((tmp_path / "killed" / "tensorboard").iterdir())
 
 
+@pytest.mark.slow
 def test_fit_evaluates_held_out_clips(video_manifest, tmp_path):
     cfg = compose(["experiment=soundtrack", *TINY, "train.steps=2", "encoder=small3d", "encoder.size=32",
                    "encoder.frames=4", "encoder.widths=[4,8]", "embed.window=1.0",
@@ -142,6 +145,7 @@ def test_fit_evaluates_held_out_clips(video_manifest, tmp_path):
     assert (tmp_path / "video_encoder.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_hydra_multirun_sweeps_into_one_folder_per_job(audio_manifest, tmp_path):
     import subprocess
     import sys
