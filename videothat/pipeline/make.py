@@ -38,30 +38,36 @@ def match_files(song: str | Path, videos: Iterable[str | Path], configs: Configs
     VideoThatError : the song cannot be used (missing, no audio, silent, corrupt).
     SearchError : no usable shots, or too little footage for the song.
     """
-    analysis = configs.analysis
-    store = None
-    if index is not None:
-        from videothat.pipeline.archive import index_analysis, open_store
-
-        store = open_store(index, mode="shots")
-        analysis = index_analysis(store, analysis)
-    song_analysis = _analyse_song(song, analysis, run)
-    candidates = list(videos)
-    if store is not None:
-        from videothat.index.shortlist import shortlist
-
-        with timed("shortlist", song_analysis.seconds):
-            chosen = shortlist(song_analysis.analyses[0], store, configs.index, device=str(run.device))
-        candidates = sorted(chosen)
-    with run.catalog(analysis) as catalog:
-        report = analyze(candidates, analysis, catalog=catalog, progress=run.progress, device=run.device)
-    if store is not None:
-        from videothat.index.shortlist import keep_shortlisted
-
-        report.analyses = keep_shortlisted(report.analyses, chosen)
-    for stage, spent in song_analysis.seconds.items():
+    if index is None:
+        analysis = configs.analysis
+        song_report = _analyse_song(song, analysis, run)
+        report = _analyse_videos(videos, analysis, run)
+    else:
+        analysis, song_report, report = _from_index(index, song, configs, run)
+    for stage, spent in song_report.seconds.items():
         report.add_time(stage, spent)
-    return _match(song_analysis.analyses[0], report, configs, run, analysis), report
+    return _match(song_report.analyses[0], report, configs, run, analysis), report
+
+
+def _from_index(index: Path, song: str | Path, configs: Configs, run: Run
+                ) -> tuple[AnalysisConfig, AnalysisReport, AnalysisReport]:
+    """(the index's analysis parameters, the song's analysis, the shortlisted shots' analyses)."""
+    from videothat.index.shortlist import keep_shortlisted, shortlist
+    from videothat.pipeline.archive import index_analysis, open_store
+
+    store = open_store(index, mode="shots")
+    analysis = index_analysis(store, configs.analysis)
+    song_report = _analyse_song(song, analysis, run)
+    with timed("shortlist", song_report.seconds):
+        chosen = shortlist(song_report.analyses[0], store, configs.index, device=str(run.device))
+    report = _analyse_videos(sorted(chosen), analysis, run)
+    report.analyses = keep_shortlisted(report.analyses, chosen)
+    return analysis, song_report, report
+
+
+def _analyse_videos(videos: Iterable[str | Path], analysis: AnalysisConfig, run: Run) -> AnalysisReport:
+    with run.catalog(analysis) as catalog:
+        return analyze(videos, analysis, catalog=catalog, progress=run.progress, device=run.device)
 
 
 def _analyse_song(song: str | Path, analysis: AnalysisConfig, run: Run) -> AnalysisReport:
