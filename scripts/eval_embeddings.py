@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from eval_retrieval import DEGRADATIONS, SR, answer, build_store, make_queries  # noqa: E402
 
 from videothat.audio.config import NoveltyConfig  # noqa: E402
-from videothat.audio.embed import AudioEncoder, read_weights, save_encoder  # noqa: E402
+from videothat.audio.embed import AudioEncoder  # noqa: E402
+from videothat.core.weights import read_weights, save_encoder  # noqa: E402
 from videothat.index.config import IndexConfig, LearnedConfig  # noqa: E402
 from videothat.index.encoders import LearnedEncoder, build_encoder  # noqa: E402
 from videothat.media.audio import decode_audio  # noqa: E402
