@@ -34,7 +34,6 @@ corpus:  # the development corpus for benchmarks (needs root for apt-get; ~80 MB
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_novelty.py $(CORPUS)
 	$(BIN)/python scripts/bench_analyze.py $(CORPUS)/videos
-	$(BIN)/python scripts/bench_startup.py $(CORPUS)/videos
 	$(BIN)/python scripts/bench_match.py
 	$(BIN)/python scripts/bench_make.py $(CORPUS)
 	$(BIN)/python scripts/eval_reconstruct.py $(CORPUS)
