@@ -97,3 +97,11 @@ def test_a_real_video_file_peaks_at_the_known_stop(tmp_path):
     curve, fps = video_impacts(path, MotionConfig(height=64))
     assert fps == 25 and curve.shape == (50,)
     assert abs(_peak(curve) / fps - 1.2) <= 1 / fps
+
+
+def test_separable_box_equals_the_2d_mean():
+    from videothat.vision.motion import _box
+
+    x = torch.rand(2, 5, 17, 23, dtype=torch.float64)
+    want = torch.nn.functional.avg_pool2d(x, 7, stride=1, padding=3, count_include_pad=False)
+    torch.testing.assert_close(_box(x, 7), want)
