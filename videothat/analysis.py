@@ -130,8 +130,8 @@ def analyze(
 
     Bad files are reported in ``report.failures`` and never stop the others. ``progress``
     hears stage ``analyze`` advance per file with status ``cached``, ``analysed`` or
-    ``failed``. ``device`` runs the novelty (default: ``config.device``, resolved only if a
-    file needs analysing, so a run served from the cache never imports torch).
+    ``failed``. ``device`` runs the novelty; without it ``config.device`` is resolved only if a
+    file needs analysing, so an ``analyze`` run served from the cache never imports torch.
     """
     files, problems = find_media(paths)
     report = AnalysisReport(failures=[Failure(e.path, str(e)) for e in problems])

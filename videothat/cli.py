@@ -68,10 +68,11 @@ def _run(args: argparse.Namespace, device: str, progress: Bars | None):
 
 class Bars:
     """A :class:`~videothat.core.progress.Progress` drawing one tqdm bar per stage, with the
-    tally of each stage's ``statuses`` beside it; closes every bar on exit."""
+    tally of each stage's ``statuses`` beside it (``labels`` rename stages); closes every bar on exit."""
 
-    def __init__(self, quiet: bool, statuses: dict[str, tuple[str, ...]] | None = None) -> None:
-        self.quiet, self.statuses = quiet, statuses or {}
+    def __init__(self, quiet: bool, statuses: dict[str, tuple[str, ...]] | None = None, *,
+                 labels: dict[str, str] | None = None) -> None:
+        self.quiet, self.statuses, self.labels = quiet, statuses or {}, labels or {}
         self.bars: dict[str, object] = {}
         self.counts: dict[str, dict[str, int]] = {}
 
@@ -81,7 +82,7 @@ class Bars:
             return
         from tqdm import tqdm
 
-        self.bars[stage] = tqdm(total=total, unit=unit, desc=stage, dynamic_ncols=True)
+        self.bars[stage] = tqdm(total=total, unit=unit, desc=self.labels.get(stage, stage), dynamic_ncols=True)
         self.counts[stage] = dict.fromkeys(self.statuses.get(stage, ()), 0)
 
     def advance(self, stage: str, amount: float = 1.0, status: str | None = None) -> None:
@@ -189,7 +190,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise ParameterError(f"--workers {args.workers} must be >= 0")
     cfg = compose_config(overrides, args.cache_dir)
     t0 = time.perf_counter()
-    with Bars(args.quiet, {"index": ("indexed", "already", "failed")}) as bars:
+    with Bars(args.quiet, {"index": ("indexed", "already", "failed")},
+              labels={"index": f"index {args.action}"}) as bars:
         report = archive.ingest(paths, args.index, analysis_config(cfg), index_config(cfg.get("index", {})),
                                 cache_dir=args.cache_dir,
                                 mode="songs" if args.songs else "shots" if args.action == "build" else None,

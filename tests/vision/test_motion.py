@@ -105,3 +105,13 @@ def test_separable_box_equals_the_2d_mean():
     x = torch.rand(2, 5, 17, 23, dtype=torch.float64)
     want = torch.nn.functional.avg_pool2d(x, 7, stride=1, padding=3, count_include_pad=False)
     torch.testing.assert_close(_box(x, 7), want)
+
+
+def test_empty_and_one_frame_sequences_and_a_blur_too_wide():
+    empty, one = torch.zeros(0, 32, 32, 3, dtype=torch.uint8), torch.zeros(1, 32, 32, 3, dtype=torch.uint8)
+    assert [c.shape[0] for c in impact_curves([empty], MotionConfig())] == [0]
+    assert [c.shape[0] for c in impact_curves([one], MotionConfig())] == [1]
+    three = torch.full((3, 32, 32, 3), 9, dtype=torch.uint8)
+    assert [c.shape[0] for c in impact_curves([empty, one, three], MotionConfig())] == [0, 1, 3]
+    with pytest.raises(ParameterError, match="too wide"):
+        MotionConfig(height=16, blur=10)

@@ -54,6 +54,9 @@ class MotionConfig:
             raise ParameterError(f"window={self.window} pixels must be odd and in [3, 31]")
         if not (math.isfinite(self.blur) and 0.0 <= self.blur <= 10.0):
             raise ParameterError(f"blur={self.blur} pixels must be in [0, 10]")
+        if math.ceil(3 * self.blur) >= self.height // 2:
+            raise ParameterError(f"blur={self.blur} pixels is too wide for frames {self.height} pixels high "
+                                 f"(3 x blur must stay under height / 2)")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -74,7 +77,7 @@ def _blur(gray: Tensor, sigma: float) -> Tensor:
     kernel = torch.exp(-0.5 * (x / sigma) ** 2)
     kernel = kernel / kernel.sum()
     n = gray.shape[0]
-    img = F.pad(gray[None], (radius, radius, radius, radius), mode="reflect")  # frames as channels:
+    img = F.pad(gray[None], (radius, radius, radius, radius), mode="replicate")  # frames as channels:
     img = F.conv2d(img, kernel.view(1, 1, 1, -1).expand(n, 1, 1, -1), groups=n)  # a depthwise conv is
     return F.conv2d(img, kernel.view(1, 1, -1, 1).expand(n, 1, -1, 1), groups=n)[0]  # ~7x a batch of 1-ch
 
@@ -131,10 +134,9 @@ def directograms(gray: Tensor, config: MotionConfig) -> Tensor:
     return torch.cat(parts)
 
 
-def decelerations(directo: Tensor) -> Tensor:
-    """Directograms [shape=(N - 1, bins)] -> impact strength per frame [shape=(N,)]:
-    ``impact[t] = sum_b max(0, D[t - 1, b] - D[t, b])`` (0 at the first and last frame)."""
-    n = directo.shape[0] + 1
+def decelerations(directo: Tensor, n: int) -> Tensor:
+    """Directograms [shape=(max(n - 1, 0), bins)] of ``n`` frames -> impact strength per frame
+    [shape=(n,)]: ``impact[t] = sum_b max(0, D[t - 1, b] - D[t, b])`` (0 at the first and last frame)."""
     out = torch.zeros(n, device=directo.device, dtype=directo.dtype)
     if n > 2:
         out[1:-1] = (directo[:-1] - directo[1:]).clamp_min(0).sum(-1)
@@ -151,7 +153,7 @@ def impact_curves(videos: Sequence[Tensor], config: MotionConfig) -> list[Tensor
         return []
     lengths = [v.shape[0] for v in videos]
     gray = to_gray(torch.cat(list(videos)))
-    impact = decelerations(directograms(gray, config))  # over the concatenation
+    impact = decelerations(directograms(gray, config), gray.shape[0])  # over the concatenation
     ends = torch.tensor(lengths, device=impact.device).cumsum(0)
     edges = torch.cat([ends - torch.tensor(lengths, device=impact.device), ends - 1])
     edges = edges[(edges >= 0) & (edges < impact.numel())]
@@ -161,9 +163,10 @@ def impact_curves(videos: Sequence[Tensor], config: MotionConfig) -> list[Tensor
 
 def resample(curve: Tensor, fps: float, frame_rate: float, n_frames: int) -> Tensor:
     """A curve at ``fps`` (value ``k`` at ``k / fps`` s) read at ``frame_rate`` frames/s,
-    linearly interpolated, [shape=(n_frames,)]; beyond its last frame it is 0."""
+    linearly interpolated, [shape=(n_frames,)]; past its last frame it ramps to 0 over one frame
+    and stays 0."""
     if curve.numel() == 0:
-        return curve.new_zeros(n_frames)
+        return curve.new_zeros(n_frames)  # after the last frame the curve falls linearly to 0 over one frame
     position = torch.arange(n_frames, device=curve.device, dtype=torch.float64) * (fps / frame_rate)
     lo = position.floor().long()
     frac = (position - lo).to(curve.dtype)
