@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -124,14 +124,16 @@ def analyze(
     *,
     catalog: Catalog,
     progress: Progress | None = None,
-    device: torch.device | None = None,
+    device: torch.device | Callable[[], torch.device] | None = None,
 ) -> AnalysisReport:
     """Analyse media files (shots + novelty), reusing and filling ``catalog``.
 
     Bad files are reported in ``report.failures`` and never stop the others. ``progress``
     hears stage ``analyze`` advance per file with status ``cached``, ``analysed`` or
-    ``failed``. ``device`` runs the novelty; without it ``config.device`` is resolved only if a
-    file needs analysing, so an ``analyze`` run served from the cache never imports torch.
+    ``failed``. ``device`` runs the novelty: a device, or a function returning one (a job's
+    device resolved once, :attr:`~videothat.pipeline.run.Run.device`), called only if a file
+    needs analysing, so a run served from the cache never imports torch; None resolves
+    ``config.device`` then.
     """
     files, problems = find_media(paths)
     report = AnalysisReport(failures=[Failure(e.path, str(e)) for e in problems])
@@ -252,7 +254,7 @@ class _LazyNovelty:
     """Builds the :class:`SpectralNovelty` module (and imports torch) on first use, so a
     run served entirely from the cache starts and ends fast."""
 
-    def __init__(self, config: AnalysisConfig, device: torch.device | None) -> None:
+    def __init__(self, config: AnalysisConfig, device: torch.device | Callable[[], torch.device] | None) -> None:
         self.config, self.device = config, device
         self._module: SpectralNovelty | None = None
 
@@ -260,7 +262,7 @@ class _LazyNovelty:
         if self._module is None:
             from videothat.audio.novelty import SpectralNovelty
 
-            device = self.device or resolve_device(self.config.device)
+            device = self.device() if callable(self.device) else self.device or resolve_device(self.config.device)
             self._module = SpectralNovelty(self.config.novelty, device=device, batch_frames=self.config.batch_frames)
         return self._module
 

@@ -22,6 +22,7 @@ from videothat.core.errors import ParameterError, VideoThatError
 log = logging.getLogger("videothat")
 
 OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.]*=")
+ANALYZE_STATUSES = {"analyze": ("cached", "analysed", "failed")}  # the analyze bar's tallies, in order
 
 
 def default_cache_dir() -> Path:
@@ -46,7 +47,7 @@ def compose_config(overrides: list[str], cache_dir: Path | None = None) -> dict:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from videothat.pipeline.make import analyze_files
+    from videothat.pipeline.run import analyze_files
     from videothat.settings import analysis_config
 
     paths, overrides = split_overrides(args.items + args.overrides)
@@ -54,7 +55,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise ParameterError("analyze needs at least one file or folder")
     config = analysis_config(compose_config(overrides, args.cache_dir))
     t0 = time.perf_counter()
-    with Bars(args.quiet, {"analyze": ("cached", "analysed", "failed")}) as bars:
+    with Bars(args.quiet, ANALYZE_STATUSES) as bars:
         report = analyze_files(paths, config, _run(args, config.device, bars))
     print_summary(report, time.perf_counter() - t0)
     return 1 if report.failures else 0
@@ -116,7 +117,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     config = configs(compose_config(overrides, args.cache_dir))
     out = _output_path(args.output, ".timeline.json")
     t0 = time.perf_counter()
-    with Bars(args.quiet, {"analyze": ("cached", "analysed", "failed")}) as bars:
+    with Bars(args.quiet, ANALYZE_STATUSES) as bars:
         result, report = match_files(args.song, paths, config, _run(args, config.analysis.device, bars),
                                      index=args.index)
     json_path, otio_path = write_timeline(result.timeline, out.with_name(out.name.removesuffix(".timeline.json")))
@@ -155,7 +156,7 @@ def cmd_make(args: argparse.Namespace) -> int:
         config = replace(config, render=config.render.preview())
     output = _output_path(args.output, ".mp4")
     t0 = time.perf_counter()
-    with Bars(args.quiet, {"analyze": ("cached", "analysed", "failed")}) as bars:
+    with Bars(args.quiet, ANALYZE_STATUSES) as bars:
         made = make_video(song, paths, config, _run(args, config.analysis.device, bars), output=output,
                           report=args.report, index=args.index)
     rendering = config.render

@@ -16,18 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from videothat.analysis import AnalysisConfig, Failure, analyze
+from videothat.analysis import AnalysisConfig, Failure
 from videothat.audio.config import NoveltyConfig
 from videothat.catalog import Catalog
-from videothat.core.device import resolve_device
 from videothat.core.errors import CacheError, ParameterError
-from videothat.core.progress import Progress
+from videothat.core.progress import NoProgress, Progress
 from videothat.index.config import IndexConfig
 from videothat.index.encode import encode_analyses
 from videothat.index.store import FingerprintStore, VectorInfo
 from videothat.media.config import ShotConfig
 from videothat.media.discover import find_media
-from videothat.pipeline.run import Run
+from videothat.pipeline.run import Run, analyze_files
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ def open_store(root: Path, *, index: IndexConfig | None = None, analysis: Analys
         encoder = build_encoder(index, analysis.novelty)
         store = FingerprintStore.create(root, dim=encoder.dim, factory=index.type, encoder=encoder.describe(),
                                         mode=mode or "shots", nprobe=index.nprobe, train_size=index.train_size)
-        store.set_meta("analysis", json.dumps(_result_params(analysis)))
+        store.set_meta("analysis", json.dumps(analysis.cache_params()))
         return store
     store = FingerprintStore.open(root, nprobe=index.nprobe if index else 16)
     if index is not None:
@@ -91,11 +90,6 @@ def open_store(root: Path, *, index: IndexConfig | None = None, analysis: Analys
     return store
 
 
-def _result_params(analysis: AnalysisConfig) -> dict[str, object]:
-    return {"novelty": analysis.novelty.as_dict(), "shots": analysis.shots.as_dict(),
-            "silence_db": analysis.silence_db}
-
-
 def index_analysis(store: FingerprintStore, analysis: AnalysisConfig) -> AnalysisConfig:
     """``analysis`` with the parameters the index was built with (novelty, shots, silence)."""
     stored = json.loads(store.meta("analysis"))
@@ -104,7 +98,7 @@ def index_analysis(store: FingerprintStore, analysis: AnalysisConfig) -> Analysi
                         silence_db=stored["silence_db"])
     except (KeyError, TypeError) as exc:
         raise CacheError(f"{store.root}: index analysis parameters are unreadable ({exc}); rebuild it") from exc
-    if _result_params(fixed) != _result_params(analysis):
+    if fixed.cache_params() != analysis.cache_params():
         log.warning("%s was built with other analysis parameters; using the index's", store.root)
     return fixed
 
@@ -114,9 +108,8 @@ def fingerprint_files(paths: Sequence[Path], job: IngestJob) -> list[FileFingerp
     from videothat.index.encoders import encoder_from_description
 
     songs = job.mode == "songs"
-    analysis = job.analysis.for_songs() if songs else job.analysis
-    with Run(job.cache_dir).catalog(analysis) as catalog:
-        report = analyze(paths, analysis, catalog=catalog)
+    run = Run(job.cache_dir, device=job.analysis.device)
+    report = analyze_files(paths, job.analysis.for_songs() if songs else job.analysis, run, progress=False)
     results: dict[Path, FileFingerprints | Failure] = {f.path: f for f in report.failures}
     usable = []
     for a in report.analyses:
@@ -125,7 +118,7 @@ def fingerprint_files(paths: Sequence[Path], job: IngestJob) -> list[FileFingerp
         else:
             results[a.source] = Failure(a.source, f"{a.source}: has no pictures (an index of shots holds videos; "
                                                   "index music with --songs)")
-    encoder = encoder_from_description(job.encoder, device=resolve_device(job.analysis.device))
+    encoder = encoder_from_description(job.encoder, device=run.device)
     for a, (vectors, infos) in zip(usable, encode_analyses(usable, encoder), strict=True):
         results[a.source] = FileFingerprints(a.source, a.content_hash, vectors, infos)
     return [results.get(p, Failure(p, f"{p}: not analysed")) for p in paths]
@@ -167,10 +160,10 @@ def ingest(
     files, problems = find_media(paths)
     report = IngestReport(failures=[Failure(e.path, str(e)) for e in problems])
     todo = _not_indexed(files, store, cache_dir, report)
-    run = Run(cache_dir, progress=progress)
-    run.progress.start("index", len(files), "file")
+    progress = progress or NoProgress()
+    progress.start("index", len(files), "file")
     for _ in report.already:
-        run.progress.advance("index", status="already")
+        progress.advance("index", status="already")
     chunks = [(todo[i : i + chunk_files], job) for i in range(0, len(todo), chunk_files)]
     if workers > 0:
         from videothat.pipeline.distributed import ray_map
@@ -180,9 +173,9 @@ def ingest(
     else:
         results = (r for chunk in chunks for r in _fingerprint_chunk(chunk))
     try:
-        _add_all(store, results, report, run.progress, save_every=index.save_every)
+        _add_all(store, results, report, progress, save_every=index.save_every)
     finally:
-        run.progress.finish("index")
+        progress.finish("index")
     report.stats = store.stats()
     return report
 

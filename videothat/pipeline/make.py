@@ -1,5 +1,5 @@
 """The main jobs: a song and videos -> a timeline (``match_files``), rendered to a music
-video with its timeline beside it (``make_video``); and ``analyze_files`` alone."""
+video with its timeline beside it (``make_video``)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from videothat.analysis import AnalysisConfig, AnalysisReport, analyze
-from videothat.core.errors import VideoThatError
+from videothat.analysis import AnalysisConfig, AnalysisReport
 from videothat.core.progress import Fraction, timed
-from videothat.pipeline.run import Configs, Run
+from videothat.pipeline.run import Configs, Run, analyze_files, analyze_whole
 
 if TYPE_CHECKING:
     from videothat.core.timeline import Timeline
     from videothat.match.assemble import MatchResult
-
-
-def analyze_files(paths: Iterable[str | Path], analysis: AnalysisConfig, run: Run) -> AnalysisReport:
-    """Analyse files through ``run``'s cache (the ``analyze`` command); torch is imported
-    only if a file is not cached yet."""
-    with run.catalog(analysis) as catalog:
-        return analyze(paths, analysis, catalog=catalog, progress=run.progress)
 
 
 def match_files(song: str | Path, videos: Iterable[str | Path], configs: Configs, run: Run, *,
@@ -40,8 +32,8 @@ def match_files(song: str | Path, videos: Iterable[str | Path], configs: Configs
     """
     if index is None:
         analysis = configs.analysis
-        song_report = _analyse_song(song, analysis, run)
-        report = _analyse_videos(videos, analysis, run)
+        song_report = analyze_whole(song, analysis, run, role="song")
+        report = analyze_files(videos, analysis, run)
     else:
         analysis, song_report, report = _from_index(index, song, configs, run)
     for stage, spent in song_report.seconds.items():
@@ -57,26 +49,12 @@ def _from_index(index: Path, song: str | Path, configs: Configs, run: Run
 
     store = open_store(index, mode="shots")
     analysis = index_analysis(store, configs.analysis)
-    song_report = _analyse_song(song, analysis, run)
+    song_report = analyze_whole(song, analysis, run, role="song")
     with timed("shortlist", song_report.seconds):
         chosen = shortlist(song_report.analyses[0], store, configs.index, device=str(run.device))
-    report = _analyse_videos(sorted(chosen), analysis, run)
+    report = analyze_files(sorted(chosen), analysis, run)
     report.analyses = keep_shortlisted(report.analyses, chosen)
     return analysis, song_report, report
-
-
-def _analyse_videos(videos: Iterable[str | Path], analysis: AnalysisConfig, run: Run) -> AnalysisReport:
-    with run.catalog(analysis) as catalog:
-        return analyze(videos, analysis, catalog=catalog, progress=run.progress, device=run.device)
-
-
-def _analyse_song(song: str | Path, analysis: AnalysisConfig, run: Run) -> AnalysisReport:
-    songs = analysis.for_songs()
-    with run.catalog(songs) as catalog:
-        report = analyze([song], songs, catalog=catalog, device=run.device)
-    if report.failures:  # the message names the file and the problem
-        raise VideoThatError(f"song {report.failures[0].message}")
-    return report
 
 
 def _match(song, report: AnalysisReport, configs: Configs, run: Run, analysis: AnalysisConfig) -> MatchResult:

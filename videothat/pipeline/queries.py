@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from videothat.analysis import AnalysisConfig, analyze
+from videothat.analysis import AnalysisConfig
 from videothat.core.errors import NoVideoError, ParameterError, VideoThatError
 from videothat.index.config import IndexConfig
 from videothat.index.encode import query_fingerprints
 from videothat.index.store import FingerprintStore, Hit
 from videothat.index.vote import Alignment, vote
 from videothat.pipeline.archive import index_analysis, open_store
-from videothat.pipeline.run import Run
+from videothat.pipeline.run import Run, analyze_whole
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,7 @@ def _query_fingerprints(path: str | Path, store: FingerprintStore, analysis: Ana
                         run: Run) -> tuple[np.ndarray, np.ndarray, float]:
     """(vectors, window starts in s, the index's hop in s) of a query file analysed whole,
     with windows every ``index.query_hop`` s."""
-    analysis = index_analysis(store, analysis).for_songs()
-    with run.catalog(analysis) as catalog:
-        report = analyze([path], analysis, catalog=catalog, device=run.device)
-    if report.failures:
-        raise VideoThatError(f"query {report.failures[0].message}")
+    report = analyze_whole(path, index_analysis(store, analysis), run, role="query")
     return query_fingerprints(report.analyses[0], store, index, device=str(run.device))
 
 

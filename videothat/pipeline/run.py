@@ -1,17 +1,19 @@
-"""The parameter objects every job takes: its configs, and the run it is part of."""
+"""The parameter objects every job takes (its configs, and the run it is part of), and the
+analysis of files through a run's cache, which every job starts with."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from videothat.analysis import AnalysisConfig
+from videothat.analysis import AnalysisConfig, AnalysisReport, analyze
 from videothat.catalog import Catalog
 from videothat.core.device import check_device_name, resolve_device
+from videothat.core.errors import VideoThatError
 from videothat.core.progress import NoProgress, Progress
 from videothat.index.config import IndexConfig
 from videothat.match.config import MatchConfig
@@ -54,3 +56,25 @@ class Run:
             yield catalog
         finally:
             catalog.close()
+
+
+def analyze_files(paths: Iterable[str | Path], analysis: AnalysisConfig, run: Run, *,
+                  progress: bool = True) -> AnalysisReport:
+    """Analyse files through ``run``'s cache on ``run``'s device (resolved only if a file is
+    not cached yet), reporting to ``run.progress`` unless ``progress`` is false."""
+    with run.catalog(analysis) as catalog:
+        return analyze(paths, analysis, catalog=catalog, progress=run.progress if progress else None,
+                       device=lambda: run.device)
+
+
+def analyze_whole(path: str | Path, analysis: AnalysisConfig, run: Run, *, role: str) -> AnalysisReport:
+    """Analyse one file whole, as one shot (a song, a query), through ``run``'s cache.
+
+    Raises
+    ------
+    VideoThatError : the file cannot be used; the message starts with ``role`` and names it.
+    """
+    report = analyze_files([path], analysis.for_songs(), run, progress=False)
+    if report.failures:  # the message names the file and the problem
+        raise VideoThatError(f"{role} {report.failures[0].message}")
+    return report
