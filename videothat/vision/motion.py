@@ -154,8 +154,9 @@ def impact_curves(videos: Sequence[Tensor], config: MotionConfig) -> list[Tensor
     lengths = [v.shape[0] for v in videos]
     gray = to_gray(torch.cat(list(videos)))
     impact = decelerations(directograms(gray, config), gray.shape[0])  # over the concatenation
-    ends = torch.tensor(lengths, device=impact.device).cumsum(0)
-    edges = torch.cat([ends - torch.tensor(lengths, device=impact.device), ends - 1])
+    sizes = torch.tensor(lengths, device=impact.device)
+    ends = sizes.cumsum(0)
+    edges = torch.cat([ends - sizes, ends - 1])
     edges = edges[(edges >= 0) & (edges < impact.numel())]
     impact[edges] = 0  # first and last frames: the only ones a pair across two sequences reaches
     return list(torch.split(impact, lengths))
