@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from videothat.media.synthetic import (  # noqa: F401  (re-exported for the tests)
+    bouncing_frames,
     clicks,
     cut_video,
     segment_frames,

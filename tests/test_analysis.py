@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -87,7 +88,10 @@ def test_second_run_decodes_nothing(archive, tmp_path, monkeypatch):
     # bad files keep their verdict without being decoded again
     assert {f.path.name for f in second.failures} == {f.path.name for f in first.failures}
     verdicts = {f.path.name for f in second.failures if "cached verdict" in f.message}
-    assert verdicts == {"mute.mp4", "silent.mp4", "empty.mkv", "junk.mp4"}
+    assert verdicts == {"empty.mkv", "junk.mp4"}  # the videos without sound are cached analyses (pictures)
+    unused = {f.path.name: f.message for f in second.failures if f.path.name in ("mute.mp4", "silent.mp4")}
+    assert set(unused) == {"mute.mp4", "silent.mp4"}
+    assert all("match.visual_weight" in m for m in unused.values())
     for a, b in zip(first.analyses, second.analyses, strict=True):
         assert a.shots == b.shots
         for x, y in zip(a.novelty, b.novelty, strict=True):
@@ -121,14 +125,21 @@ def test_analysis_config_rejects_unknown_and_bad_values():
         analysis_config({"device": "tpu"})
 
 
-def test_cli_analyze_summary_and_exit_codes(archive, tmp_path, capsys):
+def test_cli_analyze_summary_and_exit_codes(archive, tmp_path, capsys, caplog):
     cache = str(tmp_path / "cache")
     assert main(["analyze", str(archive / "good"), "--cache-dir", cache, "-q"]) == 0
     out = capsys.readouterr().out
     assert "files analysed  3 (0 from cache)" in out and "failures        0" in out
     assert main(["analyze", str(archive), "--cache-dir", cache, "-q"]) == 1
     captured = capsys.readouterr()
-    assert "3 (3 from cache)" in captured.out and "FAILED" in captured.err and "mute.mp4" in captured.err
+    # by default (match.visual_weight > 0) the videos without sound are used by their pictures
+    assert "5 (3 from cache)" in captured.out and "pictures only   2" in captured.out
+    assert "pictures only: " in caplog.text and "mute.mp4 (has no audio stream)" in caplog.text
+    assert "FAILED" in captured.err and "junk.mp4" in captured.err and "FAILED " + str(archive / "bad" / "mute.mp4") \
+        not in captured.err
+    assert main(["analyze", str(archive), "match.visual_weight=0", "--cache-dir", cache, "-q"]) == 1
+    captured = capsys.readouterr()
+    assert "3 (3 from cache)" in captured.out and "mute.mp4" in captured.err and "visual_weight" in captured.err
 
 
 @pytest.mark.parametrize(
@@ -177,3 +188,52 @@ def test_registries_agree_with_the_names_configs_check():
 
     assert set(ENCODERS.names) == set(ENCODER_NAMES)
     assert set(OBJECTIVES.names) == set(OBJECTIVE_NAMES)
+
+
+def test_with_pictures_silent_videos_are_kept_and_every_video_has_impacts(archive, tmp_path, monkeypatch):
+    from videothat.vision.config import MotionConfig
+
+    config = AnalysisConfig(motion=MotionConfig(height=32))
+    first = _run([archive], tmp_path, config)
+    names = {a.source.name: a for a in first.analyses}
+    assert set(names) == {"handheld.mp4", "song.ogg", "cuts.mp4", "mute.mp4", "silent.mp4"}
+    assert {p.name for p in first.pictures_only} == {"mute.mp4", "silent.mp4"}
+    assert {f.path.name for f in first.failures} == {"empty.mkv", "junk.mp4"}
+    assert "no audio stream" in names["mute.mp4"].audio_problem and "silent" in names["silent.mp4"].audio_problem
+    for name, a in names.items():
+        if not a.has_video:
+            assert a.visual is None
+            continue
+        assert [len(v) for v in a.visual] == [len(n) for n in a.novelty], name
+        if not a.has_audio:
+            assert all(not n.any() for n in a.novelty)  # flat: no sound to score
+    assert max(float(v.max()) for v in names["handheld.mp4"].visual) > 0  # a hand-held camera moves
+    # the impacts are cached: a second run decodes no frames, and gives the same curves
+    import videothat.vision.motion as motion
+
+    monkeypatch.setattr(motion, "file_impacts", lambda *a, **k: pytest.fail("pictures decoded again"))
+    second = _run([archive], tmp_path, config)
+    for a, b in zip(first.analyses, second.analyses, strict=True):
+        for x, y in zip(a.visual or [], b.visual or [], strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_impacts_follow_a_change_of_shots_without_decoding_again(archive, tmp_path, monkeypatch):
+    """The whole-file curve is keyed by content and motion parameters only: other shots read it again."""
+    from videothat.media.config import ShotConfig
+    from videothat.vision.config import MotionConfig
+    from videothat.vision.pictures import with_impacts
+
+    video = archive / "good" / "cuts.mp4"
+    config = AnalysisConfig(motion=MotionConfig(height=32))
+    (cut,) = _run([video], tmp_path, config).analyses
+    import videothat.vision.motion as motion
+
+    monkeypatch.setattr(motion, "file_impacts", lambda *a, **k: pytest.fail("pictures decoded again"))
+    (whole,) = _run([video], tmp_path, replace(config, shots=ShotConfig(detector="whole"))).analyses
+    assert len(cut.shots) == 4 and len(whole.shots) == 1
+    catalog = Catalog(tmp_path / "cache", config.cache_params())
+    curve, fps = catalog.get_impacts(cut.content_hash, config.motion.as_dict())
+    catalog.close()
+    np.testing.assert_array_equal(with_impacts(cut, curve, fps).visual[1], cut.visual[1])
+    assert len(curve) == round(5.0 * fps)

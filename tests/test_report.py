@@ -46,3 +46,19 @@ def test_make_report_is_self_contained(tmp_path, capsys):
     assert page.count("<tr><td>") == timeline.count('"source":')
     for label in ("onset F-measure", "cuts on onsets", "shots used", "segments"):
         assert label in page
+
+
+def test_beat_alignment_equals_a_brute_force_loop():
+    import math
+
+    from videothat.report import beat_alignment
+
+    rng = np.random.default_rng(3)
+    beats, events = np.sort(rng.uniform(0, 10, 17)), rng.uniform(0, 10, 9)
+    expected = np.mean([math.exp(-min(abs(b - e) for e in events) ** 2 / (2 * 0.05 ** 2)) for b in beats])
+    assert beat_alignment(beats, events) == pytest.approx(expected, rel=1e-12)
+    assert beat_alignment(beats, beats) == 1.0
+    grid = np.arange(0.5, 10, 0.5)
+    assert beat_alignment(grid, grid + 0.05) == pytest.approx(math.exp(-0.5))
+    assert beat_alignment(beats, []) == 0.0 and beat_alignment([], events) == 0.0
+    assert beat_alignment([1.0, 2.0], [1.5]) == pytest.approx(math.exp(-0.25 / 0.005))

@@ -35,6 +35,7 @@ from videothat.settings import (
     match_config,
     render_config,
 )
+from videothat.vision.config import MotionConfig
 from videothat.vision.encoders import VideoEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +106,9 @@ SECTIONS = {
     "audio": ("config", lambda cfg: cfg["audio"], lambda: defaults_of(NoveltyConfig)),
     "shots": ("config", lambda cfg: cfg["shots"], lambda: defaults_of(ShotConfig)),
     "analysis": ("config", lambda cfg: {**cfg["analysis"], "novelty": cfg["audio"], "shots": cfg["shots"],
-                                        "device": cfg["device"]}, lambda: defaults_of(AnalysisConfig)),
+                                        "device": cfg["device"], "motion": None},  # motion: from vision
+                 lambda: defaults_of(AnalysisConfig)),
+    "vision": ("config", lambda cfg: cfg["vision"], lambda: {"motion": defaults_of(MotionConfig)}),
     "match": ("config", lambda cfg: cfg["match"], lambda: defaults_of(MatchConfig)),
     "index": ("config", lambda cfg: cfg["index"], lambda: defaults_of(IndexConfig)),
     "render": ("config", lambda cfg: cfg["render"], lambda: defaults_of(RenderConfig)),
@@ -282,3 +285,13 @@ def test_config_table_check_and_write(tmp_path, monkeypatch):
     assert table.main([]) == 0 and table.main(["--check"]) == 0
     text = stale.read_text()
     assert text.startswith("intro\n") and text.endswith("after\n") and "| `match.floor` | `0.05` |" in text
+
+
+def test_pictures_are_analysed_when_the_match_uses_them():
+    assert analysis_config(compose_config([])).motion == MotionConfig()
+    assert analysis_config(compose_config(["vision.motion.height=48"])).motion == MotionConfig(height=48)
+    assert analysis_config(compose_config(["match.visual_weight=0"])).motion is None
+    with pytest.raises(ParameterError, match="vision.motion"):
+        analysis_config(compose_config(["+vision.motion.speed=3"]))
+    with pytest.raises(ParameterError, match="visual_weight"):
+        match_config(compose_config(["match.visual_weight=nan"]))

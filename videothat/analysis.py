@@ -1,9 +1,16 @@
-"""The analysis stage: files -> (cached) shots, per-shot novelty curves and chroma.
+"""The analysis stage: files -> (cached) shots, per-shot novelty curves and chroma, and
+(with ``motion``) per-shot visual impact curves.
 
 Files are decoded and cut into shots on a thread pool while the main thread computes
 novelty for many files' shots in one device batch and stores each file's entry in the
 :class:`~videothat.catalog.Catalog` as soon as its batch is done. Songs are analysed with
 the ``whole`` shot detector (:meth:`AnalysisConfig.for_songs`): one shot per file.
+
+A video whose sound is missing or silent is analysed by its pictures (all-zero novelty,
+``FileAnalysis.audio_problem`` says why); it is kept only when ``motion`` is set (pictures
+are analysed), else reported as a failure. With ``motion``, each video's impact curve is
+computed over the whole file once, cached beside its audio analysis (same content hash,
+the motion parameters as key), and read per shot on the novelty frames.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from videothat.core.progress import NoProgress, Progress, timed
 from videothat.core.records import FileAnalysis, Shot
 from videothat.media.config import ShotConfig
 from videothat.media.discover import find_media
+from videothat.vision.config import MotionConfig
 
 if TYPE_CHECKING:  # heavy imports wait until a file really needs decoding
     import torch
@@ -47,6 +55,7 @@ class AnalysisConfig:
     batch_frames: int | None = None  # STFT frames per block; None = per-device default
     workers: int = 2  # files decoded and cut into shots concurrently
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    motion: MotionConfig | None = None  # visual impact curves of videos (and silent footage kept); None = sound only
 
     def __post_init__(self) -> None:
         if not self.batch_seconds > 0:
@@ -61,7 +70,7 @@ class AnalysisConfig:
 
     def for_songs(self) -> AnalysisConfig:
         """The same analysis with each file whole, as one shot (a song, even with pictures)."""
-        return replace(self, shots=ShotConfig(detector="whole"))
+        return replace(self, shots=ShotConfig(detector="whole"), motion=None)
 
     def cache_params(self) -> dict[str, object]:
         """The parameters that change analysis results (the cache key)."""
@@ -87,6 +96,7 @@ class AnalysisReport:
     analyses: list[FileAnalysis] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     cached: int = 0
+    pictures_only: list[Path] = field(default_factory=list)  # videos used by their pictures alone (no usable sound)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage (decode/shots summed over threads)
 
     def add_time(self, stage: str, seconds: float) -> None:
@@ -110,8 +120,9 @@ class _Decoded:
     duration: float
     has_video: bool
     shots: list[Shot]
-    waves: list[torch.Tensor]  # per shot, [shape=(n_i,)] float32
+    waves: list[torch.Tensor] | None  # per shot, [shape=(n_i,)] float32; None: no usable sound
     seconds: dict[str, float] = field(default_factory=dict)  # time spent per stage on this file
+    audio_problem: str | None = None  # why the sound is unusable (then ``waves`` is None)
 
     @property
     def audio_seconds(self) -> float:
@@ -141,11 +152,12 @@ def analyze(
     progress.start("analyze", len(files), "file")
     novelty = _LazyNovelty(config, device)
     pending: list[_Decoded] = []
+    from_cache: set[Path] = set()
     try:
         for path, result in _prepare_all(files, config, catalog):
             if isinstance(result, FileAnalysis):
                 report.analyses.append(result)
-                report.cached += 1
+                from_cache.add(result.source)
                 progress.advance("analyze", status="cached")
             elif isinstance(result, _Decoded):
                 pending.append(result)
@@ -160,9 +172,36 @@ def analyze(
         _finish(pending, novelty, catalog, report)
     finally:
         progress.finish("analyze")
+    _keep_silent_footage(report, config)
+    report.cached = sum(a.source in from_cache for a in report.analyses)
+    if config.motion is not None:
+        from videothat.vision.pictures import attach_impacts
+
+        report.analyses, failed = attach_impacts(report.analyses, config.motion, catalog=catalog, progress=progress,
+                                                 device=novelty.device, seconds=report.seconds)
+        report.failures += [Failure(path, message) for path, message in failed]
+        report.pictures_only = [a.source for a in report.analyses if not a.has_audio]
+        for a in report.analyses:
+            if not a.has_audio:
+                log.warning("pictures only: %s (%s): its shots are placed by their motion", a.source, a.audio_problem)
     order = {p: i for i, p in enumerate(files)}
     report.analyses.sort(key=lambda a: order.get(a.source, len(order)))
     return report
+
+
+def _keep_silent_footage(report: AnalysisReport, config: AnalysisConfig) -> None:
+    """Videos without usable sound: kept (by their pictures) when pictures are analysed,
+    else failures saying how to use them."""
+    kept = []
+    for a in report.analyses:
+        if a.has_audio:
+            kept.append(a)
+        elif config.motion is not None:
+            kept.append(a)
+        else:
+            report.failures.append(Failure(a.source, f"{a.source}: {a.audio_problem} (VideoThat matches shots by "
+                                                     "their sound; match.visual_weight > 0 uses it by its pictures)"))
+    report.analyses = kept
 
 
 def _prepare_all(
@@ -210,38 +249,57 @@ def _decode_and_cut(path: Path, digest: str, config: AnalysisConfig) -> _Decoded
 
     seconds: dict[str, float] = {}
     with timed("decode", seconds):
-        info, audio = _decode(path, config)
+        info, audio, problem = _decode(path, config)
     sr = config.novelty.sample_rate
-    duration = audio.size / sr
+    duration = audio.size / sr if audio is not None else _video_duration(info)
     shots_config = config.shots if info.video is not None else ShotConfig(detector="whole")
     with timed("shots", seconds):
         shots = detect_shots(path, shots_config, duration=duration)
     shots = _clip_to_audio(shots, duration, min_seconds=config.novelty.hop_length / sr)
     if not shots:
         raise MediaError(path, f"no shot overlaps the {duration:.2f} s of audio")
-    import torch
+    waves = None
+    if audio is not None:
+        import torch
 
-    wave = torch.from_numpy(audio)
-    waves = [wave[round(s.start * sr) : round(s.end * sr)] for s in shots]
-    return _Decoded(path, digest, duration, info.video is not None, shots, waves, seconds)
+        wave = torch.from_numpy(audio)
+        waves = [wave[round(s.start * sr) : round(s.end * sr)] for s in shots]
+    return _Decoded(path, digest, duration, info.video is not None, shots, waves, seconds, problem)
 
 
-def _decode(path: Path, config: AnalysisConfig) -> tuple[MediaInfo, np.ndarray]:
-    """(probe info, mono float32 audio at the novelty rate) of a file with usable sound."""
+def _decode(path: Path, config: AnalysisConfig) -> tuple[MediaInfo, np.ndarray | None, str | None]:
+    """(probe info, mono float32 audio at the novelty rate, None) of a file with usable
+    sound; (info, None, why) of a video without.
+
+    Raises
+    ------
+    NoAudioError : a file without pictures has no usable sound.
+    """
     from videothat.media.audio import decode_audio, peak_dbfs
     from videothat.media.probe import probe
 
     info = probe(path)
     if info.audio is None:
-        raise NoAudioError(path, "has no audio stream (VideoThat matches shots by their sound)")
-    sr = config.novelty.sample_rate
-    audio = decode_audio(path, sr)
+        return _no_sound(path, info, "has no audio stream")
+    audio = decode_audio(path, config.novelty.sample_rate)
     level = peak_dbfs(audio)
     if level < config.silence_db:
-        raise NoAudioError(
-            path, f"audio is silent (peak {level:.1f} dBFS, below silence_db={config.silence_db})"
-        )
-    return info, audio
+        return _no_sound(path, info, f"audio is silent (peak {level:.1f} dBFS, below silence_db={config.silence_db})")
+    return info, audio, None
+
+
+def _no_sound(path: Path, info: MediaInfo, problem: str) -> tuple[MediaInfo, None, str]:
+    if info.video is None:
+        raise NoAudioError(path, f"{problem} (and no pictures to use instead)")
+    return info, None, problem
+
+
+def _video_duration(info: MediaInfo) -> float:
+    video = info.video
+    duration = (video.duration if video is not None and video.duration else None) or info.duration
+    if not duration or duration <= 0:
+        raise MediaError(info.path, "the video stream has no duration")
+    return float(duration)
 
 
 def _clip_to_audio(shots: list[Shot], duration: float, *, min_seconds: float) -> list[Shot]:
@@ -255,15 +313,23 @@ class _LazyNovelty:
     run served entirely from the cache starts and ends fast."""
 
     def __init__(self, config: AnalysisConfig, device: torch.device | Callable[[], torch.device] | None) -> None:
-        self.config, self.device = config, device
+        self.config, self._device = config, device
         self._module: SpectralNovelty | None = None
+
+    def device(self) -> torch.device:
+        """The device analyses run on (resolved on the first call)."""
+        if callable(self._device):
+            self._device = self._device()
+        elif self._device is None:
+            self._device = resolve_device(self.config.device)
+        return self._device
 
     def get(self) -> SpectralNovelty:
         if self._module is None:
             from videothat.audio.novelty import SpectralNovelty
 
-            device = self.device() if callable(self.device) else self.device or resolve_device(self.config.device)
-            self._module = SpectralNovelty(self.config.novelty, device=device, batch_frames=self.config.batch_frames)
+            self._module = SpectralNovelty(self.config.novelty, device=self.device(),
+                                           batch_frames=self.config.batch_frames)
         return self._module
 
 
@@ -271,18 +337,27 @@ def _finish(pending: list[_Decoded], lazy: _LazyNovelty, catalog: Catalog, repor
     """Novelty for all pending files' shots in one batch, then store each file."""
     if not pending:
         return
-    with timed("novelty", report.seconds):
-        novelty = lazy.get()
-        batch = novelty([w for p in pending for w in p.waves])
-        curves, chroma = batch.unbatch(), batch.unbatch_chroma()
+    sounding = [p for p in pending if p.waves is not None]
+    curves: list = []
+    chroma: list | None = None
+    config = lazy.config.novelty
+    if sounding:
+        with timed("novelty", report.seconds):
+            batch = lazy.get()([w for p in sounding for w in p.waves])
+            curves, chroma = batch.unbatch(), batch.unbatch_chroma()
     start = 0
     for p in pending:
-        span = slice(start, start + len(p.shots))
-        mine = [c.numpy().astype(np.float32, copy=False) for c in curves[span]]
-        pitch = None if chroma is None else [c.numpy().astype(np.float32, copy=False) for c in chroma[span]]
-        start += len(p.shots)
-        analysis = FileAnalysis(p.path, p.digest, p.duration, p.has_video, p.shots, mine,
-                                novelty.config.frame_rate, pitch)
+        if p.waves is None:  # pictures only: flat novelty on the frames the sound would have had
+            sizes = [config.n_frames(round(s.duration * config.sample_rate)) for s in p.shots]
+            mine = [np.zeros(n, np.float32) for n in sizes]
+            pitch = [np.zeros((n, 12), np.float32) for n in sizes] if config.chroma else None
+        else:
+            span = slice(start, start + len(p.shots))
+            mine = [c.numpy().astype(np.float32, copy=False) for c in curves[span]]
+            pitch = None if chroma is None else [c.numpy().astype(np.float32, copy=False) for c in chroma[span]]
+            start += len(p.shots)
+        analysis = FileAnalysis(p.path, p.digest, p.duration, p.has_video, p.shots, mine, config.frame_rate,
+                                pitch, audio_problem=p.audio_problem)
         catalog.put(analysis)
         report.analyses.append(analysis)
     pending.clear()

@@ -1,4 +1,5 @@
-"""The analysis cache: per source file, its shots and each shot's novelty curve.
+"""The analysis cache: per source file, its shots and each shot's novelty curve, and its
+visual impact curve.
 
 Entries are keyed by the file's content hash (BLAKE2b) and a hash of the analysis
 parameters, so a renamed file is still a hit and a changed parameter is a miss. Each
@@ -26,7 +27,7 @@ from videothat.core.records import FileAnalysis, Shot
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: audio_problem (videos without usable sound kept), visual impact entries
 
 
 class Catalog:
@@ -68,8 +69,33 @@ class Catalog:
             self._db.commit()
         return digest
 
-    def entry_path(self, digest: str) -> Path:
-        return self.root / f"v{FORMAT_VERSION}" / digest[:2] / f"{digest}-{self.key}.npz"
+    def entry_path(self, digest: str, key: str | None = None, kind: str = "") -> Path:
+        """Where the entry of content ``digest`` lives: the analysis under this catalog's
+        parameters, or with ``key`` and ``kind`` another analysis of the same file."""
+        return self.root / f"v{FORMAT_VERSION}" / digest[:2] / f"{digest}-{key or self.key}{kind}.npz"
+
+    def get_impacts(self, digest: str, params: dict[str, object]) -> tuple[np.ndarray, float] | None:
+        """The cached whole-file visual impact curve of content ``digest`` under ``params``
+        (the motion parameters): ([shape=(frames,)] float32, video frames/s), or None."""
+        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), ".impacts")
+        if not entry.exists():
+            return None
+        try:
+            with np.load(entry, allow_pickle=False) as z:
+                if int(z["format_version"]) != FORMAT_VERSION:
+                    raise CacheError(f"{entry}: format version {int(z['format_version'])}")
+                return z["curve"].astype(np.float32, copy=False), float(z["fps"])
+        except (OSError, ValueError, KeyError, CacheError) as exc:
+            log.warning("ignoring unreadable cache entry %s (%s); re-analysing", entry, exc)
+            return None
+
+    def put_impacts(self, digest: str, params: dict[str, object], curve: np.ndarray, fps: float) -> Path:
+        """Store a whole-file visual impact curve (see :meth:`get_impacts`) atomically."""
+        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), ".impacts")
+        arrays = {"format_version": np.array(FORMAT_VERSION), "curve": np.asarray(curve, np.float32),
+                  "fps": np.array(fps, np.float64), "params": np.array(json.dumps(params, default=str))}
+        atomic_write(entry, lambda f: np.savez(f, **arrays))
+        return entry
 
     def get(self, path: str | Path, digest: str) -> FileAnalysis | None:
         """The cached analysis of ``path`` (content ``digest``), or None on a miss."""
@@ -115,6 +141,7 @@ def _to_arrays(a: FileAnalysis, params: dict[str, object]) -> dict[str, np.ndarr
         "duration": a.duration,
         "has_video": a.has_video,
         "frame_rate": a.frame_rate,
+        "audio_problem": a.audio_problem,
         "params": params,
     }
     lengths = [len(c) for c in a.novelty]
@@ -150,4 +177,5 @@ def _load(entry: Path, source: Path) -> FileAnalysis:
         novelty=curves,
         frame_rate=float(meta["frame_rate"]),
         chroma=chroma,
+        audio_problem=meta.get("audio_problem"),
     )

@@ -22,7 +22,8 @@ from videothat.core.errors import ParameterError, VideoThatError
 log = logging.getLogger("videothat")
 
 OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.]*=")
-ANALYZE_STATUSES = {"analyze": ("cached", "analysed", "failed")}  # the analyze bar's tallies, in order
+# the analyze and pictures bars' tallies, in order
+ANALYZE_STATUSES = {stage: ("cached", "analysed", "failed") for stage in ("analyze", "pictures")}
 
 
 def default_cache_dir() -> Path:
@@ -134,6 +135,12 @@ def _print_outcome(result, report, detail: str, t0: float) -> None:
     used = len({p.shot for p in result.placements})
     print(f"{len(timeline.segments)} segments over {timeline.duration:.1f} s from {used} of "
           f"{len(result.shots)} shots{detail} ({time.perf_counter() - t0:.1f} s)")
+    from videothat.report import summarize
+
+    s = summarize(result)
+    visual = "" if s.visual_on_beats is None else (f", visual beat alignment {s.visual_on_beats:.2f} (beats on "
+                                                  f"impacts) / {s.beats_on_visual:.2f} (impacts on beats)")
+    print(f"sync: onset F {s.onset_f:.2f}, cuts on onsets {100 * s.cuts_on_onsets:.0f} %{visual}")
 
 
 def cmd_make(args: argparse.Namespace) -> int:
@@ -272,6 +279,8 @@ def print_summary(report, seconds: float) -> None:
         ("failures", f"{len(report.failures)}"),
         ("wall time", f"{seconds:.2f} s"),
     ]
+    if report.pictures_only:
+        rows.insert(3, ("pictures only", f"{len(report.pictures_only)} (no usable sound: matched by motion alone)"))
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
     for failure in report.failures:

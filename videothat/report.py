@@ -2,8 +2,9 @@
 
 What it shows: the song's novelty with the chosen segments drawn over it and each
 segment's own novelty overlaid; cut points against the song's onsets and beats; summary figures
-(onset F-measure between the song and the assembled shot novelty, the fraction of cuts
-within 50 ms of a song onset, shots used of those available); and the segment table.
+(onset F-measure between the song and the assembled shots' sound, the fraction of cuts
+within 50 ms of a song onset, the visual beat alignment of the placed shots' motion with
+the song's beats both ways, shots used of those available); and the segment table.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from videothat.audio.onsets import onset_frames
 from videothat.match.assemble import MatchResult
 
 WINDOW_S = 0.05  # s, onset matching window (as mir_eval's default)
+SIGMA_S = 0.05  # s, the visual beat alignment's tolerance (Gaussian sigma)
 
 
 def onset_f_measure(reference: np.ndarray, estimate: np.ndarray, *, window: float = WINDOW_S) -> float:
@@ -42,23 +44,42 @@ def onset_f_measure(reference: np.ndarray, estimate: np.ndarray, *, window: floa
     return 0.0 if matched == 0 else 2 * precision * recall / (precision + recall)
 
 
+def beat_alignment(beats: np.ndarray, events: np.ndarray, *, sigma: float = SIGMA_S) -> float:
+    """Mean over ``beats`` (s) of ``exp(-d^2 / (2 sigma^2))``, ``d`` the distance to the
+    nearest of ``events`` (s): 1 when every beat has an event on it, ~0 when none is within
+    a few sigma; 0 without events (or without beats). Swap the arguments for the other way round."""
+    beats, events = np.asarray(beats, np.float64), np.sort(np.asarray(events, np.float64))
+    if beats.size == 0 or events.size == 0:
+        return 0.0
+    at = np.searchsorted(events, beats).clip(1, events.size - 1) if events.size > 1 else np.zeros(beats.size, int)
+    nearest = np.minimum(np.abs(beats - events[at]), np.abs(beats - events[np.maximum(at - 1, 0)]))
+    return float(np.exp(-(nearest ** 2) / (2 * sigma ** 2)).mean())
+
+
 @dataclass(frozen=True)
 class Summary:
     """Figures of a match."""
 
-    onset_f: float  # song onsets vs onsets of the assembled shot novelty (50 ms)
+    onset_f: float  # song onsets vs onsets of the assembled shots' sound (50 ms)
     cuts_on_onsets: float  # fraction of inner cuts within 50 ms of a song onset
     shots_used: int
     shots_available: int
     segments: int
+    visual_on_beats: float | None = None  # beat_alignment(song beats, placed visual impacts); None: no pictures
+    beats_on_visual: float | None = None  # beat_alignment(placed visual impacts, song beats)
+    visual_impacts: int = 0  # visual impacts of the placed shots
 
 
-def assembled_curve(result: MatchResult) -> np.ndarray:
-    """The novelty of the shots as placed: each segment's curve from its in-point, played
-    at the segment's speed. [T]"""
+def assembled_curve(result: MatchResult, *, which: str = "sound") -> np.ndarray:
+    """A curve of the shots as placed: each segment's curve from its in-point, played at the
+    segment's speed. ``which``: ``sound`` (audio novelty), ``visual`` (visual impacts) or
+    ``scored`` (what the matcher scored). [T]"""
+    curves = {"sound": result.sound_curves, "visual": result.visual, "scored": result.curves}[which]
     out = np.zeros_like(result.song_curve)
+    if curves is None:
+        return out
     for p in result.placements:
-        piece = retimed_piece(result.curves[p.shot], p.in_frame, p.length, p.speed)
+        piece = retimed_piece(curves[p.shot], p.in_frame, p.length, p.speed)
         end = min(p.start + piece.size, out.size)
         out[p.start : end] = piece[: end - p.start]
     return out
@@ -78,17 +99,31 @@ def retimed_piece(curve: np.ndarray, in_frame: int, length: int, speed: float = 
 def summarize(result: MatchResult) -> Summary:
     fr = result.frame_rate
     song_onsets = result.onsets / fr
-    shot_onsets = onset_frames(assembled_curve(result), frame_rate=fr) / fr
+    shot_onsets = onset_frames(assembled_curve(result, which="sound"), frame_rate=fr) / fr
     cuts = np.array([c.song_start for c in result.timeline.segments[1:]])
     near = (np.abs(cuts[:, None] - song_onsets[None, :]).min(axis=1) <= WINDOW_S) if cuts.size and song_onsets.size \
         else np.zeros(0, dtype=bool)
+    impacts = visual_impacts(result)
+    beats = result.beats / fr
     return Summary(
         onset_f=onset_f_measure(song_onsets, shot_onsets),
         cuts_on_onsets=float(near.mean()) if near.size else 1.0,
         shots_used=len({p.shot for p in result.placements}),
         shots_available=len(result.shots),
         segments=len(result.timeline.segments),
+        visual_on_beats=None if impacts is None else beat_alignment(beats, impacts),
+        beats_on_visual=None if impacts is None else beat_alignment(impacts, beats),
+        visual_impacts=0 if impacts is None else impacts.size,
     )
+
+
+def visual_impacts(result: MatchResult) -> np.ndarray | None:
+    """Times (s, song time) of the visual impacts of the placed shots: peaks of their impact
+    curves as placed (cuts themselves not counted: ``cuts_on_onsets`` measures those), picked
+    as onsets are; None when the pictures were not analysed."""
+    if result.visual is None:
+        return None
+    return onset_frames(assembled_curve(result, which="visual"), frame_rate=result.frame_rate) / result.frame_rate
 
 
 def _png(fig) -> str:
@@ -107,24 +142,27 @@ def _timeline_plot(result: MatchResult) -> str:
     t = np.arange(result.song_curve.size) / fr
     sources = sorted({str(c.source) for c in result.timeline.segments})
     colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(sources)}
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 6.2), sharex=True, height_ratios=[3, 1.2])
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 6.6), sharex=True, height_ratios=[3, 1.6])
     for cut in result.timeline.segments:
         top.axvspan(cut.song_start, cut.song_end, color=colours[str(cut.source)], alpha=0.13, lw=0)
     top.plot(t, result.song_curve, color="#222", lw=0.8, label="song novelty")
-    shot = assembled_curve(result)
-    top.plot(t, shot, color="#d1495b", lw=0.9, alpha=0.85, label="each segment's own novelty")
+    shot = assembled_curve(result, which="sound")
+    top.plot(t, shot, color="#d1495b", lw=0.9, alpha=0.85, label="each segment's own sound (novelty)")
     for cut in result.timeline.segments[1:]:
         top.axvline(cut.song_start, color="#1f5fbf", lw=1.0, alpha=0.8)
     top.set_ylabel("onset strength")
     top.legend(loc="upper right", fontsize=9, frameon=False)
     top.set_title("Segments over the song (background: source video; blue lines: cuts)", fontsize=11, loc="left")
-    for onset in result.onsets / fr:
-        bottom.axvline(onset, ymin=0.69, ymax=1.0, color="#555", lw=0.6)
     for beat in result.beats / fr:
-        bottom.axvline(beat, ymin=0.36, ymax=0.64, color="#e09f3e", lw=1.0)
+        bottom.axvline(beat, ymin=0.51, ymax=0.74, color="#e09f3e", lw=1.0)
     for cut in result.timeline.segments[1:]:
-        bottom.axvline(cut.song_start, ymin=0.0, ymax=0.31, color="#1f5fbf", lw=1.4)
-    bottom.set_yticks([0.15, 0.5, 0.85], ["cuts", "beats", "song onsets"])
+        bottom.axvline(cut.song_start, ymin=0.0, ymax=0.23, color="#1f5fbf", lw=1.4)
+    impacts = visual_impacts(result)
+    for impact in [] if impacts is None else impacts:
+        bottom.axvline(impact, ymin=0.26, ymax=0.48, color="#2a9d8f", lw=1.0)
+    for onset in result.onsets / fr:
+        bottom.axvline(onset, ymin=0.77, ymax=1.0, color="#555", lw=0.6)
+    bottom.set_yticks([0.12, 0.37, 0.62, 0.88], ["cuts", "visual impacts", "beats", "song onsets"])
     bottom.set_ylim(0, 1)
     bottom.set_xlabel("song time (s)")
     bottom.set_xlim(0, result.timeline.duration)
@@ -151,6 +189,10 @@ def write_report(result: MatchResult, path: Path, *, video: Path | None = None) 
     figures = [
         ("onset F-measure", f"{summary.onset_f:.2f}", "song onsets vs the placed shots' onsets, 50 ms"),
         ("cuts on onsets", f"{100 * summary.cuts_on_onsets:.0f} %", "cuts within 50 ms of a song onset"),
+        *([] if summary.visual_on_beats is None else [
+            ("visual beats", f"{summary.visual_on_beats:.2f} / {summary.beats_on_visual:.2f}",
+             f"song beats on the motion's {summary.visual_impacts} impacts / impacts on beats "
+             f"(exp(-d^2/2s^2), s = {1000 * SIGMA_S:.0f} ms)")]),
         ("shots used", f"{summary.shots_used} / {summary.shots_available}", "of the usable shots"),
         ("segments", f"{summary.segments}", f"over {result.timeline.duration:.1f} s of song at {bpm:.0f} BPM"),
     ]

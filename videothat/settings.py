@@ -25,10 +25,11 @@ from videothat.index.config import IndexConfig
 from videothat.match.config import MatchConfig
 from videothat.media.config import RenderConfig, ShotConfig
 from videothat.pipeline.run import Configs
+from videothat.vision.config import MotionConfig
 
 CONFIG_DIR = Path(str(resources.files("videothat") / "configs"))
 MEMO_VERSION = 1  # bump when the memo's meaning changes (e.g. a Hydra upgrade that composes differently)
-ANALYSIS_SECTIONS = ("novelty", "shots", "device")  # AnalysisConfig fields set from other sections
+ANALYSIS_SECTIONS = ("novelty", "shots", "device", "motion")  # AnalysisConfig fields set from other sections
 
 
 def compose_config(overrides: list[str], *, config_name: str = "config", memo: Path | None = None) -> dict:
@@ -89,7 +90,8 @@ def _quote_commas(override: str) -> str:
 
 def analysis_config(cfg: Mapping[str, object]) -> AnalysisConfig:
     """:class:`AnalysisConfig` from the ``audio`` (novelty), ``shots`` and ``analysis``
-    sections and the top-level ``device``."""
+    sections and the top-level ``device``; with ``match.visual_weight`` > 0, the pictures'
+    analysis from ``vision.motion``."""
     analysis = dict(cfg.get("analysis", {}))
     clash = sorted(set(analysis) & set(ANALYSIS_SECTIONS))
     if clash:
@@ -100,7 +102,14 @@ def analysis_config(cfg: Mapping[str, object]) -> AnalysisConfig:
         "novelty": build_config(NoveltyConfig, cfg.get("audio", {}), "audio"),
         "shots": build_config(ShotConfig, cfg.get("shots", {}), "shots"),
         "device": str(cfg.get("device", "auto")),
+        "motion": _motion_config(cfg),
     }, "analysis")
+
+
+def _motion_config(cfg: Mapping[str, object]) -> MotionConfig | None:
+    """The motion analysis when the match uses the pictures (``match.visual_weight`` > 0), else None."""
+    motion = build_config(MotionConfig, dict(cfg.get("vision", {})).get("motion", {}), "vision.motion")
+    return motion if match_config(cfg).score.visual_weight > 0 else None
 
 
 def match_config(cfg: Mapping[str, object]) -> MatchConfig:

@@ -140,15 +140,20 @@ def test_cli_make_unwritable_output_writes_nothing(case, tmp_path, capsys):
     assert code == 2 and "cannot write /proc/nope/out.mp4" in capsys.readouterr().err
 
 
-def test_cli_make_without_usable_videos_says_why(case, tmp_path, capsys):
+def test_cli_make_without_usable_videos_says_why(case, tmp_path, capsys, caplog):
     from videothat.cli import main
 
     *_, root = case
     mute = cut_video(tmp_path / "mute.mp4", [0.5], 1.0)
-    code = main(["make", "--song", str(root / "song.wav"), "--videos", str(mute), "-o", str(tmp_path / "o.mp4"),
-                 "--cache-dir", str(root / "c"), "-q"])
+    args = ["make", "--song", str(root / "song.wav"), "--videos", str(mute), "-o", str(tmp_path / "o.mp4"),
+            "--cache-dir", str(root / "c"), "-q"]
+    code = main([*args, "match.visual_weight=0"])
     err = capsys.readouterr().err
     assert code == 2 and "no usable videos" in err and "mute.mp4: has no audio stream" in err
+    assert "match.visual_weight > 0" in err
+    code = main(args)  # by default a silent video takes part by its pictures: 1 s of them is too little
+    err = capsys.readouterr().err
+    assert code == 2 and f"pictures only: {mute}" in caplog.text and "not enough footage" in err
     assert not (tmp_path / "o.mp4").exists()
 
 
@@ -183,7 +188,8 @@ def test_speed_range_one_gives_todays_timeline_and_retimed_timelines_validate(ca
     base = MatchConfig()
     old = replace(base, score=replace(base.score, harmony=0.0),
                   search=replace(base.search, speed_min=1.0, speed_max=1.0))
-    shots, curves, _ = usable_shots(videos)
+    material = usable_shots(videos)
+    shots, curves = material.shots, material.curves
     y = np.concatenate(song.novelty)[: math.ceil(song.duration * song.frame_rate - 1e-9)]
     by_hand = search(shot_bank([torch.from_numpy(c) for c in curves], old.score), prepare_song(torch.from_numpy(y),
                      old.score), frame_rate=song.frame_rate, score=old.score, config=old.search,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import VIDEO_FIXTURE as FIXTURE_VIDEO
 from videothat.core.errors import ParameterError
 from videothat.vision.motion import (
     MotionConfig,
@@ -115,3 +116,39 @@ def test_empty_and_one_frame_sequences_and_a_blur_too_wide():
     assert [c.shape[0] for c in impact_curves([empty, one, three], MotionConfig())] == [0, 1, 3]
     with pytest.raises(ParameterError, match="too wide"):
         MotionConfig(height=16, blur=10)
+
+
+def test_file_impacts_in_chunks_equal_all_frames_at_once():
+    from videothat.media.frames import VideoFrames
+    from videothat.vision.motion import file_impacts
+
+    video = VideoFrames(FIXTURE_VIDEO)
+    config = MotionConfig(height=48)
+    whole = file_impacts(video, config, chunk_frames=10_000)
+    for chunk in (2, 7, 64):
+        torch.testing.assert_close(file_impacts(video, config, chunk_frames=chunk), whole, atol=1e-6, rtol=1e-5)
+    width = round(video.width * 48 / video.height / 2) * 2
+    frames = video.get(np.arange(video.count), height=48, width=width)
+    (reference,) = impact_curves([frames], config)
+    torch.testing.assert_close(whole, reference, atol=1e-6, rtol=1e-5)
+
+
+def test_shot_impacts_equal_each_shot_analysed_alone():
+    """Reading a whole-file curve per shot equals computing each shot's frames alone, then
+    resampling (brute force, per shot)."""
+    from videothat.vision.pictures import shot_impacts
+
+    fps, fr = 25.0, 43.066
+    xs = [4.0 * k for k in range(20)] + [80.0 - 4.0 * k for k in range(20)] + [0.0] * 10 + \
+         [3.0 * k for k in range(25)]
+    frames = moving_square(xs)  # 75 frames
+    config = MotionConfig()
+    (whole,) = impact_curves([frames], config)
+    spans = [(0.0, 30 / fps), (30 / fps, 56 / fps), (56 / fps, 75 / fps)]
+    lengths = [int((b - a) * fr) + 1 for a, b in spans]
+    got = shot_impacts(whole.numpy(), fps, spans, lengths, frame_rate=fr)
+    for (a, b), n, curve in zip(spans, lengths, got, strict=True):
+        f0, f1 = round(a * fps), round(b * fps)
+        (alone,) = impact_curves([frames[f0:f1]], config)
+        expected = resample(alone, fps, fr, n)
+        np.testing.assert_allclose(curve, expected.numpy(), atol=1e-5, rtol=1e-4)

@@ -29,6 +29,10 @@ class FileAnalysis:
     ``shots[i]`` has the novelty curve ``novelty[i]`` [shape=(frames_i,)] float32 at
     ``frame_rate`` frames per second, frame 0 at ``shots[i].start``, and (when analysed
     with ``audio.chroma``) the chroma ``chroma[i]`` [shape=(frames_i, 12)] float32.
+
+    A video whose sound is missing or silent has ``audio_problem`` set (why) and all-zero
+    novelty curves: usable by its pictures alone. ``visual[i]`` (when pictures were analysed)
+    is the shot's visual impact curve on the same frames as ``novelty[i]``.
     """
 
     source: Path
@@ -39,3 +43,9 @@ class FileAnalysis:
     novelty: list[np.ndarray]
     frame_rate: float
     chroma: list[np.ndarray] | None = None
+    audio_problem: str | None = None  # why the sound is unusable (no audio stream, silent), else None
+    visual: list[np.ndarray] | None = None  # per shot, [shape=(frames_i,)] float32 visual impacts
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_problem is None

@@ -25,6 +25,7 @@ from videothat.match.correlate import (
     speed_grid,
     speed_window,
 )
+from videothat.match.fuse import fuse_curves
 from videothat.match.search import Placement, SearchError, search
 from videothat.match.takes import align_takes, cover
 
@@ -52,6 +53,12 @@ class MatchResult:
     edge_frames: int = 0  # leading frames of each shot curve left out of scoring (score.edge)
     chroma: list[np.ndarray] | None = None  # the shots' chroma as scored (harmony term), [frames, 12] each
     song_chroma: np.ndarray | None = None  # [T, 12]
+    sound: list[np.ndarray] | None = None  # the shots' audio novelty (None: ``curves`` are the sound)
+    visual: list[np.ndarray] | None = None  # the shots' visual impact curves (None: pictures not analysed)
+
+    @property
+    def sound_curves(self) -> list[np.ndarray]:
+        return self.curves if self.sound is None else self.sound
 
 
 def placement_scores(result: MatchResult, config: ScoreConfig,
@@ -74,23 +81,31 @@ def placement_scores(result: MatchResult, config: ScoreConfig,
     return out
 
 
-def usable_shots(sources: Sequence[FileAnalysis]) -> tuple[list[Shot], list[np.ndarray], list[np.ndarray] | None]:
-    """Shots of sources with pictures and sound, each curve (and chroma) cut to whole
-    frames of the shot (so a placement never reads past the shot's end). The chroma list
-    is None unless every source has chroma."""
-    shots, curves, chroma = [], [], []
-    every = all(a.chroma is not None for a in sources if a.has_video)
-    for analysis in sources:
-        if not analysis.has_video:
-            continue
+def usable_shots(sources: Sequence[FileAnalysis], *, visual_weight: float = 0.0, reference: float = 1.0
+                 ) -> Material:
+    """Shots of sources with pictures, each curve (and chroma) cut to whole frames of the
+    shot (so a placement never reads past the shot's end). With ``visual_weight`` > 0 the
+    scored curves fuse the shots' sound and visual impacts (:func:`~videothat.match.fuse.fuse_curves`,
+    ``reference``: the song curve's level) and videos without usable sound take part by
+    their pictures; else only videos with sound do. The chroma list is None unless every
+    source has chroma."""
+    pictures = visual_weight > 0
+    videos = [a for a in sources if a.has_video and (a.has_audio or (pictures and a.visual is not None))]
+    shots, curves, chroma, visual = [], [], [], []
+    every = all(a.chroma is not None for a in videos)
+    for analysis in videos:
         pitch = analysis.chroma if every else [None] * len(analysis.shots)
-        for shot, curve, c in zip(analysis.shots, analysis.novelty, pitch, strict=True):
+        moves = analysis.visual if analysis.visual is not None else [None] * len(analysis.shots)
+        for shot, curve, c, v in zip(analysis.shots, analysis.novelty, pitch, moves, strict=True):
             frames = min(len(curve), math.floor(shot.duration * analysis.frame_rate + 1e-6))
             if frames >= 1:
                 shots.append(shot)
                 curves.append(curve[:frames])
                 chroma.append(None if c is None else c[:frames])
-    return shots, curves, (chroma if every else None)
+                visual.append(np.zeros(frames, np.float32) if v is None else v[:frames])
+    scored = fuse_curves(curves, visual, weight=visual_weight, reference=reference) if pictures else curves
+    return Material(shots, scored, chroma if every else None, sound=curves,
+                    visual=visual if any(a.visual is not None for a in videos) else None)
 
 
 def match(
@@ -110,15 +125,18 @@ def match(
     ------
     SearchError : no usable shots, or not enough to cover the song.
     """
-    shots, curves, chroma = usable_shots(sources)
-    if not shots:
-        raise SearchError("no usable shots: none of the videos has both pictures and sound")
     fr = song.frame_rate
     song_curve = np.concatenate(song.novelty)[: max(1, math.ceil(song.duration * fr - 1e-9))]
-    song_chroma = None if song.chroma is None or chroma is None else np.concatenate(song.chroma)[: len(song_curve)]
+    material = usable_shots(sources, visual_weight=config.score.visual_weight,
+                            reference=float(np.std(song_curve)) or 1.0)
+    if not material.shots:
+        raise SearchError("no usable shots: none of the videos has pictures with sound"
+                          + ("" if config.score.visual_weight > 0 else " (match.visual_weight > 0 also uses "
+                                                                      "silent footage, by its pictures)"))
+    song_chroma = None if song.chroma is None or material.chroma is None else \
+        np.concatenate(song.chroma)[: len(song_curve)]
     if song_chroma is None:
-        chroma = None
-    material = Material(shots, curves, chroma)
+        material = replace(material, chroma=None)
     onsets, beats = onset_frames(song_curve, frame_rate=fr), beat_frames(song_curve, frame_rate=fr)
     if config.search.mode == "take":
         placements, material = _place_takes(song_curve, song_chroma, song.duration, sources, material, config,
@@ -129,16 +147,28 @@ def match(
                                  snaps=beats if config.search.snap == "beats" else onsets)
     timeline = to_timeline(song, placements, material.shots)
     return MatchResult(timeline, placements, material.shots, material.curves, song_curve, onsets, beats, fr,
-                       edge_frames, material.chroma, song_chroma)
+                       edge_frames, material.chroma, song_chroma, material.sound, material.visual)
 
 
 @dataclass(frozen=True)
 class Material:
-    """Shots to place, with their curves [frames] and chroma [frames, 12] (or None)."""
+    """Shots to place, with their curves as scored [frames] and chroma [frames, 12] (or None);
+    ``sound`` and ``visual``: each shot's audio novelty and visual impacts on the same frames
+    (``sound`` None: the scored curves are the sound; ``visual`` None: no pictures analysed)."""
 
     shots: list[Shot]
     curves: list[np.ndarray]
     chroma: list[np.ndarray] | None
+    sound: list[np.ndarray] | None = None
+    visual: list[np.ndarray] | None = None
+
+    def subset(self, keep: Sequence[int]) -> Material:
+        """The material of shots ``keep`` (indices), in that order."""
+        def pick(items: list | None) -> list | None:
+            return None if items is None else [items[k] for k in keep]
+
+        return Material([self.shots[k] for k in keep], [self.curves[k] for k in keep], pick(self.chroma),
+                        pick(self.sound), pick(self.visual))
 
 
 def place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration: float, material: Material,
@@ -186,7 +216,7 @@ def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duratio
 
     Returns the placements and the material they index (the shots, then one pseudo-shot
     per take: its whole file)."""
-    videos = [a for a in sources if a.has_video and a.shots]
+    videos = [a for a in sources if a.has_video and a.has_audio and a.shots]  # takes line up by their sound
     takes = [_file_curve(a) for a in videos]
     t = len(song_curve)
     min_overlap = max(1, min(round(TAKE_MIN_OVERLAP_S * fr), t // 2))
@@ -194,16 +224,18 @@ def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duratio
     alignment = align_takes(torch.from_numpy(song_curve).to(device), [torch.from_numpy(c) for c in takes],
                             min_overlap=min_overlap,
                             song_chroma=torch.from_numpy(song_chroma).to(device) if with_chroma else None,
-                            take_chroma=[torch.from_numpy(_file_curve(a, chroma=True)) for a in videos]
+                            take_chroma=[torch.from_numpy(_file_curve(a, field="chroma")) for a in videos]
                             if with_chroma else None, harmony=config.score.harmony)
     runs = cover(alignment, np.array([len(c) for c in takes]), t)
     used = {videos[i].source for i, _, _ in runs}
     rest = [k for k, shot in enumerate(material.shots) if shot.source not in used]
-    shots = [material.shots[k] for k in rest] + [Shot(a.source, 0.0, a.duration, a.shots[0].fps) for a in videos]
-    curves = [material.curves[k] for k in rest] + takes
-    chroma = None if material.chroma is None else [material.chroma[k] for k in rest] + [
-        np.zeros((len(c), 12), np.float32) for c in takes]
-    combined = Material(shots, curves, chroma)
+    fill = material.subset(rest)
+    whole = [Shot(a.source, 0.0, a.duration, a.shots[0].fps) for a in videos]
+    no_chroma = [np.zeros((len(c), 12), np.float32) for c in takes]
+    combined = Material(fill.shots + whole, fill.curves + takes,
+                        None if fill.chroma is None else fill.chroma + no_chroma,
+                        None if fill.sound is None else fill.sound + takes,
+                        None if fill.visual is None else fill.visual + [_file_curve(a, field="visual") for a in videos])
     placements = []
     for i, a, b in runs:
         end_time = duration if b == t else b / fr
@@ -216,7 +248,6 @@ def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duratio
         if not rest:
             raise SearchError(f"no take covers song time {g0 / fr:.1f}-{g1 / fr:.1f} s and there are no other "
                               "shots to fill it: add footage, or use match.mode=sequential")
-        fill = Material(shots[: len(rest)], curves[: len(rest)], None if chroma is None else chroma[: len(rest)])
         g_start, g_end = (0.0 if g0 == 0 else g0 / fr), (duration if g1 == t else g1 / fr)
         part = place_shots(song_curve[g0:g1], None if song_chroma is None else song_chroma[g0:g1], g_end - g_start,
                             fill, replace(config, search=replace(config.search, mode="sequential")), fr=fr,
@@ -226,13 +257,17 @@ def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duratio
     return sorted(placements, key=lambda p: p.start), combined
 
 
-def _file_curve(analysis: FileAnalysis, *, chroma: bool = False) -> np.ndarray:
-    """The whole file's novelty curve [frames] (or chroma [frames, 12]), its shots' laid at
-    their start frames."""
+def _file_curve(analysis: FileAnalysis, *, field: str = "novelty") -> np.ndarray:
+    """The whole file's ``field`` curve (``novelty`` or ``visual`` [frames], ``chroma``
+    [frames, 12]), its shots' laid at their start frames (zeros where it has none)."""
     fr = analysis.frame_rate
     frames = max(1, math.ceil(analysis.duration * fr))
+    chroma = field == "chroma"
     out = np.zeros((frames, 12) if chroma else frames, dtype=np.float32)
-    for shot, curve in zip(analysis.shots, analysis.chroma if chroma else analysis.novelty, strict=True):
+    curves = getattr(analysis, field)
+    if curves is None:
+        return out
+    for shot, curve in zip(analysis.shots, curves, strict=True):
         at = round(shot.start * fr)
         piece = curve[: max(0, len(out) - at)]
         out[at : at + len(piece)] = piece

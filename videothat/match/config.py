@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -25,6 +26,7 @@ class ScoreConfig:
     edge: bool = True  # leave out each shot's first frames, whose novelty depends on the sound before the cut
     harmony: float = 1.0  # weight of the harmony term (pitch-class profiles alike) beside the rhythm correlation; 0 = off
     harmony_blocks: int = 4  # stretches of a segment whose pitch-class profiles are compared in order
+    visual_weight: float = 1.0  # weight of the shot's visual impacts beside its sound (match/fuse.py); 0 = sound only
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.power <= 2.0:
@@ -36,6 +38,8 @@ class ScoreConfig:
         if not (0.0 <= self.harmony <= 10.0) or not 1 <= self.harmony_blocks <= 32:
             raise ParameterError(f"harmony={self.harmony} must be in [0, 10] and harmony_blocks="
                                  f"{self.harmony_blocks} in [1, 32]")
+        if not (math.isfinite(self.visual_weight) and 0.0 <= self.visual_weight <= 10.0):
+            raise ParameterError(f"visual_weight={self.visual_weight} must be in [0, 10]")
         if not self.floor > 0:
             raise ParameterError(f"floor={self.floor} must be positive")
         if isinstance(self.subtract, str) and self.subtract not in SUBTRACT_MODES:

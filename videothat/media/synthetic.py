@@ -96,6 +96,27 @@ def write_audio(path: Path, audio: np.ndarray, *, sr: int = 44100, codec: str = 
     return path
 
 
+def bouncing_frames(n_frames: int, period: int, seed: int, size: tuple[int, int] = (96, 128), *,
+                    phase: int = 0, speed: float = 2.0) -> np.ndarray:
+    """Frames of a textured square sliding left and right over a still background at
+    ``speed`` pixels per frame (at most), turning back every ``period`` frames (at frames
+    ``phase + k * period``): a visual impact each time it turns. [shape=(n_frames, H, W, 3)]
+    uint8; seeds give different colours."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    side = max(8, h // 5)
+    background = np.kron(rng.integers(0, 256, size=(h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8),
+                         np.ones((16, 16, 1), dtype=np.uint8))[:h, :w] // 3
+    texture = rng.integers(120, 256, size=(side, side, 3), dtype=np.uint8)
+    step = min(speed, (w - side - 8) / period)
+    frames = np.repeat(background[None], n_frames, axis=0)
+    for k in range(n_frames):
+        t = (k - phase) % (2 * period)
+        x = 4 + round(step * (t if t <= period else 2 * period - t))
+        frames[k, h // 2 - side // 2 : h // 2 - side // 2 + side, x : x + side] = texture
+    return frames
+
+
 def cut_video(
     path: Path, cut_times: list[float], duration: float, *, fps: int = 25, audio: np.ndarray | None = None,
     sr: int = 44100, first_seed: int = 1, size: tuple[int, int] = (96, 128),

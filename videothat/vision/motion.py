@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,37 +28,16 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from videothat.core.errors import ParameterError
+from videothat.media.frames import VideoFrames
+from videothat.vision.config import MotionConfig
+
+__all__ = ["MotionConfig", "decelerations", "directogram", "directograms", "file_impacts", "impact_curves",
+           "optical_flow", "resample", "to_gray", "video_impacts"]
 
 DET_EPS = 1e-6  # relative: pixels whose structure tensor is this close to singular get no flow
 # frame-pair pixels per batch (~20 float maps each): large on CUDA; cache-sized on CPU, where
 # batches of ~30 small frames ran 1.2x faster than batches of ~1800 (bench_motion.py)
 BATCH_PIXELS = {"cuda": 1 << 24, "cpu": 1 << 18}
-
-
-@dataclass(frozen=True, kw_only=True)
-class MotionConfig:
-    """Parameters of the impact curve (units in comments)."""
-
-    height: int = 72  # pixels; frames are resized to this height (width keeps the aspect ratio)
-    bins: int = 8  # directions of the directogram
-    window: int = 7  # pixels, side of the Lucas-Kanade window (odd)
-    blur: float = 1.5  # pixels, Gaussian sigma applied before the flow (widens its range)
-
-    def __post_init__(self) -> None:
-        if not 16 <= self.height <= 1080:
-            raise ParameterError(f"height={self.height} pixels must be in [16, 1080]")
-        if not 2 <= self.bins <= 64:
-            raise ParameterError(f"bins={self.bins} must be in [2, 64]")
-        if self.window < 3 or self.window % 2 == 0 or self.window > 31:
-            raise ParameterError(f"window={self.window} pixels must be odd and in [3, 31]")
-        if not (math.isfinite(self.blur) and 0.0 <= self.blur <= 10.0):
-            raise ParameterError(f"blur={self.blur} pixels must be in [0, 10]")
-        if math.ceil(3 * self.blur) >= self.height // 2:
-            raise ParameterError(f"blur={self.blur} pixels is too wide for frames {self.height} pixels high "
-                                 f"(3 x blur must stay under height / 2)")
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def to_gray(frames: Tensor) -> Tensor:
@@ -176,6 +154,31 @@ def resample(curve: Tensor, fps: float, frame_rate: float, n_frames: int) -> Ten
     return padded[lo] * (1 - frac) + padded[lo + 1] * frac
 
 
+def file_impacts(video: VideoFrames, config: MotionConfig, *, device: torch.device | str = "cpu",
+                 chunk_frames: int = 2048) -> Tensor:
+    """Impact curve of a whole video [shape=(count,)] at its frame rate, every frame
+    decoded at ``config.height`` pixels; decoded and computed ``chunk_frames`` frames at a
+    time (consecutive chunks share one frame, so the flow of every consecutive pair is
+    computed once: the result equals :func:`impact_curves` on all frames at once, with
+    memory bounded by the chunk).
+
+    Raises
+    ------
+    CorruptMediaError : frames cannot be decoded.
+    """
+    if chunk_frames < 2:
+        raise ParameterError(f"chunk_frames={chunk_frames} must be >= 2")
+    width = max(16, round(video.width * config.height / max(video.height, 1) / 2) * 2)
+    parts, a = [], 0
+    while a < video.count - 1:
+        b = min(a + chunk_frames, video.count)
+        frames = video.get(np.arange(a, b), height=config.height, width=width).to(device)
+        parts.append(directograms(to_gray(frames), config))
+        a = b - 1
+    directo = torch.cat(parts) if parts else torch.zeros(0, config.bins, device=device)
+    return decelerations(directo, video.count)
+
+
 def video_impacts(path: str | Path, config: MotionConfig, *, device: torch.device | str = "cpu"
                   ) -> tuple[Tensor, float]:
     """(impact curve [shape=(frames,)] at the video's frame rate, that rate in frames/s) of a
@@ -185,10 +188,5 @@ def video_impacts(path: str | Path, config: MotionConfig, *, device: torch.devic
     ------
     MediaNotFoundError, CorruptMediaError : the file has no decodable video stream.
     """
-    from videothat.media.frames import VideoFrames
-
     video = VideoFrames(path)
-    width = max(16, round(video.width * config.height / max(video.height, 1) / 2) * 2)
-    frames = video.get(np.arange(video.count), height=config.height, width=width).to(device)
-    (curve,) = impact_curves([frames], config)
-    return curve, video.fps
+    return file_impacts(video, config, device=device), video.fps
