@@ -2,17 +2,18 @@
 
 With ``weight`` w > 0 a shot is scored on
 
-    x = a + w * (|a| / |v|) * v
+    x = a + w * (A / V) * v
 
-where ``a`` is its audio novelty curve, ``v`` its visual impact curve and ``|.|`` the RMS
-of a curve about its mean over the shot: the pictures' events brought to the level of
-the shot's own sound, then weighed. The matcher's raw score of ``x`` against the song's
-onset strength is the audio score plus w times the visual one (correlations are linear
-in the shot curve); with ``normalize=window`` both are divided by the fused curve's
-energy, which is ``sqrt(1 + w^2)`` times the sound's for uncorrelated senses, the same for
-every shot. A shot without usable sound (``|a| = 0``) is scored by its pictures alone,
-``v`` brought to the song curve's level (``reference``); a shot without visual events
-(``|v| = 0``) by its sound alone. w = 0 leaves every curve as it was.
+where ``a`` is its audio novelty curve, ``v`` its visual impact curve, and ``A`` and ``V``
+the typical levels of the two senses over all the shots: the median over shots of each
+curve's RMS about its mean (``A`` over the shots with sound; the song curve's level,
+``reference``, when none has any). One factor for every shot turns motion into sound
+units, so a shot that barely moves keeps a small visual term and a hard impact a large
+one, as a viewer sees them. The matcher's raw score of ``x`` against the song's onset
+strength is the audio score plus w times the visual one (correlations are linear in the
+shot curve); with ``normalize=window`` both are divided by the fused curve's energy over
+the placement. A shot without usable sound (``a = 0``) is scored by its pictures alone,
+one without motion by its sound alone. w = 0 leaves every curve as it was.
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ def fuse_curves(audio: Sequence[np.ndarray], visual: Sequence[np.ndarray | None]
     a = _pad(audio, mask)
     v = _pad([np.zeros(n, np.float32) if c is None else c for c, n in zip(visual, lengths, strict=True)], mask)
     level_a, level_v = _level(a, mask, lengths), _level(v, mask, lengths)
-    safe_v = np.where(level_v > 0, level_v, 1.0)
-    scale = np.where(level_a > 0, weight * level_a, reference) / safe_v  # pictures alone: the song's level
-    scale = np.where(level_v > 0, scale, 0.0)
-    fused = (a + scale[:, None] * v).astype(np.float32)
+    sound, moving = level_a[level_a > 0], level_v[level_v > 0]
+    if moving.size == 0:
+        return list(audio)
+    typical_a = float(np.median(sound)) if sound.size else reference
+    fused = (a + weight * typical_a / float(np.median(moving)) * v).astype(np.float32)
     return [fused[i, :n] for i, n in enumerate(lengths)]
 
 
