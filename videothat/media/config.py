@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from videothat.core.errors import ParameterError
 
 FITS = ("letterbox", "crop")
+OUTLINES = ("none", "people")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +49,7 @@ class RenderConfig:
     preset: str = "veryfast"  # x264 speed/size trade-off: ultrafast ... veryslow
     audio_bitrate: int = 192_000  # bits per second of the AAC sound track
     crossfade: float = 0.0  # s of blending around each cut; 0 = hard cuts (on the song's onsets)
+    outline: str = "none"  # none | people (boxes, or silhouettes, around the people the detector finds)
 
     def __post_init__(self) -> None:
         if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
@@ -60,10 +62,12 @@ class RenderConfig:
             raise ParameterError(f"crossfade={self.crossfade} s must be in [0, 2]")
         if not 0 <= self.crf <= 51:
             raise ParameterError(f"crf={self.crf} must be in [0, 51]")
+        if self.outline not in OUTLINES:
+            raise ParameterError(f"outline={self.outline!r} must be one of {OUTLINES}")
 
     def preview(self) -> RenderConfig:
         """A fast, small variant (360p, 15 fps, ultrafast)."""
         height = 360
         width = max(16, round(self.width * height / self.height / 2) * 2)
         return RenderConfig(width=width, height=height, fps=15.0, fit=self.fit, crf=28, preset="ultrafast",
-                            audio_bitrate=96_000, crossfade=self.crossfade)
+                            audio_bitrate=96_000, crossfade=self.crossfade, outline=self.outline)

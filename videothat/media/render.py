@@ -6,9 +6,10 @@ last frame whose timestamp is <= that time: frame-accurate, sources are decoded 
 keyframe before each segment); a retimed segment (``speed`` != 1) repeats source frames
 (slower) or skips them (faster). Sources of any size, aspect ratio, frame rate and
 rotation are fitted into one output size without distortion, letterboxed or cropped.
-The sound track is the song (the sources' sound is not used). The file is written to a
-temporary name and renamed when complete, so a killed render leaves no half-written
-output.
+The sound track is the song (the sources' sound is not used). An optional ``overlay``
+draws on each source picture before it is fitted (outlines of people, say); the renderer
+knows nothing of what it draws. The file is written to a temporary name and renamed when
+complete, so a killed render leaves no half-written output.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from videothat.core.errors import CorruptMediaError, NoVideoError
+from videothat.core.errors import CorruptMediaError, NoVideoError, ParameterError
 from videothat.core.timeline import Cut, Timeline
 from videothat.media.audio import encode_audio
 from videothat.media.config import RenderConfig
@@ -35,6 +36,9 @@ AUDIO_RATE = 44100  # Hz of the output sound track
 
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # yuv420p: Y [H, W], U and V [H/2, W/2]
+# (source path, source time (s), upright RGB picture [H, W, 3] uint8) -> the picture to show
+# instead ([H, W, 3] uint8), or None to show it as decoded
+Overlay = Callable[[Path, float, np.ndarray], "np.ndarray | None"]
 BLACK = (16, 128, 128)  # limited-range YUV black
 
 
@@ -83,6 +87,19 @@ def upright(frame: av.VideoFrame) -> av.VideoFrame:
         return frame
     image = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), k=quarter))
     return av.VideoFrame.from_ndarray(image, format="rgb24")
+
+
+def overlaid(frame: av.VideoFrame, overlay: Overlay, source: Path, time: float) -> av.VideoFrame:
+    """``frame`` with ``overlay`` applied to its upright RGB picture; ``frame`` itself when
+    the overlay returns None (the YUV picture then goes on untouched)."""
+    picture = upright(frame).to_ndarray(format="rgb24")
+    drawn = overlay(source, time, picture)
+    if drawn is None:
+        return frame
+    if drawn.shape != picture.shape or drawn.dtype != np.uint8:
+        raise ParameterError(f"overlay returned a picture of shape {drawn.shape} and dtype {drawn.dtype} for "
+                             f"{source} at {time:.3f} s; it must return [H, W, 3] uint8 like {picture.shape}")
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(drawn), format="rgb24")
 
 
 def source_frames(path: Path, times: np.ndarray) -> Iterator[av.VideoFrame]:
@@ -182,11 +199,17 @@ def render(
     song_audio: np.ndarray,
     song_rate: int,
     on_frames: Callable[[int], None] | None = None,
+    overlay: Overlay | None = None,
 ) -> Path:
     """Write the music video of ``timeline`` to ``output`` (mp4), atomically.
 
     ``song_audio`` [shape=(n,)] float32 mono at ``song_rate`` Hz is the sound track;
-    ``on_frames(k)`` is called as frames are written (for progress bars).
+    ``on_frames(k)`` is called as frames are written (for progress bars). ``overlay(source,
+    time, picture)``, if given, is called once per distinct source picture shown, with the
+    source's path, the source time (s) of the first output frame showing it and the upright
+    picture [shape=(H, W, 3)] uint8 RGB at the source's size; it returns the picture to show
+    instead, or None to keep it (without an overlay, pictures stay in YUV from decoder to
+    encoder).
     """
     from videothat.core.atomic import atomic_path
 
@@ -203,10 +226,13 @@ def render(
             plan = frame_plan(timeline, config.fps, config.crossfade)
             for k, part in enumerate(plan):
                 last, fitted = None, None
-                for index, weight, frame in zip(part.frames.tolist(), part.weights.tolist(),
-                                                source_frames(part.cut.source, part.times), strict=True):
-                    if frame is not last:  # a source frame shown twice is fitted once
-                        last, fitted = frame, fit_frame(frame, config.width, config.height, config.fit)
+                for index, weight, time, frame in zip(part.frames.tolist(), part.weights.tolist(), part.times.tolist(),
+                                                      source_frames(part.cut.source, part.times), strict=True):
+                    if frame is not last:  # a source frame shown twice is fitted (and overlaid) once
+                        last = frame
+                        if overlay is not None:
+                            frame = overlaid(frame, overlay, part.cut.source, time)
+                        fitted = fit_frame(frame, config.width, config.height, config.fit)
                     pending.setdefault(index, []).append((weight, fitted))
                 done_before = plan[k + 1].frames[0] if k + 1 < len(plan) else written + len(pending) + 1
                 while written < done_before and written in pending:  # frames no later segment touches
