@@ -36,6 +36,7 @@ from videothat.settings import (
     render_config,
 )
 from videothat.vision.config import MotionConfig
+from videothat.vision.people import PersonConfig
 from videothat.vision.encoders import VideoEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +109,8 @@ SECTIONS = {
     "analysis": ("config", lambda cfg: {**cfg["analysis"], "novelty": cfg["audio"], "shots": cfg["shots"],
                                         "device": cfg["device"], "motion": None},  # motion: from vision
                  lambda: defaults_of(AnalysisConfig)),
-    "vision": ("config", lambda cfg: cfg["vision"], lambda: {"motion": defaults_of(MotionConfig)}),
+    "vision": ("config", lambda cfg: cfg["vision"], lambda: {"motion": defaults_of(MotionConfig),
+                                                             "person": defaults_of(PersonConfig)}),
     "match": ("config", lambda cfg: cfg["match"], lambda: defaults_of(MatchConfig)),
     "index": ("config", lambda cfg: cfg["index"], lambda: defaults_of(IndexConfig)),
     "render": ("config", lambda cfg: cfg["render"], lambda: defaults_of(RenderConfig)),

@@ -26,6 +26,7 @@ from videothat.match.config import MatchConfig
 from videothat.media.config import RenderConfig, ShotConfig
 from videothat.pipeline.run import Configs
 from videothat.vision.config import MotionConfig
+from videothat.vision.people import PersonConfig
 
 CONFIG_DIR = Path(str(resources.files("videothat") / "configs"))
 MEMO_VERSION = 1  # bump when the memo's meaning changes (e.g. a Hydra upgrade that composes differently)
@@ -130,4 +131,9 @@ def render_config(cfg: Mapping[str, object]) -> RenderConfig:
 def configs(cfg: Mapping[str, object]) -> Configs:
     """Every stage's config from a composed root config."""
     return Configs(analysis=analysis_config(cfg), match=match_config(cfg), render=render_config(cfg),
-                   index=index_config(cfg.get("index", {})))
+                   index=index_config(cfg.get("index", {})), person=person_config(cfg))
+
+
+def person_config(cfg: Mapping[str, object]) -> PersonConfig:
+    """:class:`PersonConfig` from ``vision.person``."""
+    return build_config(PersonConfig, dict(cfg.get("vision", {})).get("person", {}), "vision.person")

@@ -66,3 +66,29 @@ def test_without_the_pictures_silent_footage_is_refused(silent):
     configs = replace(_configs(), analysis=AnalysisConfig())
     with pytest.raises(SearchError, match="no usable videos"):
         match_files(silent / "song.wav", [silent / "fast.mp4"], configs, Run(silent / "cache"))
+
+
+def test_make_outlines_people_when_asked(silent, tmp_path, monkeypatch):
+    """render.outline=people: the detector's boxes are drawn over the rendered frames (a fixed
+    detection stands in for the detector, which tests/vision/test_people.py checks)."""
+    import videothat.vision.outline as outline
+    from videothat.media.config import RenderConfig
+    from videothat.media.frames import VideoFrames
+    from videothat.pipeline.make import make_video
+    from videothat.vision.people import Detections
+
+    def one_person(frames, config, device):
+        h, w = frames.shape[1:3]
+        box = np.array([[w * 0.25, h * 0.2, w * 0.75, h * 0.8]], np.float32)
+        return [Detections(box, np.array([0.9], np.float32), None, (h, w)) for _ in range(len(frames))]
+
+    monkeypatch.setattr(outline, "detect_people", one_person)
+    videos = [silent / f"{n}.mp4" for n in ("on_beat", "fast", "slow")]
+    frames = {}
+    for mode in ("none", "people"):
+        configs = replace(_configs(), render=RenderConfig(width=128, height=96, fps=8, outline=mode))
+        made = make_video(silent / "song.wav", videos, configs, Run(silent / "cache"), output=tmp_path / f"{mode}.mp4")
+        frames[mode] = VideoFrames(made.video).get(np.arange(8, 40, 8), height=96, width=128).numpy().astype(int)
+    drawn = np.abs(frames["people"] - frames["none"]).max(axis=-1) > 60  # [4, H, W]
+    assert drawn[:, 19:22, 32:96].mean() > 0.5  # the box's top edge
+    assert drawn[:, 40:55, 45:80].mean() < 0.05  # its inside is left alone

@@ -74,6 +74,15 @@ def _match(song, report: AnalysisReport, configs: Configs, run: Run, analysis: A
             run.progress.finish("match")
 
 
+def _overlay(result: MatchResult, configs: Configs, run: Run):
+    """The render overlay ``render.outline`` asks for (people outlined), or None."""
+    if configs.render.outline != "people":
+        return None
+    from videothat.vision.outline import people_overlay
+
+    return people_overlay(sorted({c.source for c in result.timeline.segments}), configs.person, run.device)
+
+
 def write_timeline(timeline: Timeline, stem: Path, *, rate: float = 25.0) -> tuple[Path, Path]:
     """Write ``STEM.timeline.json`` and ``STEM.otio`` (at ``rate`` frames/s), atomically."""
     return (timeline.save_json(stem.with_name(stem.name + ".timeline.json")),
@@ -110,7 +119,7 @@ def make_video(song: str | Path, videos: Iterable[str | Path], configs: Configs,
         try:
             audio = decode_audio(song, AUDIO_RATE)
             render(result.timeline, output, rendering, song_audio=audio, song_rate=AUDIO_RATE,
-                   on_frames=lambda k: run.progress.advance("render", k))
+                   on_frames=lambda k: run.progress.advance("render", k), overlay=_overlay(result, configs, run))
         finally:
             run.progress.finish("render")
     with timed("write outputs", stages):

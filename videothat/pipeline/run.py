@@ -18,6 +18,7 @@ from videothat.core.progress import NoProgress, Progress
 from videothat.index.config import IndexConfig
 from videothat.match.config import MatchConfig
 from videothat.media.config import RenderConfig
+from videothat.vision.people import PersonConfig
 
 if TYPE_CHECKING:
     import torch
@@ -31,6 +32,7 @@ class Configs:
     match: MatchConfig = field(default_factory=MatchConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
+    person: PersonConfig = field(default_factory=PersonConfig)
 
 
 class Run:
