@@ -36,8 +36,8 @@ from videothat.settings import (
     render_config,
 )
 from videothat.vision.config import MotionConfig
-from videothat.vision.people import PersonConfig
 from videothat.vision.encoders import VideoEncoder
+from videothat.vision.people import PersonConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 ENCODER_TARGET = f"{VideoEncoder.__module__}.{VideoEncoder.__qualname__}"
