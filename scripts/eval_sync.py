@@ -1,0 +1,248 @@
+"""Does the music video look in sync? Free tasks: a song and footage unrelated to it.
+
+    python scripts/eval_sync.py CORPUS_DIR [--split tune|heldout|all] [--seconds 30]
+        [--limit N] [--json OUT.json] [--seed 0]
+
+Each track of ``music/`` (and ``eval/music/`` when ``bash scripts/make_eval_set.sh CORPUS_DIR``
+made it) is a task: its first ``--seconds`` s against the corpus's footage (``videos/real``,
+hand-held clips with their sound and silent street, tree and city footage, and
+``videos/synthetic``, generated pictures over excerpts of corpus songs; those cut from the
+task's own song are left out, so nothing is related to it). Tracks are ``tune`` or
+``heldout`` by a hash of their name (one in three held out, as in ``eval_reconstruct.py``):
+look only at ``tune`` while changing anything; ``heldout`` confirms it, unchanged.
+
+Methods, in one run on the same tasks:
+
+* ``default``: the shipped configuration (sound and pictures, ``match.visual_weight`` > 0;
+  silent footage takes part by its motion);
+* ``sound only``: the same with ``match.visual_weight=0`` (the matcher before pictures);
+* ``greedy``: VideoThat's original matcher (``beam_width=1``, ``normalize=none``, no
+  harmony, no retiming, sound only);
+* ``random beats``: a cut on every song beat, each segment a random shot of the footage
+  from a random in-point (seeded).
+
+Measures (references independent of the matcher: librosa's onsets and beats of the song,
+and visual impacts from OpenCV's Farneback flow, not the matcher's Lucas-Kanade):
+
+* onset F (mir_eval, 50 ms): song onsets vs onsets of the footage's own sound as the
+  timeline plays it (silent footage adds silence);
+* cut-on-onset: fraction of inner cuts within 50 ms of a song onset;
+* visual beat alignment, both ways: for each song beat ``exp(-d^2 / (2 sigma^2))`` of the
+  distance to the nearest visual impact of the output (sigma = 50 ms), and for each
+  impact the same to the nearest beat. The output's impacts are the placed footage's
+  impact curves in song time (cuts not counted: cut-on-onset reports those).
+
+Prints the per-task rows and the means per split and method; ``--json`` saves every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_motion import naive_curve
+from eval_reconstruct import SR, assembled_audio, find_tasks
+
+METHODS = {
+    "default": [],
+    "sound only": ["match.visual_weight=0"],
+    "greedy": ["match.visual_weight=0", "match.beam_width=1", "match.normalize=none", "match.harmony=0",
+               "match.speed_min=1", "match.speed_max=1"],
+}
+RANDOM = "random beats"
+HOP = 512  # samples per frame of the song-time impact curve (the novelty's frame rate at SR)
+HEIGHT = 72  # pixels: frames analysed for the reference impacts
+SIGMA_S = 0.05
+
+
+def footage(corpus: Path, song: Path) -> list[Path]:
+    """The corpus's videos less the synthetic clips whose sound comes from ``song``."""
+    import csv
+
+    related = set()
+    truth = corpus / "videos" / "synthetic" / "ground_truth.csv"
+    if truth.is_file():
+        with open(truth) as f:
+            related = {row["file"] for row in csv.DictReader(f) if Path(row["audio_source"]).stem == song.stem}
+    videos = sorted((corpus / "videos").rglob("*.mp4"))
+    return [v for v in videos if v.name not in related]
+
+
+def reference_impacts(path: Path) -> tuple[np.ndarray, float]:
+    """(whole-file impact curve from Farneback flow directograms [frames], fps)."""
+    from videothat.media.frames import VideoFrames
+    from videothat.vision.motion import to_gray
+
+    video = VideoFrames(path)
+    width = max(16, round(video.width * HEIGHT / video.height / 2) * 2)
+    frames = video.get(np.arange(video.count), height=HEIGHT, width=width)
+    gray = (to_gray(frames) * 255).round().byte().numpy()
+    return naive_curve(gray, 8), video.fps
+
+
+def output_impacts(timeline, curves: dict[Path, tuple[np.ndarray, float]]) -> np.ndarray:
+    """Times (s) of the visual impacts of the output: each segment's source impact curve read
+    in song time (at its speed), the segment's first and last source frames left out (their
+    flow reaches across a cut), peak-picked by librosa's onset picker."""
+    import librosa
+
+    fr = SR / HOP
+    total = int(np.ceil(timeline.duration * fr))
+    out = np.zeros(total, np.float32)
+    for c in timeline.segments:
+        curve, fps = curves[Path(c.source)]
+        j = np.arange(int(np.ceil(c.song_start * fr)), min(total, int(np.ceil(c.song_end * fr))))
+        at = (c.source_start + c.speed * (j / fr - c.song_start)) * fps
+        first, last = round(c.source_start * fps), round(c.source_end * fps) - 1
+        inside = (at > first) & (at < last)
+        out[j] = np.where(inside, np.interp(at, np.arange(curve.size), curve, right=0.0), 0.0)
+    if not out.any():
+        return np.zeros(0)
+    return librosa.onset.onset_detect(onset_envelope=out, sr=SR, hop_length=HOP, units="time")
+
+
+def random_timeline(song_path: Path, duration: float, beats: np.ndarray, analyses, rng: np.random.Generator):
+    """A cut on every beat; each segment a random shot long enough, from a random in-point."""
+    from videothat.core.timeline import Cut, Timeline
+
+    shots = [s for a in analyses if a.has_video for s in a.shots]
+    bounds = [0.0, *[b for b in beats if 0.0 < b < duration], duration]
+    cuts = []
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        fits = [s for s in shots if s.duration >= end - start] or [max(shots, key=lambda s: s.duration)]
+        shot = fits[rng.integers(len(fits))]
+        length = min(end - start, shot.duration)
+        at = shot.start + rng.uniform(0, shot.duration - length)
+        cuts.append(Cut(shot.source, at, at + length, start, end, 0.0, length / (end - start)))
+    return Timeline(song_path, duration, cuts).validate()
+
+
+def measures(timeline, song: np.ndarray, audio_of, curves, ref_onsets, beats) -> dict:
+    import librosa
+    import mir_eval
+
+    from videothat.report import beat_alignment
+
+    est = librosa.onset.onset_detect(y=assembled_audio(timeline, audio_of), sr=SR, units="time")
+    cuts = np.array([c.song_start for c in timeline.segments[1:]])
+    near = np.abs(cuts[:, None] - ref_onsets[None, :]).min(axis=1) <= 0.05 if cuts.size and ref_onsets.size else []
+    impacts = output_impacts(timeline, curves)
+    return {
+        "onset_f": float(mir_eval.onset.f_measure(ref_onsets, est, window=0.05)[0]),
+        "cut_on_onset": float(np.mean(near)) if len(near) else 1.0,
+        "visual_on_beats": beat_alignment(beats, impacts, sigma=SIGMA_S),
+        "beats_on_visual": beat_alignment(impacts, beats, sigma=SIGMA_S),
+        "segments": len(timeline.segments),
+        "silent_share": sum(c.duration for c in timeline.segments if not audio_of[Path(c.source)].any())
+        / timeline.duration,
+    }
+
+
+def run_task(task, args, work: Path, cache: Path, curves: dict, audio_of: dict, seed: int) -> list[dict]:
+    import librosa
+    import soundfile
+
+    from videothat.core.errors import VideoThatError
+    from videothat.media.audio import decode_audio
+    from videothat.pipeline.make import match_files
+    from videothat.pipeline.run import Run
+    from videothat.settings import compose_config, configs
+
+    song = decode_audio(task.song, SR)[: round(args.seconds * SR)]
+    song_path = work / f"{task.name}.wav"
+    soundfile.write(song_path, song, SR)
+    ref_onsets = librosa.onset.onset_detect(y=song, sr=SR, units="time")
+    _, beats = librosa.beat.beat_track(y=song, sr=SR, units="time")
+    videos = footage(args.corpus, task.song)
+    for v in videos:
+        if v not in curves:
+            curves[v] = reference_impacts(v)
+            audio_of[v] = decode_audio(v, SR) if _has_audio(v) else np.zeros(round(curves[v][0].size
+                                                                                 / curves[v][1] * SR), np.float32)
+    rows, analyses = [], None
+    for method, overrides in METHODS.items():
+        t0 = time.perf_counter()
+        try:
+            result, report = match_files(song_path, videos, configs(compose_config(overrides)), Run(cache))
+        except VideoThatError as exc:
+            print(f"  {task.name} {method}: {exc}", file=sys.stderr)
+            continue
+        analyses = report.analyses if method == "default" else analyses
+        rows.append({"task": task.name, "split": task.split, "method": method, "seconds": time.perf_counter() - t0,
+                     **measures(result.timeline, song, audio_of, curves, ref_onsets, beats)})
+    if analyses:
+        timeline = random_timeline(song_path, len(song) / SR, beats, analyses, np.random.default_rng(seed))
+        rows.append({"task": task.name, "split": task.split, "method": RANDOM, "seconds": 0.0,
+                     **measures(timeline, song, audio_of, curves, ref_onsets, beats)})
+    return rows
+
+
+def _has_audio(path: Path) -> bool:
+    from videothat.media.probe import probe
+
+    return probe(path).audio is not None
+
+
+def print_table(rows: list[dict]) -> None:
+    keys = ["onset_f", "cut_on_onset", "visual_on_beats", "beats_on_visual", "silent_share", "segments"]
+    head = f"{'task':<42} {'split':<8} {'method':<13} " + " ".join(f"{k:>15}" for k in keys)
+    print(head)
+    for r in rows:
+        print(f"{r['task'][:42]:<42} {r['split']:<8} {r['method']:<13} "
+              + " ".join(f"{r[k]:>15.3f}" if isinstance(r[k], float) else f"{r[k]:>15}" for k in keys))
+    print()
+    print("means (visual: beats on impacts / impacts on beats)")
+    for split in ("tune", "heldout"):
+        for method in [*METHODS, RANDOM]:
+            sel = [r for r in rows if r["split"] == split and r["method"] == method]
+            if sel:
+                print(f"  {split:<8} {method:<13} n={len(sel):<3} onset F {np.mean([r['onset_f'] for r in sel]):.3f}  "
+                      f"cut-on-onset {np.mean([r['cut_on_onset'] for r in sel]):.3f}  "
+                      f"visual {np.mean([r['visual_on_beats'] for r in sel]):.3f} / "
+                      f"{np.mean([r['beats_on_visual'] for r in sel]):.3f}  "
+                      f"silent footage {np.mean([r['silent_share'] for r in sel]):.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--split", default="all", choices=["tune", "heldout", "all"])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--limit", type=int, default=0, help="at most this many tasks (0 = all)")
+    parser.add_argument("--json", type=Path, default=None, help="save every row here")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache-dir", type=Path, default=None, help="analysis cache (default: a temporary one)")
+    args = parser.parse_args()
+    if not (args.corpus / "music").is_dir() or not (args.corpus / "videos").is_dir():
+        print(f"{args.corpus}: not a development corpus; build it with\n"
+              f"  bash ../shared/data/build_corpus.sh {args.corpus}", file=sys.stderr)
+        return 2
+    import av
+
+    av.logging.set_level(av.logging.PANIC)
+    tasks = [t for t in find_tasks(args.corpus, args.seconds) if t.kind == "song" and args.split in ("all", t.split)]
+    tasks = tasks[: args.limit or None]
+    rows: list[dict] = []
+    curves: dict = {}
+    audio_of: dict = {}
+    with tempfile.TemporaryDirectory(prefix="videothat-sync-") as tmp:
+        cache = args.cache_dir or Path(tmp) / "cache"
+        for k, task in enumerate(tasks):
+            new = run_task(task, args, Path(tmp), cache, curves, audio_of, args.seed + k)
+            rows += new
+            print(f"  [{k + 1}/{len(tasks)}] {task.name} ({task.split}): "
+                  + ", ".join(f"{r['method']} {r['visual_on_beats']:.2f}" for r in new), file=sys.stderr)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+        print(f"rows: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
