@@ -209,9 +209,9 @@ def test_with_pictures_silent_videos_are_kept_and_every_video_has_impacts(archiv
             assert all(not n.any() for n in a.novelty)  # flat: no sound to score
     assert max(float(v.max()) for v in names["handheld.mp4"].visual) > 0  # a hand-held camera moves
     # the impacts are cached: a second run decodes no frames, and gives the same curves
-    import videothat.vision.motion as motion
+    import videothat.vision.pictures as pictures
 
-    monkeypatch.setattr(motion, "file_impacts", lambda *a, **k: pytest.fail("pictures decoded again"))
+    monkeypatch.setattr(pictures, "analyse_pictures", lambda *a, **k: pytest.fail("pictures decoded again"))
     second = _run([archive], tmp_path, config)
     for a, b in zip(first.analyses, second.analyses, strict=True):
         for x, y in zip(a.visual or [], b.visual or [], strict=True):
@@ -227,13 +227,15 @@ def test_impacts_follow_a_change_of_shots_without_decoding_again(archive, tmp_pa
     video = archive / "good" / "cuts.mp4"
     config = AnalysisConfig(motion=MotionConfig(height=32))
     (cut,) = _run([video], tmp_path, config).analyses
-    import videothat.vision.motion as motion
+    import videothat.vision.pictures as pictures
 
-    monkeypatch.setattr(motion, "file_impacts", lambda *a, **k: pytest.fail("pictures decoded again"))
+    monkeypatch.setattr(pictures, "analyse_pictures", lambda *a, **k: pytest.fail("pictures decoded again"))
     (whole,) = _run([video], tmp_path, replace(config, shots=ShotConfig(detector="whole"))).analyses
     assert len(cut.shots) == 4 and len(whole.shots) == 1
     catalog = Catalog(tmp_path / "cache", config.cache_params())
-    curve, fps = catalog.get_impacts(cut.content_hash, config.motion.as_dict())
+    arrays = catalog.get_pictures(cut.content_hash, config.motion.as_dict())
     catalog.close()
+    curve, fps = arrays["impacts"], float(arrays["fps"])
     np.testing.assert_array_equal(with_impacts(cut, curve, fps).visual[1], cut.visual[1])
     assert len(curve) == round(5.0 * fps)
+    assert whole.looks.brightness.shape == (1,) and cut.looks.signature.shape == (4, 64)

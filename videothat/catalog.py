@@ -74,27 +74,27 @@ class Catalog:
         parameters, or with ``key`` and ``kind`` another analysis of the same file."""
         return self.root / f"v{FORMAT_VERSION}" / digest[:2] / f"{digest}-{key or self.key}{kind}.npz"
 
-    def get_impacts(self, digest: str, params: dict[str, object]) -> tuple[np.ndarray, float] | None:
-        """The cached whole-file visual impact curve of content ``digest`` under ``params``
-        (the motion parameters): ([shape=(frames,)] float32, video frames/s), or None."""
-        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), ".impacts")
+    def get_pictures(self, digest: str, params: dict[str, object]) -> dict[str, np.ndarray] | None:
+        """The cached whole-file picture analysis of content ``digest`` under ``params`` (the
+        motion parameters): its named per-frame arrays (``fps`` among them), or None."""
+        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), ".pictures")
         if not entry.exists():
             return None
         try:
             with np.load(entry, allow_pickle=False) as z:
                 if int(z["format_version"]) != FORMAT_VERSION:
                     raise CacheError(f"{entry}: format version {int(z['format_version'])}")
-                return z["curve"].astype(np.float32, copy=False), float(z["fps"])
+                return {k: z[k] for k in z.files if k not in ("format_version", "params")}
         except (OSError, ValueError, KeyError, CacheError) as exc:
             log.warning("ignoring unreadable cache entry %s (%s); re-analysing", entry, exc)
             return None
 
-    def put_impacts(self, digest: str, params: dict[str, object], curve: np.ndarray, fps: float) -> Path:
-        """Store a whole-file visual impact curve (see :meth:`get_impacts`) atomically."""
-        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), ".impacts")
-        arrays = {"format_version": np.array(FORMAT_VERSION), "curve": np.asarray(curve, np.float32),
-                  "fps": np.array(fps, np.float64), "params": np.array(json.dumps(params, default=str))}
-        atomic_write(entry, lambda f: np.savez(f, **arrays))
+    def put_pictures(self, digest: str, params: dict[str, object], arrays: dict[str, np.ndarray]) -> Path:
+        """Store a whole-file picture analysis (see :meth:`get_pictures`) atomically."""
+        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), ".pictures")
+        everything = {"format_version": np.array(FORMAT_VERSION), "params": np.array(json.dumps(params, default=str)),
+                      **{k: np.asarray(v) for k, v in arrays.items()}}
+        atomic_write(entry, lambda f: np.savez(f, **everything))
         return entry
 
     def get(self, path: str | Path, digest: str) -> FileAnalysis | None:

@@ -92,3 +92,16 @@ def test_make_outlines_people_when_asked(silent, tmp_path, monkeypatch):
     drawn = np.abs(frames["people"] - frames["none"]).max(axis=-1) > 60  # [4, H, W]
     assert drawn[:, 19:22, 32:96].mean() > 0.5  # the box's top edge
     assert drawn[:, 40:55, 45:80].mean() < 0.05  # its inside is left alone
+
+
+def test_a_dark_video_is_left_out_by_default(silent, tmp_path):
+    """The dark copy of the on-beat footage would fit best; match.min_brightness leaves it out."""
+    dark = tmp_path / "dark.mp4"
+    write_video(dark, np.concatenate([bouncing_frames(4 * FPS, 12, 1 + k) for k in range(2)]) // 24, fps=FPS)
+    videos = [dark, silent / "fast.mp4", silent / "slow.mp4"]
+    result, _ = match_files(silent / "song.wav", videos, _configs(), Run(silent / "cache"))
+    assert "dark.mp4" not in {c.source.name for c in result.timeline.segments}
+    configs = _configs()
+    configs = replace(configs, match=replace(configs.match, search=replace(configs.match.search, min_brightness=0.0)))
+    result, _ = match_files(silent / "song.wav", videos, configs, Run(silent / "cache"))
+    assert "dark.mp4" in {c.source.name for c in result.timeline.segments}

@@ -23,6 +23,19 @@ class Shot:
 
 
 @dataclass(frozen=True)
+class ShotLooks:
+    """How each shot of a file looks, [shape=(S,)] each (``signature`` [shape=(S, 64)] bool):
+    median ``brightness`` (mean luma in [0, 1]), median ``sharpness`` (variance of the luma's
+    Laplacian, grey levels^2 at the analysis height), mean ``motion`` (flow magnitude, pixels
+    per frame at the analysis height) and the perceptual hash of its middle frame."""
+
+    brightness: np.ndarray
+    sharpness: np.ndarray
+    motion: np.ndarray
+    signature: np.ndarray
+
+
+@dataclass(frozen=True)
 class FileAnalysis:
     """Everything the matcher needs of one source file.
 
@@ -45,6 +58,7 @@ class FileAnalysis:
     chroma: list[np.ndarray] | None = None
     audio_problem: str | None = None  # why the sound is unusable (no audio stream, silent), else None
     visual: list[np.ndarray] | None = None  # per shot, [shape=(frames_i,)] float32 visual impacts
+    looks: ShotLooks | None = None  # per shot brightness, sharpness, motion, signature (pictures analysed)
 
     @property
     def has_audio(self) -> bool:

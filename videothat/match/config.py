@@ -68,6 +68,10 @@ class SearchConfig:
     speed_min: float = 0.85  # slowest playback speed of a shot (source s per song s); speed_min = speed_max = 1: off
     speed_max: float = 1.2  # fastest playback speed of a shot
     speed_step: float = 0.005  # relative step between tried speeds (geometric grid from 1 towards both ends)
+    min_brightness: float = 0.04  # shots whose median mean luma (0 black .. 1 white) is below this are left out
+    min_sharpness: float = 0.0  # shots whose median Laplacian variance (grey levels^2 at the analysis height) is below
+    min_motion: float = 0.0  # shots whose mean flow (pixels/frame at the analysis height) is below this are left out
+    duplicates: int = -1  # near duplicates: signatures within this many of 64 bits keep only the longest; -1 = off
 
     def __post_init__(self) -> None:
         if self.shortlist < 0:
@@ -84,6 +88,13 @@ class SearchConfig:
             raise ParameterError(f"need 0.25 <= speed_min ({self.speed_min}) <= 1 <= speed_max ({self.speed_max}) <= 4")
         if not 0.001 <= self.speed_step <= 0.5:
             raise ParameterError(f"speed_step={self.speed_step} must be in [0.001, 0.5]")
+        for name in ("min_brightness", "min_sharpness", "min_motion"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0.0 <= value <= (1.0 if name == "min_brightness" else 1e6)):
+                raise ParameterError(f"{name}={value} must be a finite number >= 0"
+                                     + (" and <= 1" if name == "min_brightness" else ""))
+        if not -1 <= self.duplicates <= 32:
+            raise ParameterError(f"duplicates={self.duplicates} bits must be in [0, 32], or -1 (off)")
         if self.in_point_step < 0:
             raise ParameterError(f"in_point_step={self.in_point_step} s must be >= 0")
 

@@ -68,10 +68,20 @@ def _match(song, report: AnalysisReport, configs: Configs, run: Run, analysis: A
                           f"({len(report.failures)} skipped: {reasons})")
     with timed("match", report.seconds):
         try:
-            return match(song, report.analyses, configs.match, device=run.device,
+            return match(song, _good_looking(report.analyses, configs), configs.match, device=run.device,
                          progress=Fraction(run.progress, "match"), edge_frames=edge_frames(analysis.novelty))
         finally:
             run.progress.finish("match")
+
+
+def _good_looking(analyses, configs: Configs):
+    """The analyses less the shots the looks filters leave out (``match.min_brightness``, ...)."""
+    from videothat.vision.looks import keep_masks, keep_shots
+
+    knobs = configs.match.search
+    masks = keep_masks(analyses, min_brightness=knobs.min_brightness, min_sharpness=knobs.min_sharpness,
+                       min_motion=knobs.min_motion, duplicates=knobs.duplicates)
+    return [keep_shots(a, m) for a, m in zip(analyses, masks, strict=True) if m.any()]
 
 
 def _overlay(result: MatchResult, configs: Configs, run: Run):

@@ -19,7 +19,7 @@ where camera-scale motion is a few pixels a frame.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -154,13 +154,12 @@ def resample(curve: Tensor, fps: float, frame_rate: float, n_frames: int) -> Ten
     return padded[lo] * (1 - frac) + padded[lo + 1] * frac
 
 
-def file_impacts(video: VideoFrames, config: MotionConfig, *, device: torch.device | str = "cpu",
-                 chunk_frames: int = 2048) -> Tensor:
-    """Impact curve of a whole video [shape=(count,)] at its frame rate, every frame
-    decoded at ``config.height`` pixels; decoded and computed ``chunk_frames`` frames at a
-    time (consecutive chunks share one frame, so the flow of every consecutive pair is
-    computed once: the result equals :func:`impact_curves` on all frames at once, with
-    memory bounded by the chunk).
+def frame_chunks(video: VideoFrames, height: int, *, device: torch.device | str = "cpu",
+                 chunk_frames: int = 2048) -> Iterator[tuple[int, Tensor]]:
+    """Every frame of ``video`` at ``height`` pixels (width keeping the aspect ratio), as
+    (first frame index, frames [shape=(n, H, W, 3)] uint8 on ``device``) chunks of at most
+    ``chunk_frames`` frames; consecutive chunks share one frame (the flow of every
+    consecutive pair lies in one chunk).
 
     Raises
     ------
@@ -168,15 +167,30 @@ def file_impacts(video: VideoFrames, config: MotionConfig, *, device: torch.devi
     """
     if chunk_frames < 2:
         raise ParameterError(f"chunk_frames={chunk_frames} must be >= 2")
-    width = max(16, round(video.width * config.height / max(video.height, 1) / 2) * 2)
-    parts, a = [], 0
-    while a < video.count - 1:
+    width = max(16, round(video.width * height / max(video.height, 1) / 2) * 2)
+    a = 0
+    while a == 0 or a < video.count - 1:
         b = min(a + chunk_frames, video.count)
-        frames = video.get(np.arange(a, b), height=config.height, width=width).to(device)
-        parts.append(directograms(to_gray(frames), config))
+        yield a, video.get(np.arange(a, b), height=height, width=width).to(device)
+        if b >= video.count:
+            return
         a = b - 1
-    directo = torch.cat(parts) if parts else torch.zeros(0, config.bins, device=device)
-    return decelerations(directo, video.count)
+
+
+def file_impacts(video: VideoFrames, config: MotionConfig, *, device: torch.device | str = "cpu",
+                 chunk_frames: int = 2048) -> Tensor:
+    """Impact curve of a whole video [shape=(count,)] at its frame rate, every frame
+    decoded at ``config.height`` pixels; decoded and computed ``chunk_frames`` frames at a
+    time (:func:`frame_chunks`): the result equals :func:`impact_curves` on all frames at
+    once, with memory bounded by the chunk.
+
+    Raises
+    ------
+    CorruptMediaError : frames cannot be decoded.
+    """
+    parts = [directograms(to_gray(frames), config)
+             for _, frames in frame_chunks(video, config.height, device=device, chunk_frames=chunk_frames)]
+    return decelerations(torch.cat(parts), video.count)
 
 
 def video_impacts(path: str | Path, config: MotionConfig, *, device: torch.device | str = "cpu"

@@ -19,7 +19,7 @@ import numpy as np
 
 from videothat.core.errors import VideoThatError
 from videothat.core.progress import Progress, timed
-from videothat.core.records import FileAnalysis
+from videothat.core.records import FileAnalysis, ShotLooks
 from videothat.vision.config import MotionConfig
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from videothat.catalog import Catalog
 
 log = logging.getLogger(__name__)
+
+PER_FRAME = ("impacts", "motion", "brightness", "sharpness", "signature", "fps")
 
 
 def attach_impacts(analyses: list[FileAnalysis], config: MotionConfig, *, catalog: Catalog, progress: Progress,
@@ -48,12 +50,13 @@ def attach_impacts(analyses: list[FileAnalysis], config: MotionConfig, *, catalo
                 kept.append(a)
                 continue
             try:
-                curve, fps, status = _whole_curve(a, config, catalog, device, seconds)
+                arrays, status = _whole_curve(a, config, catalog, device, seconds)
             except VideoThatError as exc:
                 failed.append((a.source, f"{exc} (pictures)"))
                 progress.advance("pictures", status="failed")
                 continue
-            kept.append(with_impacts(a, curve, fps))
+            looks = shot_looks(arrays, [(s.start, s.end) for s in a.shots])
+            kept.append(replace(with_impacts(a, arrays["impacts"], float(arrays["fps"])), looks=looks))
             progress.advance("pictures", status=status)
     finally:
         progress.finish("pictures")
@@ -61,20 +64,64 @@ def attach_impacts(analyses: list[FileAnalysis], config: MotionConfig, *, catalo
 
 
 def _whole_curve(a: FileAnalysis, config: MotionConfig, catalog: Catalog, device: Callable[[], torch.device],
-                 seconds: dict[str, float]) -> tuple[np.ndarray, float, str]:
-    """(whole-file impact curve, video fps, cached | analysed) of one video."""
+                 seconds: dict[str, float]) -> tuple[dict[str, np.ndarray], str]:
+    """(the whole-file picture arrays (:func:`analyse_pictures`), cached | analysed) of one video."""
     params = config.as_dict()
-    cached = catalog.get_impacts(a.content_hash, params)
-    if cached is not None:
-        return (*cached, "cached")
+    cached = catalog.get_pictures(a.content_hash, params)
+    if cached is not None and set(cached) >= set(PER_FRAME):
+        return cached, "cached"
     from videothat.media.frames import VideoFrames
-    from videothat.vision.motion import file_impacts
 
     with timed("pictures", seconds):
-        video = VideoFrames(a.source)
-        curve = file_impacts(video, config, device=device()).cpu().numpy().astype(np.float32)
-    catalog.put_impacts(a.content_hash, params, curve, video.fps)
-    return curve, video.fps, "analysed"
+        arrays = analyse_pictures(VideoFrames(a.source), config, device=device())
+    catalog.put_pictures(a.content_hash, params, arrays)
+    return arrays, "analysed"
+
+
+def analyse_pictures(video, config: MotionConfig, *, device: torch.device | str = "cpu",
+                     chunk_frames: int = 2048) -> dict[str, np.ndarray]:
+    """Everything the matcher reads from a video's frames, per frame, in one decoding pass:
+    ``impacts`` (:func:`~videothat.vision.motion.file_impacts`), ``motion`` (mean flow
+    magnitude from each frame to the next, pixels/frame; the last frame repeats the one
+    before), ``brightness``, ``sharpness`` and ``signature`` (:mod:`~videothat.vision.quality`;
+    signatures packed, [shape=(count, 8)] uint8), all at ``config.height`` pixels, and ``fps``."""
+    import torch
+
+    from videothat.vision.motion import decelerations, directograms, frame_chunks, to_gray
+    from videothat.vision.quality import brightness, sharpness, signature
+
+    parts: dict[str, list] = {k: [] for k in ("directo", "brightness", "sharpness", "signature")}
+    for a, frames in frame_chunks(video, config.height, device=device, chunk_frames=chunk_frames):
+        parts["directo"].append(directograms(to_gray(frames), config))
+        own = frames if a == 0 else frames[1:]  # the shared first frame is the last chunk's
+        for name, measure in (("brightness", brightness), ("sharpness", sharpness), ("signature", signature)):
+            parts[name].append(measure(own))
+    directo = torch.cat(parts["directo"])
+    motion = directo.sum(-1)  # mean flow magnitude per pair: directogram bins share the pixels
+    motion = torch.cat([motion, motion[-1:] if len(motion) else motion.new_zeros(1)])
+    out = {"impacts": decelerations(directo, video.count), "motion": motion}
+    out.update({k: torch.cat(parts[k]) for k in ("brightness", "sharpness", "signature")})
+    arrays = {k: v.cpu().numpy() for k, v in out.items()}
+    arrays["signature"] = np.packbits(arrays["signature"], axis=1)
+    return {**{k: v.astype(np.float32) if k != "signature" else v for k, v in arrays.items()},
+            "fps": np.array(video.fps, np.float64)}
+
+
+def shot_looks(arrays: dict[str, np.ndarray], spans: Sequence[tuple[float, float]]) -> ShotLooks:
+    """Per shot (``spans`` in seconds) the medians of brightness and sharpness, the mean
+    motion and the middle frame's signature, from :func:`analyse_pictures`' arrays."""
+    fps, n = float(arrays["fps"]), len(arrays["brightness"])
+    bounds = np.asarray(list(spans), np.float64).reshape(-1, 2)
+    first = np.clip(np.round(bounds[:, 0] * fps).astype(np.int64), 0, n - 1)
+    last = np.clip(np.round(bounds[:, 1] * fps).astype(np.int64), first + 1, n)  # exclusive
+    mid = (first + last - 1) // 2
+    # medians per shot: shots are few (tens per file); each a slice of the per-frame arrays
+    medians = {k: np.array([np.median(arrays[k][a:b]) for a, b in zip(first, last, strict=True)], np.float32)
+               for k in ("brightness", "sharpness")}
+    csum = np.concatenate([[0.0], np.cumsum(arrays["motion"], dtype=np.float64)])
+    motion = ((csum[last] - csum[first]) / (last - first)).astype(np.float32)
+    signature = np.unpackbits(arrays["signature"][mid], axis=1)[:, :64].astype(bool)
+    return ShotLooks(medians["brightness"], medians["sharpness"], motion, signature)
 
 
 def with_impacts(a: FileAnalysis, curve: np.ndarray, fps: float) -> FileAnalysis:
