@@ -76,11 +76,10 @@ def footage(corpus: Path, song: Path) -> list[Path]:
 def reference_impacts(path: Path) -> tuple[np.ndarray, float]:
     """(whole-file impact curve from Farneback flow directograms [frames], fps)."""
     from videothat.media.frames import VideoFrames
-    from videothat.vision.motion import to_gray
+    from videothat.vision.motion import frame_chunks, to_gray
 
     video = VideoFrames(path)
-    width = max(16, round(video.width * HEIGHT / video.height / 2) * 2)
-    frames = video.get(np.arange(video.count), height=HEIGHT, width=width)
+    _, frames = next(frame_chunks(video, HEIGHT, chunk_frames=max(2, video.count)))  # every frame, one chunk
     gray = (to_gray(frames) * 255).round().byte().numpy()
     return naive_curve(gray, 8), video.fps
 

@@ -50,7 +50,7 @@ def attach_impacts(analyses: list[FileAnalysis], config: MotionConfig, *, catalo
                 kept.append(a)
                 continue
             try:
-                arrays, status = _whole_curve(a, config, catalog, device, seconds)
+                arrays, status = _picture_arrays(a, config, catalog, device, seconds)
             except VideoThatError as exc:
                 failed.append((a.source, f"{exc} (pictures)"))
                 progress.advance("pictures", status="failed")
@@ -63,7 +63,7 @@ def attach_impacts(analyses: list[FileAnalysis], config: MotionConfig, *, catalo
     return kept, failed
 
 
-def _whole_curve(a: FileAnalysis, config: MotionConfig, catalog: Catalog, device: Callable[[], torch.device],
+def _picture_arrays(a: FileAnalysis, config: MotionConfig, catalog: Catalog, device: Callable[[], torch.device],
                  seconds: dict[str, float]) -> tuple[dict[str, np.ndarray], str]:
     """(the whole-file picture arrays (:func:`analyse_pictures`), cached | analysed) of one video."""
     params = config.as_dict()
