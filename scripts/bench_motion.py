@@ -53,7 +53,7 @@ def main() -> int:
     from videothat.core.errors import MediaError
     from videothat.media.discover import VIDEO_EXTENSIONS
     from videothat.media.frames import VideoFrames
-    from videothat.vision.motion import MotionConfig, impact_curves, to_gray
+    from videothat.vision.motion import MotionConfig, frame_chunks, impact_curves, to_gray
 
     device, config = resolve_device(args.device), MotionConfig(height=args.height)
     videos, t0 = [], time.perf_counter()
@@ -63,8 +63,7 @@ def main() -> int:
         except MediaError as exc:
             print(f"skipped {exc}", file=sys.stderr)
             continue
-        width = max(16, round(video.width * args.height / video.height / 2) * 2)
-        videos.append(video.get(np.arange(video.count), height=args.height, width=width))
+        videos.append(next(frame_chunks(video, args.height, chunk_frames=max(2, video.count)))[1])  # all, one chunk
     decode_s = time.perf_counter() - t0
     frames = sum(v.shape[0] for v in videos)
     sizes = {tuple(v.shape[1:3]) for v in videos}

@@ -1,10 +1,11 @@
 """Does the music video look in sync? Free tasks: a song and footage unrelated to it.
 
     python scripts/eval_sync.py CORPUS_DIR [--split tune|heldout|all] [--seconds 30]
-        [--limit N] [--json OUT.json] [--seed 0]
+        [--limit N] [--excerpts 3] [--json OUT.json] [--seed 0] [--set KEY=VALUE ...]
 
 Each track of ``music/`` (and ``eval/music/`` when ``bash scripts/make_eval_set.sh CORPUS_DIR``
-made it) is a task: its first ``--seconds`` s against the corpus's footage (``videos/real``,
+made it) gives up to ``--excerpts`` tasks, its consecutive ``--seconds`` s excerpts that sound
+(silent stretches say nothing), each against the corpus's footage (``videos/real``,
 hand-held clips with their sound and silent street, tree and city footage, and
 ``videos/synthetic``, generated pictures over excerpts of corpus songs; those cut from the
 task's own song are left out, so nothing is related to it). Tracks are ``tune`` or
@@ -29,8 +30,11 @@ and visual impacts from OpenCV's Farneback flow, not the matcher's Lucas-Kanade)
 * cut-on-onset: fraction of inner cuts within 50 ms of a song onset;
 * visual beat alignment, both ways: for each song beat ``exp(-d^2 / (2 sigma^2))`` of the
   distance to the nearest visual impact of the output (sigma = 50 ms), and for each
-  impact the same to the nearest beat. The output's impacts are the placed footage's
-  impact curves in song time (cuts not counted: cut-on-onset reports those).
+  impact the same to the nearest beat. The output's impacts are the footage's own impacts
+  (each file's reference curve peak-picked once, in its own time) that the timeline shows,
+  in song time; cuts are not counted (cut-on-onset reports those), nor can a segment's
+  edges make one. Each is printed beside its chance level (the same impacts against the
+  beat grid shifted by fractions of a beat): dense impacts meet most beats by chance.
 
 Prints the per-task rows and the means per split and method; ``--json`` saves every row.
 """
@@ -46,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_motion import naive_curve
-from eval_reconstruct import SR, assembled_audio, find_tasks
+from eval_reconstruct import MAX_SILENT_SECONDS, SILENT_DBFS, SR, assembled_audio, find_tasks
 
 METHODS = {
     "default": [],
@@ -55,9 +59,9 @@ METHODS = {
                "match.speed_min=1", "match.speed_max=1"],
 }
 RANDOM = "random beats"
-HOP = 512  # samples per frame of the song-time impact curve (the novelty's frame rate at SR)
 HEIGHT = 72  # pixels: frames analysed for the reference impacts
 SIGMA_S = 0.05
+CHANCE_SHIFTS = 8  # shifted beat grids behind the chance level of the visual alignment
 
 
 def footage(corpus: Path, song: Path) -> list[Path]:
@@ -84,25 +88,28 @@ def reference_impacts(path: Path) -> tuple[np.ndarray, float]:
     return naive_curve(gray, 8), video.fps
 
 
-def output_impacts(timeline, curves: dict[Path, tuple[np.ndarray, float]]) -> np.ndarray:
-    """Times (s) of the visual impacts of the output: each segment's source impact curve read
-    in song time (at its speed), the segment's first and last source frames left out (their
-    flow reaches across a cut), peak-picked by librosa's onset picker."""
+def source_impacts(curve: np.ndarray, fps: float) -> np.ndarray:
+    """Times (s, source time) of a file's visual impacts: its whole-file reference curve
+    peak-picked by librosa's onset picker at the video's frame rate. Picked once per file, in
+    the file's own time, so a placement cannot create or move a peak (the cut-off edges of a
+    segment would otherwise read as impacts next to every cut)."""
     import librosa
 
-    fr = SR / HOP
-    total = int(np.ceil(timeline.duration * fr))
-    out = np.zeros(total, np.float32)
-    for c in timeline.segments:
-        curve, fps = curves[Path(c.source)]
-        j = np.arange(int(np.ceil(c.song_start * fr)), min(total, int(np.ceil(c.song_end * fr))))
-        at = (c.source_start + c.speed * (j / fr - c.song_start)) * fps
-        first, last = round(c.source_start * fps), round(c.source_end * fps) - 1
-        inside = (at > first) & (at < last)
-        out[j] = np.where(inside, np.interp(at, np.arange(curve.size), curve, right=0.0), 0.0)
-    if not out.any():
+    if not curve.any():
         return np.zeros(0)
-    return librosa.onset.onset_detect(onset_envelope=out, sr=SR, hop_length=HOP, units="time")
+    return librosa.onset.onset_detect(onset_envelope=curve, sr=fps, hop_length=1, units="frames") / fps
+
+
+def output_impacts(timeline, impacts: dict[Path, tuple[np.ndarray, float]]) -> np.ndarray:
+    """Times (s, song time, sorted) of the visual impacts of the output: each segment's
+    source impacts strictly inside it (its first and last source frames left out: their flow
+    reaches across a cut), at the segment's speed."""
+    out = []
+    for c in timeline.segments:
+        times, fps = impacts[Path(c.source)]
+        inside = times[(times > c.source_start + 0.5 / fps) & (times < c.source_end - 1.5 / fps)]
+        out.append(c.song_start + (inside - c.source_start) / c.speed)
+    return np.sort(np.concatenate(out)) if out else np.zeros(0)
 
 
 def random_timeline(song_path: Path, duration: float, beats: np.ndarray, analyses, rng: np.random.Generator):
@@ -136,13 +143,46 @@ def measures(timeline, song: np.ndarray, audio_of, curves, ref_onsets, beats) ->
         "cut_on_onset": float(np.mean(near)) if len(near) else 1.0,
         "visual_on_beats": beat_alignment(beats, impacts, sigma=SIGMA_S),
         "beats_on_visual": beat_alignment(impacts, beats, sigma=SIGMA_S),
+        **chance_alignment(beats, impacts),
         "segments": len(timeline.segments),
         "silent_share": sum(c.duration for c in timeline.segments if not audio_of[Path(c.source)].any())
         / timeline.duration,
     }
 
 
-def run_task(task, args, work: Path, cache: Path, curves: dict, audio_of: dict, seed: int) -> list[dict]:
+def excerpt_starts(song: np.ndarray, seconds: float, count: int) -> list[float]:
+    """Starts (s) of up to ``count`` consecutive ``seconds``-long excerpts of ``song`` (at SR)
+    that fit in it and sound along it (at most MAX_SILENT_SECONDS quieter than SILENT_DBFS)."""
+    n = round(seconds * SR)
+    starts = []
+    for k in range(count):
+        part = song[k * n : (k + 1) * n]
+        if len(part) < n:
+            break
+        whole = part[: int(seconds) * SR].reshape(int(seconds), SR)
+        if (20 * np.log10(np.sqrt((whole**2).mean(axis=1)) + 1e-9) < SILENT_DBFS).sum() <= MAX_SILENT_SECONDS:
+            starts.append(k * seconds)
+    return starts
+
+
+def chance_alignment(beats: np.ndarray, impacts: np.ndarray) -> dict[str, float]:
+    """The two alignments expected by chance for these very impacts: the mean over
+    CHANCE_SHIFTS beat grids shifted by fractions of the median beat period (as far from
+    the beats as can be). Dense impacts (flicker, a fractal zoom) meet most beats by chance;
+    an alignment minus its chance level says how much of it the placement made."""
+    from videothat.report import beat_alignment
+
+    if beats.size < 2 or impacts.size == 0:
+        return {"chance_on_beats": 0.0, "chance_beats_on": 0.0}
+    period = float(np.median(np.diff(beats)))
+    shifts = period * (np.arange(1, CHANCE_SHIFTS + 1) / (CHANCE_SHIFTS + 1))
+    return {"chance_on_beats": float(np.mean([beat_alignment(beats + d, impacts, sigma=SIGMA_S) for d in shifts])),
+            "chance_beats_on": float(np.mean([beat_alignment(impacts, beats + d, sigma=SIGMA_S) for d in shifts]))}
+
+
+def run_task(task, start: float, song: np.ndarray, args, work: Path, cache: Path, curves: dict, audio_of: dict,
+             seed: int) -> list[dict]:
+    """Every method on the excerpt of ``song`` (the task's track at SR) from ``start`` s."""
     import librosa
     import soundfile
 
@@ -152,31 +192,33 @@ def run_task(task, args, work: Path, cache: Path, curves: dict, audio_of: dict, 
     from videothat.pipeline.run import Run
     from videothat.settings import compose_config, configs
 
-    song = decode_audio(task.song, SR)[: round(args.seconds * SR)]
-    song_path = work / f"{task.name}.wav"
+    name = f"{task.name}@{start:g}"
+    song = song[round(start * SR) : round((start + args.seconds) * SR)]
+    song_path = work / f"{name}.wav"
     soundfile.write(song_path, song, SR)
     ref_onsets = librosa.onset.onset_detect(y=song, sr=SR, units="time")
     _, beats = librosa.beat.beat_track(y=song, sr=SR, units="time")
     videos = footage(args.corpus, task.song)
     for v in videos:
         if v not in curves:
-            curves[v] = reference_impacts(v)
-            audio_of[v] = decode_audio(v, SR) if _has_audio(v) else np.zeros(round(curves[v][0].size
-                                                                                 / curves[v][1] * SR), np.float32)
+            curve, fps = reference_impacts(v)
+            curves[v] = source_impacts(curve, fps), fps
+            audio_of[v] = decode_audio(v, SR) if _has_audio(v) else np.zeros(round(curve.size / fps * SR), np.float32)
     rows, analyses = [], None
     for method, overrides in METHODS.items():
+        overrides = [*args.set, *overrides]  # the method's own keys win
         t0 = time.perf_counter()
         try:
             result, report = match_files(song_path, videos, configs(compose_config(overrides)), Run(cache))
         except VideoThatError as exc:
-            print(f"  {task.name} {method}: {exc}", file=sys.stderr)
+            print(f"  {name} {method}: {exc}", file=sys.stderr)
             continue
         analyses = report.analyses if method == "default" else analyses
-        rows.append({"task": task.name, "split": task.split, "method": method, "seconds": time.perf_counter() - t0,
+        rows.append({"task": name, "split": task.split, "method": method, "seconds": time.perf_counter() - t0,
                      **measures(result.timeline, song, audio_of, curves, ref_onsets, beats)})
     if analyses:
         timeline = random_timeline(song_path, len(song) / SR, beats, analyses, np.random.default_rng(seed))
-        rows.append({"task": task.name, "split": task.split, "method": RANDOM, "seconds": 0.0,
+        rows.append({"task": name, "split": task.split, "method": RANDOM, "seconds": 0.0,
                      **measures(timeline, song, audio_of, curves, ref_onsets, beats)})
     return rows
 
@@ -200,11 +242,18 @@ def print_table(rows: list[dict]) -> None:
         for method in [*METHODS, RANDOM]:
             sel = [r for r in rows if r["split"] == split and r["method"] == method]
             if sel:
-                print(f"  {split:<8} {method:<13} n={len(sel):<3} onset F {np.mean([r['onset_f'] for r in sel]):.3f}  "
+                print(f"  {split:<8} {method:<13} n={len(sel):<3} onset F {_mean(sel, 'onset_f')}  "
                       f"cut-on-onset {np.mean([r['cut_on_onset'] for r in sel]):.3f}  "
-                      f"visual {np.mean([r['visual_on_beats'] for r in sel]):.3f} / "
-                      f"{np.mean([r['beats_on_visual'] for r in sel]):.3f}  "
+                      f"visual {_mean(sel, 'visual_on_beats')} / {_mean(sel, 'beats_on_visual')}  "
+                      f"(chance {np.mean([r['chance_on_beats'] for r in sel]):.3f} / "
+                      f"{np.mean([r['chance_beats_on'] for r in sel]):.3f})  "
                       f"silent footage {np.mean([r['silent_share'] for r in sel]):.2f}")
+    print("(± one standard error of the mean over tasks)")
+
+
+def _mean(rows: list[dict], key: str) -> str:
+    x = np.array([r[key] for r in rows])
+    return f"{x.mean():.3f}±{x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0:.3f}"
 
 
 def main() -> int:
@@ -212,9 +261,13 @@ def main() -> int:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--split", default="all", choices=["tune", "heldout", "all"])
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--limit", type=int, default=0, help="at most this many tasks (0 = all)")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many tracks (0 = all)")
+    parser.add_argument("--excerpts", type=int, default=3,
+                        help="consecutive --seconds excerpts per track (those that fit and sound)")
     parser.add_argument("--json", type=Path, default=None, help="save every row here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides for every matcher method (tune split only while tuning)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="analysis cache (default: a temporary one)")
     args = parser.parse_args()
     if not (args.corpus / "music").is_dir() or not (args.corpus / "videos").is_dir():
@@ -231,11 +284,15 @@ def main() -> int:
     audio_of: dict = {}
     with tempfile.TemporaryDirectory(prefix="videothat-sync-") as tmp:
         cache = args.cache_dir or Path(tmp) / "cache"
+        from videothat.media.audio import decode_audio
+
         for k, task in enumerate(tasks):
-            new = run_task(task, args, Path(tmp), cache, curves, audio_of, args.seed + k)
-            rows += new
-            print(f"  [{k + 1}/{len(tasks)}] {task.name} ({task.split}): "
-                  + ", ".join(f"{r['method']} {r['visual_on_beats']:.2f}" for r in new), file=sys.stderr)
+            song = decode_audio(task.song, SR)
+            for start in excerpt_starts(song, args.seconds, args.excerpts):
+                new = run_task(task, start, song, args, Path(tmp), cache, curves, audio_of, args.seed + len(rows))
+                rows += new
+                print(f"  [{k + 1}/{len(tasks)}] {task.name}@{start:g} ({task.split}): "
+                      + ", ".join(f"{r['method']} {r['visual_on_beats']:.2f}" for r in new), file=sys.stderr)
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -26,7 +26,7 @@ class ScoreConfig:
     edge: bool = True  # leave out each shot's first frames, whose novelty depends on the sound before the cut
     harmony: float = 1.0  # weight of the harmony term (pitch-class profiles alike) beside the rhythm correlation; 0 = off
     harmony_blocks: int = 4  # stretches of a segment whose pitch-class profiles are compared in order
-    visual_weight: float = 1.0  # weight of the shot's visual impacts beside its sound (match/fuse.py); 0 = sound only
+    visual_weight: float = 0.3  # weight of the shot's visual impacts beside its sound (match/fuse.py); 0 = sound only
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.power <= 2.0:
