@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,9 @@ def fingerprint_table(args: argparse.Namespace) -> None:
     results: dict[tuple[str, str, float], list[int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        queries = make_queries([tracks[i] for i in held], args.lengths, args.queries, args.seed, work)
-        queries = [q.__class__(held[q.track], q.start, q.length, q.degradation, q.audio) for q in queries]
+        queries = make_queries([tracks[i] for i in held], ["heldout"] * len(held), args.lengths, args.queries,
+                               args.seed, work)
+        queries = [replace(q, track=held[q.track]) for q in queries]
         encoders = {"timbre": build_encoder(IndexConfig(encoder="timbre"), NoveltyConfig()),
                     "rhythm": build_encoder(IndexConfig(encoder="rhythm"), NoveltyConfig()),
                     "random": LearnedEncoder(LearnedConfig(checkpoint=str(random_twin(args.checkpoint, work)))),
@@ -79,8 +81,8 @@ def fingerprint_table(args: argparse.Namespace) -> None:
             fingerprints = encoder.encode([torch.from_numpy(x) for x in tracks])
             store = build_store(work / label, encoder, fingerprints, "Flat")
             for q in queries:
-                rank, _ = answer(q, store, encoder, index)
-                results.setdefault((label, q.degradation, q.length), []).append(rank)
+                (top1, _, top10), _ = answer(q, store, encoder, index, tracks)
+                results.setdefault((label, q.degradation, q.length), []).append(1 if top1 else 2 if top10 else 0)
             print(f"{label}: done", file=sys.stderr)
     print(f"\nTop-1 / top-10 (right track, offset within 0.5 s), {args.queries} excerpts per length of held-out "
           "tracks, the same under every degradation and encoder; index: every corpus track (Flat)\n")

@@ -1,21 +1,27 @@
 """Can the fingerprint index find where a degraded excerpt comes from?
 
     python scripts/eval_retrieval.py CORPUS_DIR [--queries 40] [--lengths 1 2 5 10]
-        [--encoders timbre rhythm] [--compressed OPQ32_128,IVF64,PQ32]
+        [--encoders landmarks timbre rhythm] [--compressed OPQ32_128,IVF64,PQ32] [--split tune|heldout|all]
 
-Indexes windows of every track of the development corpus (``music/`` and ``pairs/``)
-with each fingerprint encoder, in an exact (``Flat``) and a compressed index, then
-queries excerpts of 1, 2, 5 and 10 s taken at random places, each degraded every way (the
+Indexes every track of the development corpus (``music/`` and ``pairs/``: the ``tune``
+split) and of the evaluation set (``eval/music/`` and ``eval/pairs/`` from
+``scripts/make_eval_set.sh``: ``heldout``, tracks never looked at while tuning) together,
+with each encoder: ``landmarks`` (spectral peak pairs in a hash table,
+:mod:`videothat.index.landmarks`) and the FAISS encoders in an exact (``Flat``) and a
+compressed index. Queries are drawn per split and reported apart: excerpts of 1, 2, 5 and
+10 s taken at random places, each degraded every way (the
 same excerpts in every column, so degradations compare pairwise): clean, white
 noise at 10 dB SNR, gain -12 dB, low-pass at 4 kHz (4th order), lossy re-encoding (MP3
 at 64 kbit/s). A query is answered the way ``videothat query --video`` does: windows
 every ``index.query_hop`` s, ``index.k`` neighbours each, votes for (track, offset).
 
-Reported in one run, for every encoder x index x degradation x length: top-1 and top-10
-accuracy (right track and offset within 0.5 s; the ten best (track, offset) alignments, so
-a repeat of the same passage elsewhere in the track does not hide the right one), and per
-encoder x index: vectors, store size per hour of audio, median query latency
-(fingerprinting + search + vote).
+Reported in one run, for every split x encoder x index x degradation x length: top-1
+accuracy, strict (right track and offset within 0.5 s) and repeat-aware (also right when
+the offset found starts the very same passage, a loop of the track: the clean track's log
+spectrogram there correlates >= REPEAT_CORRELATION with the excerpt's, so no query could
+tell the two apart),
+and top-10 (the ten best alignments); and per encoder x index: fingerprints, store size per
+hour of audio, median query latency (fingerprinting + search + vote, in-process).
 """
 
 from __future__ import annotations
@@ -31,19 +37,24 @@ import numpy as np
 import torch
 
 from videothat.audio.config import NoveltyConfig
-from videothat.index.config import IndexConfig
+from videothat.index.config import IndexConfig, LandmarkConfig
 from videothat.index.encoders import FingerprintEncoder, build_encoder
+from videothat.index.landmarks import LandmarkIndex, landmarks, query_landmarks, spectrogram
 from videothat.index.store import FingerprintStore, VectorInfo
 from videothat.index.vote import vote
 from videothat.media.audio import decode_audio
 
 SR = 22050
 TOLERANCE_S = 0.5
+REPEAT_CORRELATION = 0.9  # log spectrograms of the clean track at the found offset and at the excerpt's
+# (Pearson r, the best of the offset +-REPEAT_SEARCH half frames; other passages of a track: 0.4-0.7)
+REPEAT_SEARCH = 4  # half frames (5.8 ms at SR) either side of the answer's offset
 DEGRADATIONS = ("clean", "noise 10 dB", "gain -12 dB", "low-pass 4 kHz", "mp3 64k")
 
 
 @dataclass(frozen=True)
 class Query:
+    split: str
     track: int
     start: float  # s
     length: float  # s
@@ -71,17 +82,42 @@ def degrade(x: np.ndarray, kind: str, rng: np.random.Generator, work: Path) -> n
     return x
 
 
-def make_queries(tracks: list[np.ndarray], lengths: list[float], n: int, seed: int, work: Path) -> list[Query]:
-    """``n`` excerpts per length at random places, each under every degradation (paired)."""
+def make_queries(tracks: list[np.ndarray], splits: list[str], lengths: list[float], n: int, seed: int,
+                 work: Path) -> list[Query]:
+    """``n`` excerpts per split and length at random places, each under every degradation (paired)."""
     rng = np.random.default_rng(seed)
     queries = []
-    for length in lengths:
-        for _ in range(n):
-            t = int(rng.integers(len(tracks)))
-            start = float(rng.uniform(0, tracks[t].size / SR - length))
-            clip = tracks[t][round(start * SR) : round(start * SR) + round(length * SR)]
-            queries += [Query(t, start, length, kind, degrade(clip, kind, rng, work)) for kind in DEGRADATIONS]
+    for split in dict.fromkeys(splits):
+        mine = [t for t, s in enumerate(splits) if s == split]
+        for length in lengths:
+            for _ in range(n):
+                t = mine[int(rng.integers(len(mine)))]
+                start = float(rng.uniform(0, tracks[t].size / SR - length))
+                clip = tracks[t][round(start * SR) : round(start * SR) + round(length * SR)]
+                queries += [Query(split, t, start, length, kind, degrade(clip, kind, rng, work))
+                            for kind in DEGRADATIONS]
     return queries
+
+
+def is_right(query: Query, track: int, offset: float, tracks: list[np.ndarray]) -> tuple[bool, bool]:
+    """(strict, repeat-aware) correctness of the answer (track, offset s) to ``query``."""
+    if track != query.track:
+        return False, False
+    if abs(offset - query.start) <= TOLERANCE_S:
+        return True, True
+    x, n = tracks[track], round(query.length * SR)
+    want = round(query.start * SR)
+    config = LandmarkConfig(sample_rate=SR)
+    b = spectrogram(x[want : want + n], config).ravel()
+    b = b - b.mean()
+    best = -1.0
+    for shift in range(-REPEAT_SEARCH, REPEAT_SEARCH + 1):  # the answer's offset is a frame's guess
+        at = round(offset * SR) + shift * config.hop_length // 2
+        if 0 <= at and at + n <= x.size:
+            a = spectrogram(x[at : at + n], config).ravel()
+            a = a - a.mean()
+            best = max(best, float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)))
+    return False, best >= REPEAT_CORRELATION
 
 
 def build_store(root: Path, encoder: FingerprintEncoder, fingerprints: list, factory: str) -> FingerprintStore:
@@ -104,80 +140,141 @@ def compressed_factory(choice: str, dim: int, n_vectors: int) -> str:
     return f"IVF{lists},PQ{m}"
 
 
-def answer(query: Query, store: FingerprintStore, encoder: FingerprintEncoder, index: IndexConfig) -> tuple[int, float]:
-    """(rank of the right answer, 1-based, 0 if not in the top 10; seconds taken)."""
+def answer(query: Query, store: FingerprintStore, encoder: FingerprintEncoder, index: IndexConfig,
+           tracks: list[np.ndarray]) -> tuple[tuple[bool, bool, bool], float]:
+    """((top-1 strict, top-1 repeat-aware, in the top 10), seconds taken) for a FAISS encoder."""
     t0 = time.perf_counter()
     ((vectors, starts),) = encoder.with_hop(min(index.query_hop, encoder.hop)).encode([torch.from_numpy(query.audio)])
     hits = store.search(vectors, k=index.k)
     found = vote(hits, starts, bin_seconds=encoder.hop, top=10, per_file=False) if len(starts) else []
     spent = time.perf_counter() - t0
-    for rank, a in enumerate(found, 1):
-        if a.path == str(query.track) and abs(a.offset - query.start) <= TOLERANCE_S:
-            return rank, spent
-    return 0, spent
+    return _judge(query, [(int(a.path), a.offset) for a in found], tracks), spent
+
+
+def answer_landmarks(query: Query, index: LandmarkIndex, tracks: list[np.ndarray]
+                     ) -> tuple[tuple[bool, bool, bool], float]:
+    """The same for the landmark index (its audio resampled to the index's rate, as a query does)."""
+    t0 = time.perf_counter()
+    audio = _resample(query.audio, index.config.sample_rate)
+    found = index.query(query_landmarks(audio, index.config), top=10)
+    spent = time.perf_counter() - t0
+    return _judge(query, [(int(m.item), m.offset) for m in found], tracks), spent
+
+
+def _judge(query: Query, found: list[tuple[int, float]], tracks: list[np.ndarray]) -> tuple[bool, bool, bool]:
+    first = is_right(query, *found[0], tracks) if found else (False, False)
+    return first[0], first[1], any(is_right(query, t, o, tracks)[0] for t, o in found)
+
+
+def _resample(x: np.ndarray, rate: int) -> np.ndarray:
+    import torchaudio.functional as F
+
+    return x if rate == SR else F.resample(torch.from_numpy(x), SR, rate).numpy()
+
+
+def find_tracks(corpus: Path) -> tuple[list[Path], list[str]]:
+    """The tracks and their split: the corpus's (tune) and the evaluation set's (heldout)."""
+    paths, splits = [], []
+    for split, root in (("tune", corpus), ("heldout", corpus / "eval")):
+        found = sorted((root / "music").glob("*.wav")) + sorted((root / "pairs").glob("*.wav"))
+        paths += found
+        splits += [split] * len(found)
+    return paths, splits
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("--queries", type=int, default=40, help="queries per length and degradation")
+    parser.add_argument("--queries", type=int, default=40, help="queries per split, length and degradation")
     parser.add_argument("--lengths", type=float, nargs="+", default=[1, 2, 5, 10])
-    parser.add_argument("--encoders", nargs="+", default=["timbre", "rhythm"])
+    parser.add_argument("--encoders", nargs="+", default=["landmarks", "timbre", "rhythm"])
     parser.add_argument("--compressed", default="auto",
                         help="FAISS factory of the compressed index; auto = IVF{lists},PQ{m} sized to the data")
+    parser.add_argument("--split", default="all", choices=["tune", "heldout", "all"],
+                        help="whose queries (the index always holds every track)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    paths = sorted((args.corpus / "music").glob("*.wav")) + sorted((args.corpus / "pairs").glob("*.wav"))
+    paths, splits = find_tracks(args.corpus)
     if not paths:
         sys.exit(f"no tracks under {args.corpus}/music or pairs: build the corpus first")
+    if "heldout" not in splits:
+        print(f"note: no held-out tracks ({args.corpus}/eval): bash scripts/make_eval_set.sh {args.corpus}",
+              file=sys.stderr)
     tracks = [decode_audio(p, SR) for p in paths]
     hours = sum(t.size for t in tracks) / SR / 3600
-    print(f"{len(tracks)} tracks, {hours * 60:.1f} min of audio", file=sys.stderr)
+    print(f"{len(tracks)} tracks ({splits.count('tune')} tune, {splits.count('heldout')} heldout), "
+          f"{hours * 60:.1f} min of audio", file=sys.stderr)
     index = IndexConfig()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        queries = make_queries(tracks, args.lengths, args.queries, args.seed, work)
+        queries = [q for q in make_queries(tracks, splits, args.lengths, args.queries, args.seed, work)
+                   if args.split in ("all", q.split)]
         results, sizes = {}, []
         for name in args.encoders:
-            encoder = build_encoder(IndexConfig(encoder=name), NoveltyConfig())
-            t0 = time.perf_counter()
-            fingerprints = encoder.encode([torch.from_numpy(x) for x in tracks])
-            encoded = time.perf_counter() - t0
-            n_vectors = sum(len(s) for _, s in fingerprints)
-            for factory in ("Flat", compressed_factory(args.compressed, encoder.dim, n_vectors)):
+            if name == "landmarks":
                 t0 = time.perf_counter()
-                store = build_store(work / f"{name}-{len(sizes)}", encoder, fingerprints, factory)
-                built = encoded + time.perf_counter() - t0
+                store = build_landmarks(work / "landmarks.npz", tracks)
+                built = time.perf_counter() - t0
+                runs = [("hash table", lambda q, store=store: answer_landmarks(q, store, tracks), len(store),
+                         (work / "landmarks.npz").stat().st_size, built)]
+            else:
+                runs = faiss_runs(name, tracks, work, args, index, len(sizes))
+            for factory, ask, count, size, built in runs:
                 latencies = []
                 for q in queries:
-                    rank, spent = answer(q, store, encoder, index)
-                    results.setdefault((name, factory, q.degradation, q.length), []).append(rank)
+                    judged, spent = ask(q)
+                    results.setdefault((q.split, name, factory, q.degradation, q.length), []).append(judged)
                     latencies.append(spent)
-                stats = store.stats()
-                sizes.append((name, factory, stats["vectors"], stats["bytes"] / 1e6 / hours, built,
-                              1000 * float(np.median(latencies))))
+                sizes.append((name, factory, count, size / 1e6 / hours, built, 1000 * float(np.median(latencies))))
                 print(f"{name} {factory}: done", file=sys.stderr)
     print_tables(results, sizes, args)
     return 0
 
 
+def build_landmarks(path: Path, tracks: list[np.ndarray]) -> LandmarkIndex:
+    """The landmark index of every track (item names: track numbers), saved to ``path``."""
+    config = LandmarkConfig()
+    index = LandmarkIndex.build(config, [(str(t), landmarks(_resample(x, config.sample_rate), config))
+                                         for t, x in enumerate(tracks)])
+    index.save(path)
+    return index
+
+
+def faiss_runs(name: str, tracks: list[np.ndarray], work: Path, args, index: IndexConfig, serial: int) -> list:
+    """(index type, answer function, vectors, bytes, build s) for a FAISS encoder, exact and compressed."""
+    encoder = build_encoder(IndexConfig(encoder=name), NoveltyConfig())
+    t0 = time.perf_counter()
+    fingerprints = encoder.encode([torch.from_numpy(x) for x in tracks])
+    encoded = time.perf_counter() - t0
+    n_vectors = sum(len(s) for _, s in fingerprints)
+    runs = []
+    for k, factory in enumerate(("Flat", compressed_factory(args.compressed, encoder.dim, n_vectors))):
+        t0 = time.perf_counter()
+        store = build_store(work / f"{name}-{serial}-{k}", encoder, fingerprints, factory)
+        built = encoded + time.perf_counter() - t0
+        stats = store.stats()
+        runs.append((factory, lambda q, store=store: answer(q, store, encoder, index, tracks), stats["vectors"],
+                     stats["bytes"], built))
+    return runs
+
+
 def print_tables(results: dict, sizes: list, args) -> None:
     lengths = args.lengths
-    print(f"\nTop-1 / top-10 accuracy (right track, offset within {TOLERANCE_S} s), {args.queries} queries per cell "
-          "(the same excerpts under every degradation)\n")
+    print(f"\nTop-1 strict / top-1 repeat-aware / top-10 (right track, offset within {TOLERANCE_S} s), "
+          f"{args.queries} queries per cell (the same excerpts under every degradation)\n")
     head = " | ".join(f"{length:g} s" for length in lengths)
-    print(f"| encoder | index | degradation | {head} |")
-    print("|---|---|---|" + "---|" * len(lengths))
-    for (name, factory, kind) in dict.fromkeys((k[0], k[1], k[2]) for k in results):
+    print(f"| split | encoder | index | degradation | {head} |")
+    print("|---|---|---|---|" + "---|" * len(lengths))
+    for key in dict.fromkeys(k[:4] for k in results):
         cells = []
         for length in lengths:
-            ranks = np.array(results[(name, factory, kind, length)])
-            cells.append(f"{np.mean(ranks == 1):.2f} / {np.mean(ranks > 0):.2f}")
-        print(f"| {name} | {factory} | {kind} | " + " | ".join(cells) + " |")
-    print("\n| encoder | index | vectors | MB per hour | build s | median query ms |")
+            judged = np.array(results[(*key, length)])
+            cells.append(" / ".join(f"{v:.2f}" for v in judged.mean(axis=0)))
+        print("| " + " | ".join(key) + " | " + " | ".join(cells) + " |")
+    print("\n| encoder | index | fingerprints | MB per hour | build s | median query ms |")
     print("|---|---|---|---|---|---|")
-    for name, factory, vectors, mb, built, ms in sizes:
-        print(f"| {name} | {factory} | {vectors} | {mb:.2f} | {built:.1f} | {ms:.1f} |")
+    for name, factory, count, mb, built, ms in sizes:
+        print(f"| {name} | {factory} | {count} | {mb:.2f} | {built:.1f} | {ms:.1f} |")
 
 
 if __name__ == "__main__":

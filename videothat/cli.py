@@ -176,20 +176,24 @@ def cmd_make(args: argparse.Namespace) -> int:
 
 def cmd_index(args: argparse.Namespace) -> int:
     """index build / add / remove / stats."""
-    from videothat.pipeline import archive
+    from videothat.pipeline import landmark_archive as marks
 
-    if args.action == "stats":
+    if args.action in ("stats", "remove"):
         _existing_index(args.index)
-        _print_stats(archive.open_store(args.index).stats())
-        return 0
-    if args.action == "remove":
-        _existing_index(args.index)
-        files, vectors = archive.remove(args.items, args.index)
+        if args.action == "stats":
+            _print_stats(marks.landmark_stats(args.index) if marks.is_landmark_index(args.index)
+                         else _faiss_archive().open_store(args.index).stats())
+            return 0
+        remove = marks.remove_landmarks if marks.is_landmark_index(args.index) else _faiss_archive().remove
+        files, vectors = remove(args.items, args.index)
         print(f"removed {files} file(s), {vectors} fingerprints")
         return 0 if files else 1
     from videothat.settings import analysis_config, index_config
 
     paths, overrides = split_overrides(args.items + args.overrides)
+    if _uses_landmarks(args, overrides):
+        return _index_landmarks(args, paths, overrides)
+    archive = _faiss_archive()
     if not paths:
         raise ParameterError(f"index {args.action} needs at least one file or folder")
     if args.action == "add":
@@ -205,12 +209,57 @@ def cmd_index(args: argparse.Namespace) -> int:
                                 mode="songs" if args.songs else "shots" if args.action == "build" else None,
                                 create=args.action == "build", workers=args.workers, address=args.ray_address,
                                 progress=bars)
+    return _print_ingest(report, "fingerprints", t0)
+
+
+def _print_ingest(report, unit: str, t0: float) -> int:
+    """The failed files (stderr), a summary and the index's statistics; exit 1 if any failed."""
     for failure in report.failures:
         print(f"FAILED {failure.message}", file=sys.stderr)
-    print(f"indexed {len(report.added)} file(s) ({report.vectors} fingerprints), {len(report.already)} already "
+    print(f"indexed {len(report.added)} file(s) ({report.vectors} {unit}), {len(report.already)} already "
           f"there, {len(report.failures)} failed ({time.perf_counter() - t0:.1f} s)")
     _print_stats(report.stats)
     return 1 if report.failures else 0
+
+
+def _faiss_archive():
+    from videothat.pipeline import archive
+
+    return archive
+
+
+def _uses_landmarks(args: argparse.Namespace, overrides: list[str]) -> bool:
+    """Does this ``index build/add`` go to a landmark index? An existing one, ``index.encoder=
+    landmarks``, or ``build --songs`` without another encoder named (identification's default)."""
+    from videothat.pipeline.landmark_archive import is_landmark_index
+
+    named = [o.split("=", 1)[1] for o in overrides if o.startswith("index.encoder=")]
+    if is_landmark_index(args.index):
+        if named and named[-1] != "landmarks":
+            raise ParameterError(f"--index {args.index} is a landmark index; index.encoder={named[-1]} needs "
+                                 f"a folder of its own")
+        return True
+    if named:
+        return named[-1] == "landmarks"
+    return args.action == "build" and args.songs and not (args.index / "CURRENT").is_file()
+
+
+def _index_landmarks(args: argparse.Namespace, paths: list[str], overrides: list[str]) -> int:
+    """``index build/add`` of a landmark index (one process: fingerprinting is fast)."""
+    from videothat.pipeline.landmark_archive import ingest_landmarks
+    from videothat.settings import index_config
+
+    if not paths:
+        raise ParameterError(f"index {args.action} needs at least one file or folder")
+    if args.action == "build" and not args.songs:
+        raise ParameterError("index.encoder=landmarks identifies music: index whole files with --songs")
+    cfg = compose_config(overrides, args.cache_dir)
+    t0 = time.perf_counter()
+    with Bars(args.quiet, {"index": ("indexed", "already", "failed")},
+              labels={"index": f"index {args.action}"}) as bars:
+        report = ingest_landmarks(paths, args.index, index_config(cfg.get("index", {})), cache_dir=args.cache_dir,
+                                  create=args.action == "build", progress=bars)
+    return _print_ingest(report, "landmarks", t0)
 
 
 def _print_stats(stats: dict) -> None:
@@ -220,12 +269,16 @@ def _print_stats(stats: dict) -> None:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from videothat.pipeline import queries
-    from videothat.settings import analysis_config, index_config
+    from videothat.pipeline.landmark_archive import is_landmark_index
 
     _existing_index(args.index)
     if args.top < 1:
         raise ParameterError(f"-k {args.top} must be >= 1")
+    if is_landmark_index(args.index):
+        return _query_landmarks(args)
+    from videothat.pipeline import queries
+    from videothat.settings import analysis_config, index_config
+
     cfg = compose_config(args.overrides, args.cache_dir)
     analysis, index = analysis_config(cfg), index_config(cfg.get("index", {}))
     run = _run(args, analysis.device, None)
@@ -240,7 +293,8 @@ def cmd_query(args: argparse.Namespace) -> int:
             best = row["matches"][0] if row["matches"] else None
             line = f"{best['score']:.3f}  {best['source']} shot {best['shot']} at {best['source_time']:.2f} s" \
                 if best else "no match"
-            print(f"song {row['song_time']:7.2f} s  {line}")
+            if not args.json:
+                print(f"song {row['song_time']:7.2f} s  {line}")
     else:
         if args.by == "pictures":
             if args.video_encoder is None:
@@ -253,13 +307,49 @@ def cmd_query(args: argparse.Namespace) -> int:
         rows = [{"song": a.path, "offset": round(a.offset, 3), "score": round(a.score, 4), "votes": a.votes}
                 for a in found]
         for rank, row in enumerate(rows, 1):
-            print(f"{rank:2d}. {row['score']:8.3f}  {row['song']} from {row['offset']:.2f} s ({row['votes']} windows)")
+            if not args.json:
+                print(f"{rank:2d}. {row['score']:8.3f}  {row['song']} from {row['offset']:.2f} s "
+                      f"({row['votes']} windows)")
+    _write_rows(args, rows)
+    return 0
+
+
+def _query_landmarks(args: argparse.Namespace) -> int:
+    """``query --video`` on a landmark index: which song, and where in it (no torch import)."""
+    from videothat.pipeline.landmark_archive import identify
+
+    if args.song is not None:
+        raise ParameterError(f"--index {args.index} identifies music (landmarks): ask it with --video EXCERPT; "
+                             f"shots for a song need a shots index")
+    if args.by != "sound" or args.video_encoder is not None:
+        raise ParameterError(f"--index {args.index}: music by pictures needs a music index of a soundtrack run's "
+                             f"audio encoder (index build --songs index.encoder=learned "
+                             f"index.learned.checkpoint=RUN/audio_encoder.safetensors)")
+    if args.overrides:
+        raise ParameterError(f"--index {args.index}: a landmark index keeps the parameters it was built with; "
+                             f"overrides ({' '.join(args.overrides)}) do not apply")
+    found = identify(args.video, args.index, top=args.top)
+    rows = [{"song": m.item, "offset": round(m.offset, 3), "score": round(m.votes / max(m.landmarks, 1), 4),
+             "votes": m.votes, "landmarks": m.landmarks} for m in found]
+    if not args.json:
+        if not rows:
+            print(f"no match: no indexed song shares landmarks with {args.video}")
+        for rank, row in enumerate(rows, 1):
+            print(f"{rank:2d}. {row['score']:8.3f}  {row['song']} from {row['offset']:.2f} s "
+                  f"({row['votes']} of {row['landmarks']} landmarks agree)")
+    _write_rows(args, rows)
+    return 0
+
+
+def _write_rows(args: argparse.Namespace, rows: list[dict]) -> None:
+    """The results as JSON on stdout (``--json``) and/or in ``-o`` (atomically)."""
+    text = json.dumps(rows, indent=1)
+    if args.json:
+        print(text)
     if args.output:
         from videothat.core.atomic import atomic_write
 
-        text = json.dumps(rows, indent=1)
         atomic_write(_output_path(args.output, ".json"), lambda f: f.write(text.encode()))
-    return 0
 
 
 def _output_path(path: Path, suffix: str) -> Path:
@@ -307,7 +397,9 @@ def _sources(args: argparse.Namespace, command: str) -> tuple[list[str], list[st
 
 
 def _existing_index(root: Path) -> None:
-    if not (root / "CURRENT").is_file():
+    from videothat.pipeline.landmark_archive import is_landmark_index
+
+    if not (root / "CURRENT").is_file() and not is_landmark_index(root):
         raise ParameterError(f"--index {root}: not a VideoThat index; build one with "
                              f"`videothat index build VIDEOS... --index {root}`")
 
@@ -414,6 +506,7 @@ def _add_index_parsers(sub) -> None:
     p.add_argument("--video-encoder", type=Path, metavar="FILE",
                    help="a soundtrack run's video_encoder.safetensors (for --by pictures)")
     p.add_argument("-o", "--output", type=Path, help="also write the results as JSON")
+    p.add_argument("--json", action="store_true", help="print the results as JSON (instead of lines)")
     _add_common(p)
     p.set_defaults(func=cmd_query)
 

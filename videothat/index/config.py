@@ -6,7 +6,41 @@ from dataclasses import asdict, dataclass, field
 
 from videothat.core.errors import ParameterError
 
-ENCODER_NAMES = ("rhythm", "timbre", "learned")
+ENCODER_NAMES = ("rhythm", "timbre", "learned", "landmarks")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LandmarkConfig:
+    """Landmark fingerprints (:mod:`videothat.index.landmarks`): spectral peak pairs."""
+
+    sample_rate: int = 11025  # Hz the sound is analysed at
+    n_fft: int = 512  # samples per STFT frame
+    hop_length: int = 256  # samples between frames (23 ms at 11025 Hz: the offset resolution)
+    fmax: float = 4000.0  # Hz, highest peak frequency (what survives low-pass filters and lossy codecs)
+    peak_bins: int = 6  # a peak is the largest within this many bins either side
+    peak_frames: int = 4  # ... and this many frames either side
+    min_db: float = 10.0  # dB a peak stands above its frame's median
+    density: int = 30  # strongest peaks kept per second
+    fanout: int = 6  # pairs per anchor peak
+
+    def __post_init__(self) -> None:
+        if not 4000 <= self.sample_rate <= 48000:
+            raise ParameterError(f"landmarks.sample_rate={self.sample_rate} Hz must be in [4000, 48000]")
+        if not (64 <= self.n_fft <= 8192 and 0 < self.hop_length <= self.n_fft):
+            raise ParameterError(f"need 64 <= n_fft ({self.n_fft}) <= 8192 and 0 < hop_length "
+                                 f"({self.hop_length}) <= n_fft")
+        if not (0 < self.fmax <= self.sample_rate / 2):
+            raise ParameterError(f"landmarks.fmax={self.fmax} Hz must be in (0, sample_rate / 2]")
+        if not (0 <= self.peak_bins <= 64 and 0 <= self.peak_frames <= 64):
+            raise ParameterError(f"peak_bins={self.peak_bins} and peak_frames={self.peak_frames} must be in [0, 64]")
+        if not (0.0 <= self.min_db <= 60.0):
+            raise ParameterError(f"landmarks.min_db={self.min_db} must be in [0, 60]")
+        if not (1 <= self.density <= 200 and 1 <= self.fanout <= 32):
+            raise ParameterError(f"density={self.density} peaks/s must be in [1, 200] and fanout={self.fanout} "
+                                 f"in [1, 32]")
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,7 +97,7 @@ SHORTLIST_RANKS = ("votes", "best")
 class IndexConfig:
     """Which fingerprint encoder, which FAISS index, and how queries run."""
 
-    encoder: str = "rhythm"  # rhythm | timbre | learned
+    encoder: str = "rhythm"  # rhythm | timbre | learned | landmarks (music identification; --songs indexes only)
     type: str = "Flat"  # FAISS factory string: Flat (exact), PCAR64,IVF1024,PQ16, HNSW32, ...
     nprobe: int = 16  # IVF lists searched per query (recall/speed)
     train_size: int = 65536  # vectors gathered before a compressed index is trained
@@ -75,6 +109,7 @@ class IndexConfig:
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     timbre: TimbreConfig = field(default_factory=TimbreConfig)
     learned: LearnedConfig = field(default_factory=LearnedConfig)
+    landmarks: LandmarkConfig = field(default_factory=LandmarkConfig)
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODER_NAMES:
