@@ -2,18 +2,21 @@
 
     python scripts/eval_retrieval.py CORPUS_DIR [--queries 40] [--lengths 1 2 5 10]
         [--encoders landmarks timbre rhythm] [--compressed OPQ32_128,IVF64,PQ32] [--split tune|heldout|all]
+        [--checkpoint RUN/audio_encoder.safetensors]
 
 Indexes every track of the development corpus (``music/`` and ``pairs/``: the ``tune``
 split) and of the evaluation set (``eval/music/`` and ``eval/pairs/`` from
 ``scripts/make_eval_set.sh``: ``heldout``, tracks never looked at while tuning) together,
 with each encoder: ``landmarks`` (spectral peak pairs in a hash table,
 :mod:`videothat.index.landmarks`) and the FAISS encoders in an exact (``Flat``) and a
-compressed index. Queries are drawn per split and reported apart: excerpts of 1, 2, 5 and
-10 s taken at random places, each degraded every way (the
+compressed index. Queries are drawn per split and reported apart: excerpts taken at random
+places, each cut to 1, 2, 5 and 10 s (prefixes of one excerpt, so lengths pair up) and
+degraded every way (the
 same excerpts in every column, so degradations compare pairwise): clean, white
 noise at 10 dB SNR, gain -12 dB, low-pass at 4 kHz (4th order), lossy re-encoding (MP3
 at 64 kbit/s). A query is answered the way ``videothat query --video`` does: windows
-every ``index.query_hop`` s, ``index.k`` neighbours each, votes for (track, offset).
+every ``index.query_hop`` s, the nearest ``index.query_votes`` of their ``index.k`` neighbours
+vote for (track, offset); a landmark query as ``query --video`` on a landmark index does.
 
 Reported in one run, for every split x encoder x index x degradation x length: top-1
 accuracy, strict (right track and offset within 0.5 s) and repeat-aware (also right when
@@ -37,7 +40,7 @@ import numpy as np
 import torch
 
 from videothat.audio.config import NoveltyConfig
-from videothat.index.config import IndexConfig, LandmarkConfig
+from videothat.index.config import IndexConfig, LandmarkConfig, LearnedConfig
 from videothat.index.encoders import FingerprintEncoder, build_encoder
 from videothat.index.landmarks import LandmarkIndex, landmarks, query_landmarks, spectrogram
 from videothat.index.store import FingerprintStore, VectorInfo
@@ -84,18 +87,20 @@ def degrade(x: np.ndarray, kind: str, rng: np.random.Generator, work: Path) -> n
 
 def make_queries(tracks: list[np.ndarray], splits: list[str], lengths: list[float], n: int, seed: int,
                  work: Path) -> list[Query]:
-    """``n`` excerpts per split and length at random places, each under every degradation (paired)."""
+    """``n`` excerpts per split at random places, each cut to every length (the shorter
+    ones prefixes of the longer: paired, so a longer query can be compared with its own
+    start) and degraded every way (the same excerpts under every degradation)."""
     rng = np.random.default_rng(seed)
     queries = []
     for split in dict.fromkeys(splits):
         mine = [t for t, s in enumerate(splits) if s == split]
-        for length in lengths:
-            for _ in range(n):
-                t = mine[int(rng.integers(len(mine)))]
-                start = float(rng.uniform(0, tracks[t].size / SR - length))
-                clip = tracks[t][round(start * SR) : round(start * SR) + round(length * SR)]
-                queries += [Query(split, t, start, length, kind, degrade(clip, kind, rng, work))
-                            for kind in DEGRADATIONS]
+        for _ in range(n):
+            t = mine[int(rng.integers(len(mine)))]
+            start = float(rng.uniform(0, tracks[t].size / SR - max(lengths)))
+            whole = tracks[t][round(start * SR) : round(start * SR) + round(max(lengths) * SR)]
+            for kind in DEGRADATIONS:
+                degraded = degrade(whole, kind, rng, work)
+                queries += [Query(split, t, start, length, kind, degraded[: round(length * SR)]) for length in lengths]
     return queries
 
 
@@ -146,7 +151,8 @@ def answer(query: Query, store: FingerprintStore, encoder: FingerprintEncoder, i
     t0 = time.perf_counter()
     ((vectors, starts),) = encoder.with_hop(min(index.query_hop, encoder.hop)).encode([torch.from_numpy(query.audio)])
     hits = store.search(vectors, k=index.k)
-    found = vote(hits, starts, bin_seconds=encoder.hop, top=10, per_file=False) if len(starts) else []
+    found = vote(hits, starts, bin_seconds=encoder.hop, top=10, per_file=False,
+                 per_window=index.query_votes) if len(starts) else []
     spent = time.perf_counter() - t0
     return _judge(query, [(int(a.path), a.offset) for a in found], tracks), spent
 
@@ -192,8 +198,14 @@ def main() -> int:
                         help="FAISS factory of the compressed index; auto = IVF{lists},PQ{m} sized to the data")
     parser.add_argument("--split", default="all", choices=["tune", "heldout", "all"],
                         help="whose queries (the index always holds every track)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="a fingerprint run's audio_encoder.safetensors: adds the learned encoder")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.checkpoint and "learned" not in args.encoders:
+        args.encoders.append("learned")
+    if "learned" in args.encoders and not args.checkpoint:
+        parser.error("--encoders learned needs --checkpoint RUN/audio_encoder.safetensors")
     paths, splits = find_tracks(args.corpus)
     if not paths:
         sys.exit(f"no tracks under {args.corpus}/music or pairs: build the corpus first")
@@ -242,7 +254,8 @@ def build_landmarks(path: Path, tracks: list[np.ndarray]) -> LandmarkIndex:
 
 def faiss_runs(name: str, tracks: list[np.ndarray], work: Path, args, index: IndexConfig, serial: int) -> list:
     """(index type, answer function, vectors, bytes, build s) for a FAISS encoder, exact and compressed."""
-    encoder = build_encoder(IndexConfig(encoder=name), NoveltyConfig())
+    learned = LearnedConfig(checkpoint=str(args.checkpoint)) if name == "learned" else LearnedConfig()
+    encoder = build_encoder(IndexConfig(encoder=name, learned=learned), NoveltyConfig())
     t0 = time.perf_counter()
     fingerprints = encoder.encode([torch.from_numpy(x) for x in tracks])
     encoded = time.perf_counter() - t0
@@ -270,6 +283,18 @@ def print_tables(results: dict, sizes: list, args) -> None:
         for length in lengths:
             judged = np.array(results[(*key, length)])
             cells.append(" / ".join(f"{v:.2f}" for v in judged.mean(axis=0)))
+        print("| " + " | ".join(key) + " | " + " | ".join(cells) + " |")
+    print("\nLonger worse than shorter (the same excerpt; repeat-aware top-1 right at the shorter length, wrong at "
+          "the longer), over every degradation:\n")
+    steps = list(zip(lengths[:-1], lengths[1:], strict=True))
+    print("| split | encoder | index | " + " | ".join(f"{a:g} s -> {b:g} s" for a, b in steps) + " |")
+    print("|---|---|---|" + "---|" * (len(lengths) - 1))
+    for key in dict.fromkeys(k[:3] for k in results):
+        cells = []
+        for a, b in steps:
+            short = np.concatenate([np.array(results[(*key, d, a)])[:, 1] for d in DEGRADATIONS])
+            long = np.concatenate([np.array(results[(*key, d, b)])[:, 1] for d in DEGRADATIONS])
+            cells.append(f"{int(np.sum(short & ~long))} of {short.size}")
         print("| " + " | ".join(key) + " | " + " | ".join(cells) + " |")
     print("\n| encoder | index | fingerprints | MB per hour | build s | median query ms |")
     print("|---|---|---|---|---|---|")

@@ -37,7 +37,7 @@ def _excerpt(tmp_path, source, start, seconds=2.0, noise=0.3):
 def test_build_query_add_remove(library, tmp_path, capsys):
     idx, cache = tmp_path / "music.idx", tmp_path / "cache"
     names = sorted(p.name for p in library.iterdir())
-    first, rest = names[:-1], names[-1]
+    first = names[:-1]
     assert main(["index", "build", *(str(library / n) for n in first), "--songs", "--index", str(idx),
                  "--cache-dir", str(cache), "-q"]) == 0
     assert (idx / LANDMARKS_FILE).is_file() and not (idx / "CURRENT").exists()
@@ -97,3 +97,30 @@ def test_bad_uses_and_damage_are_named(library, tmp_path, capsys):
     err = capsys.readouterr().err
     assert LANDMARKS_FILE in err and "rebuild" in err and "Traceback" not in err
     assert (idx / CONTENTS_FILE).is_file()
+
+
+def test_a_killed_build_keeps_its_saves_and_resumes(library, tmp_path, monkeypatch):
+    import videothat.pipeline.landmark_archive as archive
+    from videothat.index.config import IndexConfig
+    from videothat.pipeline.landmark_archive import ingest_landmarks
+
+    files = sorted(library.iterdir())
+    idx, cache = tmp_path / "music.idx", tmp_path / "cache"
+    real, calls = archive.decode_audio, []
+
+    def dies_on_the_third(path, sr):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # as a kill would, mid-build
+        return real(path, sr)
+
+    monkeypatch.setattr(archive, "decode_audio", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_landmarks(files, idx, IndexConfig(save_every=1e-6), cache_dir=cache, create=True)
+    saved = LandmarkIndex.load(idx / LANDMARKS_FILE)
+    assert len(saved.names) == 2 and not list(idx.glob("*.tmp*"))
+    monkeypatch.setattr(archive, "decode_audio", real)
+    report = ingest_landmarks(files, idx, IndexConfig(), cache_dir=cache, create=True)
+    assert len(report.already) == 2 and len(report.added) == len(files) - 2
+    whole = ingest_landmarks(files, tmp_path / "fresh", IndexConfig(), cache_dir=cache, create=True)
+    assert whole.stats["landmarks"] == report.stats["landmarks"]

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 from videothat.core.errors import ParameterError
 
-ENCODER_NAMES = ("rhythm", "timbre", "learned", "landmarks")
+FAISS_ENCODER_NAMES = ("rhythm", "timbre", "learned")  # vectors in a FAISS store (index.encoders.ENCODERS)
+ENCODER_NAMES = (*FAISS_ENCODER_NAMES, "landmarks")  # landmarks: a hash table (index.landmarks)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +106,7 @@ class IndexConfig:
     shortlist: int = 512  # make/match --index: shots the matcher scores (the best ranked by shortlist_rank)
     shortlist_rank: str = "votes"  # votes: similarity summed over windows on one song offset | best: best window
     query_hop: float = 0.025  # s between query windows (about a curve frame, so one lines up with each indexed window)
+    query_votes: int = 1  # query --video: nearest neighbours of each query window that vote (1: its nearest; <= k)
     save_every: float = 60.0  # s between saves of the index while building (a killed run keeps them)
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     timbre: TimbreConfig = field(default_factory=TimbreConfig)
@@ -119,6 +121,8 @@ class IndexConfig:
         for name in ("nprobe", "train_size", "k", "shortlist"):
             if getattr(self, name) < 1:
                 raise ParameterError(f"index.{name}={getattr(self, name)} must be >= 1")
+        if not 1 <= self.query_votes <= self.k:
+            raise ParameterError(f"index.query_votes={self.query_votes} must be in [1, index.k={self.k}]")
         if self.query_hop <= 0:
             raise ParameterError(f"index.query_hop={self.query_hop} s must be positive")
         if self.shortlist_rank not in SHORTLIST_RANKS:

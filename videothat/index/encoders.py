@@ -3,7 +3,7 @@
 An encoder is chosen by name (``index.encoder``) and rebuilt from the description stored
 with an index, so queries always use the encoder the index was built with. To add one,
 subclass :class:`FingerprintEncoder` under ``@ENCODERS.register("name")`` (and add the
-name to ``index.config.ENCODER_NAMES``, which config validation reads without torch).
+name to ``index.config.FAISS_ENCODER_NAMES``, which config validation reads without torch).
 """
 
 from __future__ import annotations

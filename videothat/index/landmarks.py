@@ -31,6 +31,7 @@ from videothat.core.errors import CacheError, ParameterError
 from videothat.index.config import LandmarkConfig
 
 FORMAT_VERSION = 1
+INDEX_FILE = "landmarks.npz"  # a landmark index folder's hash table (pipeline.landmark_archive)
 DT_BITS, DF_BITS = 6, 6
 MAX_DT, MAX_DF = (1 << DT_BITS) - 1, (1 << (DF_BITS - 1)) - 1  # frames, bins
 MAX_F1 = 255  # anchor bins kept (8 bits)

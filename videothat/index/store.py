@@ -104,6 +104,12 @@ class FingerprintStore:
         try:
             name = (root / "CURRENT").read_text().strip()
         except OSError as exc:
+            from videothat.index.landmarks import INDEX_FILE
+
+            if (root / INDEX_FILE).is_file():
+                raise CacheError(f"{root}: a music identification (landmark) index, asked with `videothat query "
+                                 f"--video EXCERPT --index {root}`; this needs a FAISS index (index build VIDEOS "
+                                 f"--index DIR, or --songs with index.encoder=rhythm|timbre|learned)") from None
             raise CacheError(f"{root}: not a VideoThat index (no CURRENT file); build one first") from exc
         folder = root / name
         if not (folder / "meta.sqlite").is_file() or not (folder / "index.faiss").is_file():

@@ -30,12 +30,17 @@ class Alignment:
 
 
 def vote(hits: Sequence[Sequence[Hit]], query_starts: Sequence[float], *, bin_seconds: float,
-         top: int = 10, per_file: bool = True) -> list[Alignment]:
+         top: int = 10, per_file: bool = True, per_window: int | None = None) -> list[Alignment]:
     """Rank (file, offset) alignments from each query window's hits (see module doc).
 
-    ``hits[i]`` are the neighbours of the window starting at ``query_starts[i]`` s.
+    ``hits[i]`` are the neighbours of the window starting at ``query_starts[i]`` s, best
+    first; only the first ``per_window`` of them vote (None: all). One vote per window (its
+    nearest neighbour) identifies a recording best: the windows of the right excerpt agree on
+    one offset, while the near misses of a similar-sounding passage scatter.
     With ``per_file`` only each file's best offset is kept.
     """
+    if per_window is not None:
+        hits = [row[:per_window] for row in hits]
     scores: dict[tuple[str, int], float] = defaultdict(float)
     votes: dict[tuple[str, int], int] = defaultdict(int)
     moments: dict[tuple[str, int], float] = defaultdict(float)  # sum of score x offset

@@ -25,11 +25,11 @@ from videothat.core.atomic import atomic_write
 from videothat.core.errors import CacheError, MediaError, ParameterError
 from videothat.core.progress import NoProgress, Progress
 from videothat.index.config import IndexConfig, LandmarkConfig
-from videothat.index.landmarks import LandmarkIndex, Landmarks, Match, landmarks, query_landmarks
+from videothat.index.landmarks import INDEX_FILE, LandmarkIndex, Landmarks, Match, landmarks, query_landmarks
 from videothat.media.audio import decode_audio
 from videothat.media.discover import find_media
 
-LANDMARKS_FILE = "landmarks.npz"
+LANDMARKS_FILE = INDEX_FILE
 CONTENTS_FILE = "contents.json"
 
 

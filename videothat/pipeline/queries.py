@@ -59,7 +59,7 @@ def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: 
     time in each song where the video would start."""
     store = open_store(root, index=None, mode="songs")
     vectors, starts, hop = _query_fingerprints(video, store, analysis, index, run)
-    return vote(store.search(vectors, k=index.k), starts, bin_seconds=hop, top=top)
+    return vote(store.search(vectors, k=index.k), starts, bin_seconds=hop, top=top, per_window=index.query_votes)
 
 
 def query_video_pictures(video: str | Path, root: Path, index: IndexConfig, *, video_encoder: str | Path,
