@@ -24,7 +24,7 @@ from videothat.audio.config import EmbedConfig, NoveltyConfig
 from videothat.core.configs import defaults_of
 from videothat.core.errors import ParameterError
 from videothat.index.config import IndexConfig
-from videothat.match.config import MatchConfig
+from videothat.match.config import MatchConfig, MosaicConfig
 from videothat.media.config import RenderConfig, ShotConfig
 from videothat.settings import (
     CONFIG_DIR,
@@ -33,6 +33,7 @@ from videothat.settings import (
     configs,
     index_config,
     match_config,
+    mosaic_config,
     render_config,
 )
 from videothat.vision.config import MotionConfig
@@ -114,6 +115,7 @@ SECTIONS = {
     "match": ("config", lambda cfg: cfg["match"], lambda: defaults_of(MatchConfig)),
     "index": ("config", lambda cfg: cfg["index"], lambda: defaults_of(IndexConfig)),
     "render": ("config", lambda cfg: cfg["render"], lambda: defaults_of(RenderConfig)),
+    "mosaic": ("config", lambda cfg: cfg["mosaic"], lambda: defaults_of(MosaicConfig)),
     "embed": ("fit", lambda cfg: cfg["embed"], lambda: defaults_of(EmbedConfig)),
     "augment": ("fit", lambda cfg: cfg["augment"], lambda: defaults_of(AugmentConfig)),
     "train": ("fit", lambda cfg: cfg["train"], _train_defaults),
@@ -241,6 +243,7 @@ def _build(cfg: dict, root: str) -> None:
     """Every typed config object of a composed root config (raises on a bad key or value)."""
     if root == "config":
         configs(cfg)
+        mosaic_config(cfg)
         return
     EmbedConfig(**cfg["embed"])
     AugmentConfig(**cfg["augment"])

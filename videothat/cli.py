@@ -174,6 +174,28 @@ def cmd_make(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mosaic(args: argparse.Namespace) -> int:
+    from videothat.pipeline.mosaic import make_mosaic
+    from videothat.settings import configs, mosaic_config
+
+    paths, overrides = split_overrides(args.items + args.overrides)
+    if not paths:
+        raise ParameterError("mosaic needs --videos with at least one file or folder")
+    cfg = compose_config(overrides, args.cache_dir)
+    config, mosaic = configs(cfg), mosaic_config(cfg)
+    output = _output_path(args.output, ".mp4")
+    t0 = time.perf_counter()
+    with Bars(args.quiet, {}) as bars:
+        made = make_mosaic(args.target, paths, config, mosaic, _run(args, config.analysis.device, bars),
+                           output=output)
+    for failure in made.failures:
+        print(f"skipped {failure.message}", file=sys.stderr)
+    print(f"{len(made.runs)} runs over {made.timeline.duration:.1f} s (mean {made.runs.mean():.1f} units of "
+          f"{1 / mosaic.unit_rate:.3f} s), mean unit distance {made.distance:.3f} ({time.perf_counter() - t0:.1f} s)")
+    print(f"video: {made.video}\ntimeline: {made.timeline_json}\nOpenTimelineIO: {made.otio}")
+    return 0
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     """index build / add / remove / stats."""
     from videothat.pipeline import landmark_archive as marks
@@ -461,6 +483,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write OUT.report.html: plots, figures, cut list" + (" (always on)" if demo else ""))
         _add_common(p)
         p.set_defaults(func=cmd_make)
+    p = sub.add_parser(
+        "mosaic",
+        help="rebuild a sound from tiny units of the videos' own sound, showing the frames they come from",
+        description="Describe every 1/mosaic.unit_rate s of the target and of the videos' sound, pick for each "
+        "target unit a source unit (nearest descriptors, runs of consecutive frames preferred: mosaic.continuity) "
+        "and render OUT.mp4 with the target as its sound; OUT.timeline.json and OUT.otio beside it.",
+    )
+    p.add_argument("--target", type=Path, required=True, help="the sound to rebuild (any audio or video file)")
+    p.add_argument("--videos", dest="items", nargs="+", required=True, metavar="PATH|key=value",
+                   help="videos with their own sound: files or folders (recursive)")
+    p.add_argument("-o", "--output", type=Path, default=Path("mosaic.mp4"), help="the video (default: %(default)s)")
+    _add_common(p)
+    p.set_defaults(func=cmd_mosaic)
     _add_index_parsers(sub)
     return parser
 

@@ -22,7 +22,7 @@ from videothat.core.atomic import atomic_write
 from videothat.core.configs import build_config
 from videothat.core.errors import ParameterError
 from videothat.index.config import IndexConfig
-from videothat.match.config import MatchConfig
+from videothat.match.config import MatchConfig, MosaicConfig
 from videothat.media.config import RenderConfig, ShotConfig
 from videothat.pipeline.run import Configs
 from videothat.vision.config import MotionConfig
@@ -132,6 +132,11 @@ def configs(cfg: Mapping[str, object]) -> Configs:
     """Every stage's config from a composed root config."""
     return Configs(analysis=analysis_config(cfg), match=match_config(cfg), render=render_config(cfg),
                    index=index_config(cfg.get("index", {})), person=person_config(cfg))
+
+
+def mosaic_config(cfg: Mapping[str, object]) -> MosaicConfig:
+    """:class:`MosaicConfig` from the ``mosaic`` section."""
+    return build_config(MosaicConfig, cfg.get("mosaic", {}), "mosaic")
 
 
 def person_config(cfg: Mapping[str, object]) -> PersonConfig:

@@ -108,3 +108,23 @@ class MatchConfig:
 
     score: ScoreConfig = field(default_factory=ScoreConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MosaicConfig:
+    """Mosaic mode: a target sound rebuilt from short units of the videos' own sound (units in comments)."""
+
+    unit_rate: float = 25.0  # units per second (one per output frame at 25 fps)
+    n_mels: int = 40  # mel bands of a unit's descriptor (log energies less their mean: loudness-normalised)
+    k: int = 8  # nearest source units considered per target unit
+    continuity: float = 1.0  # cost of a jump (not the next unit of the same source), in median candidate distances
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.unit_rate) and 1.0 <= self.unit_rate <= 200.0):
+            raise ParameterError(f"mosaic.unit_rate={self.unit_rate} must be in [1, 200] units per second")
+        if not 4 <= self.n_mels <= 256:
+            raise ParameterError(f"mosaic.n_mels={self.n_mels} must be in [4, 256]")
+        if not 1 <= self.k <= 256:
+            raise ParameterError(f"mosaic.k={self.k} must be in [1, 256]")
+        if not (math.isfinite(self.continuity) and 0.0 <= self.continuity <= 100.0):
+            raise ParameterError(f"mosaic.continuity={self.continuity} must be in [0, 100]")

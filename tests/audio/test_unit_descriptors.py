@@ -1,0 +1,49 @@
+"""Unit descriptors (mosaic mode) against librosa's mel spectrogram, unit by unit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from videothat.audio.units import LOG_FLOOR, N_FFT, unit_descriptors
+from videothat.core.errors import ParameterError
+from videothat.media.audio import decode_audio
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures"
+SR = 22050
+
+
+def test_descriptors_equal_librosa_per_unit(device):
+    x = decode_audio(FIXTURES / "electro_pushover_20s.ogg", SR)[: 3 * SR]
+    short = x[: SR // 2 + 100]
+    (shape, loud), (shape2, _) = unit_descriptors([torch.from_numpy(x), torch.from_numpy(short)], sample_rate=SR,
+                                                  unit_rate=25.0, n_mels=40, device=device)
+    hop = round(SR / 25)
+    assert shape.shape == (len(x) // hop, 40) and shape2.shape == (len(short) // hop, 40)
+    padded = np.pad(x, ((N_FFT - hop) // 2, N_FFT))
+    for u in (0, 7, shape.shape[0] - 1):
+        window = padded[u * hop : u * hop + N_FFT]
+        power = librosa.feature.melspectrogram(y=window, sr=SR, n_fft=N_FFT, hop_length=N_FFT, n_mels=40,
+                                               center=False, power=2.0)[:, 0]
+        log = np.log(power + LOG_FLOOR)
+        np.testing.assert_allclose(shape[u].cpu().numpy(), log - log.mean(), atol=2e-3)
+        assert abs(float(loud[u]) - log.mean()) < 2e-3
+    ((alone, _),) = unit_descriptors([torch.from_numpy(short)], sample_rate=SR, unit_rate=25.0, n_mels=40,
+                                     device=device)
+    np.testing.assert_allclose(shape2.cpu().numpy(), alone.cpu().numpy(), atol=1e-4)  # batched = alone
+
+
+def test_loudness_moves_and_shape_stays_under_gain():
+    x = torch.from_numpy(decode_audio(FIXTURES / "rock_war_of_freedom_30s.ogg", SR)[: 2 * SR])
+    (a, la), (b, lb) = unit_descriptors([x, 0.1 * x], sample_rate=SR, unit_rate=25.0, n_mels=40)
+    torch.testing.assert_close(a, b, atol=1e-3, rtol=0)
+    torch.testing.assert_close(la - lb, torch.full_like(la, float(np.log(100.0))), atol=1e-3, rtol=0)
+
+
+def test_bad_unit_rates_are_refused():
+    with pytest.raises(ParameterError, match="unit_rate"):
+        unit_descriptors([torch.zeros(SR)], sample_rate=SR, unit_rate=5.0, n_mels=40)
