@@ -117,7 +117,8 @@ class MosaicConfig:
     unit_rate: float = 25.0  # units per second (one per output frame at 25 fps)
     n_mels: int = 40  # mel bands of a unit's descriptor (log energies less their mean: loudness-normalised)
     k: int = 8  # nearest source units considered per target unit
-    continuity: float = 1.0  # cost of a jump (not the next unit of the same source), in median candidate distances
+    follow: int = 25  # units: each target unit also considers the continuations of the k nearest of this many before
+    continuity: float = 0.5  # cost of a jump (not the next unit of the same source), in median candidate distances
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.unit_rate) and 1.0 <= self.unit_rate <= 200.0):
@@ -126,5 +127,7 @@ class MosaicConfig:
             raise ParameterError(f"mosaic.n_mels={self.n_mels} must be in [4, 256]")
         if not 1 <= self.k <= 256:
             raise ParameterError(f"mosaic.k={self.k} must be in [1, 256]")
+        if not 0 <= self.follow <= 250:
+            raise ParameterError(f"mosaic.follow={self.follow} units must be in [0, 250]")
         if not (math.isfinite(self.continuity) and 0.0 <= self.continuity <= 100.0):
             raise ParameterError(f"mosaic.continuity={self.continuity} must be in [0, 100]")

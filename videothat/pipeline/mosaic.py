@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from videothat.media.discover import find_media
 from videothat.media.probe import probe
 from videothat.pipeline.make import write_timeline
 from videothat.pipeline.run import Configs, Run
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 SR = 22050  # Hz the sounds are described at
 SILENT_PEAK = 1e-4  # a target whose samples all stay under this (full scale 1) is silent
@@ -49,14 +53,28 @@ class Mosaic:
     failures: list[Failure] = field(default_factory=list)
 
 
-def make_mosaic(target: str | Path, videos: Iterable[str | Path], configs: Configs, mosaic: MosaicConfig, run: Run,
-                *, output: Path) -> Mosaic:
-    """Rebuild ``target``'s sound from ``videos`` (module doc) and render ``output``."""
+@dataclass
+class MosaicPlan:
+    """The chosen units as a timeline (before rendering) and how it was put together."""
+
+    timeline: Timeline
+    runs: np.ndarray  # [shape=(R,)] units per run of consecutive source units
+    distance: float  # mean descriptor distance of the chosen units to the target's
+    failures: list[Failure] = field(default_factory=list)
+
+
+def plan_mosaic(target: str | Path, videos: Iterable[str | Path], mosaic: MosaicConfig, *,
+                device: str = "cpu") -> MosaicPlan:
+    """Choose a source unit for every target unit (module doc); nothing is written.
+
+    Raises
+    ------
+    MosaicError : the target is silent or shorter than a unit; no video has pictures and sound.
+    """
     import torch
 
     from videothat.audio.units import unit_descriptors
     from videothat.match.units import best_units, run_lengths
-    from videothat.media.render import AUDIO_RATE, output_frame_count, render
 
     target = Path(target)
     sound = decode_audio(target, SR)
@@ -66,7 +84,6 @@ def make_mosaic(target: str | Path, videos: Iterable[str | Path], configs: Confi
     if not sources:
         reasons = "; ".join(f.message for f in failures[:3]) or "no video was given"
         raise MosaicError(f"no usable videos for a mosaic: it needs videos with pictures and sound ({reasons})")
-    device = run.device
     described = unit_descriptors([torch.from_numpy(sound)] + [torch.from_numpy(a) for _, a in sources],
                                  sample_rate=SR, unit_rate=mosaic.unit_rate, n_mels=mosaic.n_mels, device=device)
     wanted = described[0][0]
@@ -78,26 +95,38 @@ def make_mosaic(target: str | Path, videos: Iterable[str | Path], configs: Confi
     owner = torch.cat([torch.full((shape.shape[0],), i, dtype=torch.int64) for i, (shape, _) in
                        enumerate(described[1:])])
     position = torch.cat([torch.arange(shape.shape[0]) for shape, _ in described[1:]])
-    distance, ids = _nearest(wanted.cpu().numpy(), base.cpu().numpy(), min(mosaic.k, base.shape[0]))
-    cost = torch.from_numpy(distance).to(device)
-    ids_t = torch.from_numpy(ids).to(device)
-    jump = mosaic.continuity * float(np.median(distance))
-    picks, _ = best_units(cost, owner.to(device)[ids_t], position.to(device)[ids_t], continuity=jump)
-    chosen = ids[np.arange(len(ids)), picks.cpu().numpy()]
+    nearest, near_ids = _nearest(wanted.cpu().numpy(), base.cpu().numpy(), min(mosaic.k, base.shape[0]))
+    ids, distance = _with_continuations(torch.from_numpy(near_ids).to(device), wanted, base.to(device),
+                                        owner.to(device), mosaic.follow)
+    jump = mosaic.continuity * float(np.median(nearest))
+    picks, _ = best_units(distance, owner.to(device)[ids.clamp(min=0)], position.to(device)[ids.clamp(min=0)],
+                          continuity=jump)
+    ids, distance = ids.cpu().numpy(), distance.cpu().numpy()
+    rows, picks = np.arange(len(ids)), picks.cpu().numpy()
+    chosen = ids[rows, picks]
     files, units = owner.numpy()[chosen], position.numpy()[chosen]
-    timeline = _timeline(target, sound.size / SR, files, units, distance[np.arange(len(ids)), picks.cpu().numpy()],
-                         [p for p, _ in sources], mosaic.unit_rate)
+    timeline = _timeline(target, sound.size / SR, files, units, distance[rows, picks], [p for p, _ in sources],
+                         mosaic.unit_rate)
+    runs = run_lengths(torch.from_numpy(files), torch.from_numpy(units)).numpy()
+    return MosaicPlan(timeline, runs, float(distance[rows, picks].mean()), failures)
+
+
+def make_mosaic(target: str | Path, videos: Iterable[str | Path], configs: Configs, mosaic: MosaicConfig, run: Run,
+                *, output: Path) -> Mosaic:
+    """Plan the mosaic (:func:`plan_mosaic`) and render ``output`` with the target as its
+    sound, ``.timeline.json`` and ``.otio`` beside it."""
+    from videothat.media.render import AUDIO_RATE, output_frame_count, render
+
+    plan = plan_mosaic(target, videos, mosaic, device=run.device)
     rendering = configs.render
-    run.progress.start("render", output_frame_count(timeline.duration, rendering.fps), "frame")
+    run.progress.start("render", output_frame_count(plan.timeline.duration, rendering.fps), "frame")
     try:
-        render(timeline, output, rendering, song_audio=decode_audio(target, AUDIO_RATE), song_rate=AUDIO_RATE,
+        render(plan.timeline, output, rendering, song_audio=decode_audio(target, AUDIO_RATE), song_rate=AUDIO_RATE,
                on_frames=lambda k: run.progress.advance("render", k))
     finally:
         run.progress.finish("render")
-    json_path, otio_path = write_timeline(timeline, output.with_suffix(""), rate=rendering.fps)
-    runs = run_lengths(torch.from_numpy(files), torch.from_numpy(units)).numpy()
-    return Mosaic(output, json_path, otio_path, timeline, runs,
-                  float(distance[np.arange(len(ids)), picks.cpu().numpy()].mean()), failures)
+    json_path, otio_path = write_timeline(plan.timeline, output.with_suffix(""), rate=rendering.fps)
+    return Mosaic(output, json_path, otio_path, plan.timeline, plan.runs, plan.distance, plan.failures)
 
 
 def _usable_sources(videos: Iterable[str | Path]) -> tuple[list[tuple[Path, np.ndarray]], list[Failure]]:
@@ -116,6 +145,28 @@ def _usable_sources(videos: Iterable[str | Path]) -> tuple[list[tuple[Path, np.n
         except MediaError as exc:
             failures.append(Failure(path, str(exc)))
     return usable, failures
+
+
+def _with_continuations(ids: Tensor, wanted: Tensor, base: Tensor, owner: Tensor, follow: int
+                        ) -> tuple[Tensor, Tensor]:
+    """Each target unit's candidates: its k nearest source units and, for each of the
+    ``follow`` target units before it, the units that continue their k nearest to here
+    (nearest of t - l, plus l, in the same source), so a run can go on past the units a
+    nearest-neighbour search returns. Returns (ids [shape=(T, k * (1 + follow))] int64,
+    -1 where none; distances of the same shape, inf there)."""
+    import torch
+
+    t_units, k = ids.shape
+    lags = torch.arange(0, min(follow, t_units - 1) + 1, device=ids.device)
+    earlier = torch.arange(t_units, device=ids.device)[:, None] - lags[None, :]  # [T, L]
+    start = ids[earlier.clamp(min=0)]  # [T, L, k]: the nearest of t - l
+    later = start + lags[None, :, None]
+    ok = (earlier >= 0)[..., None] & (later < base.shape[0])
+    ok &= owner[later.clamp(max=base.shape[0] - 1)] == owner[start]  # still inside the same source
+    cand = torch.where(ok, later, -1).reshape(t_units, -1)
+    diff = wanted[:, None, :] - base[cand.clamp(min=0)]
+    dist = torch.where(cand >= 0, diff.norm(dim=-1), torch.inf)
+    return cand, dist
 
 
 def _nearest(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
