@@ -36,7 +36,7 @@ def unit_descriptors(sounds: Sequence[Tensor], *, sample_rate: int, unit_rate: f
     units = [int(s.numel()) // hop for s in sounds]
     longest = max(units) * hop
     left = (N_FFT - hop) // 2
-    batch = torch.zeros(len(sounds), left + longest + N_FFT - hop - left, device=device)
+    batch = torch.zeros(len(sounds), longest + N_FFT - hop, device=device)  # left + longest + the right pad
     for i, s in enumerate(sounds):  # one copy per sound into the padded batch
         batch[i, left : left + units[i] * hop] = s[: units[i] * hop].to(device)
     log = torch.log(mel(batch) + LOG_FLOOR).transpose(1, 2)  # [B, frames, n_mels]

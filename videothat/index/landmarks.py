@@ -78,7 +78,7 @@ def peaks(log_spec: np.ndarray, config: LandmarkConfig) -> tuple[np.ndarray, np.
     strength = log_spec[f, t]
     seconds = (t * config.hop_length / config.sample_rate).astype(np.int64)  # 1-s blocks
     order = np.lexsort((-strength, seconds))  # by block, strongest first
-    block, start = np.unique(seconds[order], return_index=True)
+    _, start = np.unique(seconds[order], return_index=True)
     rank = np.arange(order.size) - np.repeat(start, np.diff(np.append(start, order.size)))
     keep = order[rank < config.density]
     keep = keep[np.lexsort((f[keep], t[keep]))]
@@ -122,7 +122,8 @@ def landmarks(audio: np.ndarray, config: LandmarkConfig) -> Landmarks:
 
 def query_landmarks(audio: np.ndarray, config: LandmarkConfig, *, shifts: int = 4) -> Landmarks:
     """Landmarks of a query: those of ``audio`` analysed from ``shifts`` starts a
-    ``1 / shifts`` hop apart, pooled (each distinct (hash, frame) once). An excerpt rarely
+    ``1 / shifts`` hop apart, pooled (each distinct (hash, frame) once, ordered by hash, not
+    time: :meth:`LandmarkIndex.query` needs no order). An excerpt rarely
     starts on the index's frame grid, and a fraction of a hop changes which local maxima win;
     some shift lies within half of ``hop_length / shifts`` of the grid (audfprint's query shifts)."""
     if shifts < 1:

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from videothat.index.encode import encode_analyses
 from videothat.index.store import FingerprintStore, VectorInfo
 from videothat.media.config import ShotConfig
 from videothat.media.discover import find_media
+from videothat.pipeline.ingest import IngestReport, content_digest
 from videothat.pipeline.run import Run, analyze_files
 
 log = logging.getLogger(__name__)
@@ -51,17 +52,6 @@ class FileFingerprints:
     content_hash: str
     vectors: np.ndarray
     infos: list[VectorInfo]
-
-
-@dataclass
-class IngestReport:
-    """Outcome of :func:`ingest`."""
-
-    added: list[Path] = field(default_factory=list)
-    already: list[Path] = field(default_factory=list)  # content already in the index
-    failures: list[Failure] = field(default_factory=list)
-    vectors: int = 0
-    stats: dict[str, object] = field(default_factory=dict)
 
 
 # ---- the store and its parameters ---------------------------------------------------------
@@ -186,12 +176,9 @@ def _not_indexed(files: list[Path], store: FingerprintStore, cache_dir: Path, re
     todo = []
     try:
         for path in files:
-            try:
-                digest = hashes.hash_of(path)
-            except OSError as exc:
-                report.failures.append(Failure(path, f"{path}: cannot read ({exc.strerror or exc})"))
-                continue
-            (report.already if store.has_file(digest) else todo).append(path)
+            digest = content_digest(hashes, path, report)
+            if digest is not None:
+                (report.already if store.has_file(digest) else todo).append(path)
     finally:
         hashes.close()
     return todo

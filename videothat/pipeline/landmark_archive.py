@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from videothat.index.config import IndexConfig, LandmarkConfig
 from videothat.index.landmarks import INDEX_FILE, LandmarkIndex, Landmarks, Match, landmarks, query_landmarks
 from videothat.media.audio import decode_audio
 from videothat.media.discover import find_media
+from videothat.pipeline.ingest import IngestReport, content_digest
 
 LANDMARKS_FILE = INDEX_FILE
 CONTENTS_FILE = "contents.json"
@@ -36,17 +37,6 @@ CONTENTS_FILE = "contents.json"
 def is_landmark_index(root: Path) -> bool:
     """Does ``root`` hold a landmark index?"""
     return (root / LANDMARKS_FILE).is_file()
-
-
-@dataclass
-class LandmarkReport:
-    """Outcome of :func:`ingest_landmarks` (the fields of the FAISS ingest's report)."""
-
-    added: list[Path] = field(default_factory=list)
-    already: list[Path] = field(default_factory=list)  # content already in the index
-    failures: list[Failure] = field(default_factory=list)
-    vectors: int = 0  # landmarks added
-    stats: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,7 +63,7 @@ def _save(root: Path, state: _State) -> None:
 
 
 def ingest_landmarks(paths: Iterable[str | Path], root: Path, index: IndexConfig, *, cache_dir: Path,
-                     create: bool, progress: Progress | None = None) -> LandmarkReport:
+                     create: bool, progress: Progress | None = None) -> IngestReport:
     """Fingerprint files into the landmark index at ``root`` (new if ``create``: an index
     already there is extended, with the parameters it was built with). Files whose content
     is already indexed are counted in ``report.already``; undecodable or silent ones in
@@ -87,9 +77,9 @@ def ingest_landmarks(paths: Iterable[str | Path], root: Path, index: IndexConfig
     else:
         raise ParameterError(f"--index {root}: no landmark index there; build one with "
                              f"`videothat index build --songs FILES --index {root}`")
-    config = state.index.config
+    config, fresh = state.index.config, not is_landmark_index(root)
     files, problems = find_media(paths)
-    report = LandmarkReport(failures=[Failure(e.path, str(e)) for e in problems])
+    report = IngestReport(failures=[Failure(e.path, str(e)) for e in problems])
     progress = progress or NoProgress()
     progress.start("index", len(files), "file")
     known = set(state.contents.values())
@@ -104,22 +94,21 @@ def ingest_landmarks(paths: Iterable[str | Path], root: Path, index: IndexConfig
                 state.index = state.index.extended(found)
                 _save(root, state)
                 found, saved = [], time.monotonic()
-        state.index = state.index.extended(found)
-        _save(root, state)
+        if found or fresh:  # an index with nothing new stays as it is on disk
+            state.index = state.index.extended(found)
+            _save(root, state)
     finally:
         hashes.close()
         progress.finish("index")
-    report.stats = landmark_stats(root)
+    report.stats = _stats(root, state.index)
     return report
 
 
 def _add_one(path: Path, hashes: Catalog, config: LandmarkConfig, known: set[str], found: list,
-             state: _State, report: LandmarkReport) -> str:
+             state: _State, report: IngestReport) -> str:
     """Fingerprint one file into ``found`` (status for the progress bar)."""
-    try:
-        digest = hashes.hash_of(path)
-    except OSError as exc:
-        report.failures.append(Failure(path, f"{path}: cannot read ({exc.strerror or exc})"))
+    digest = content_digest(hashes, path, report)
+    if digest is None:
         return "failed"
     if digest in known:
         report.already.append(path)
@@ -158,16 +147,20 @@ def remove_landmarks(items: Iterable[str | Path], root: Path) -> tuple[int, int]
     state = _load(root)
     names = {str(Path(p).resolve()) for p in items} & set(state.index.names)
     before = len(state.index)
-    state.index = state.index.without(sorted(names))
-    for name in names:
-        state.contents.pop(name, None)
-    _save(root, state)
+    if names:
+        state.index = state.index.without(sorted(names))
+        for name in names:
+            state.contents.pop(name, None)
+        _save(root, state)
     return len(names), before - len(state.index)
 
 
 def landmark_stats(root: Path) -> dict[str, object]:
     """What ``index stats`` prints for a landmark index."""
-    index = _load(root).index
+    return _stats(root, _load(root).index)
+
+
+def _stats(root: Path, index: LandmarkIndex) -> dict[str, object]:
     counts = np.bincount(index.items, minlength=len(index.names)) if len(index.names) else np.zeros(0)
     return {"encoder": "landmarks", "files": len(index.names), "landmarks": len(index),
             "per file (median)": int(np.median(counts)) if counts.size else 0,

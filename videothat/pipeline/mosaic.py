@@ -103,12 +103,12 @@ def plan_mosaic(target: str | Path, videos: Iterable[str | Path], mosaic: Mosaic
                           continuity=jump)
     ids, distance = ids.cpu().numpy(), distance.cpu().numpy()
     rows, picks = np.arange(len(ids)), picks.cpu().numpy()
-    chosen = ids[rows, picks]
+    chosen, costs = ids[rows, picks], distance[rows, picks]
     files, units = owner.numpy()[chosen], position.numpy()[chosen]
-    timeline = _timeline(target, sound.size / SR, files, units, distance[rows, picks], [p for p, _ in sources],
-                         mosaic.unit_rate)
     runs = run_lengths(torch.from_numpy(files), torch.from_numpy(units)).numpy()
-    return MosaicPlan(timeline, runs, float(distance[rows, picks].mean()), failures)
+    timeline = _timeline(target, sound.size / SR, files, units, costs, runs, [p for p, _ in sources],
+                         mosaic.unit_rate)
+    return MosaicPlan(timeline, runs, float(costs.mean()), failures)
 
 
 def make_mosaic(target: str | Path, videos: Iterable[str | Path], configs: Configs, mosaic: MosaicConfig, run: Run,
@@ -181,14 +181,13 @@ def _nearest(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray,
 
 
 def _timeline(target: Path, duration: float, files: np.ndarray, units: np.ndarray, costs: np.ndarray,
-              paths: list[Path], unit_rate: float) -> Timeline:
-    """Runs of consecutive units of one source as segments, tiling [0, duration]."""
+              runs: np.ndarray, paths: list[Path], unit_rate: float) -> Timeline:
+    """The ``runs`` (units each, :func:`~videothat.match.units.run_lengths` of the chosen
+    ``files`` and ``units``) as segments, tiling [0, duration]."""
     if files.size == 0:
         raise ParameterError("no units were chosen")
-    breaks = np.ones(files.size, dtype=bool)
-    breaks[1:] = (files[1:] != files[:-1]) | (units[1:] != units[:-1] + 1)
-    starts = np.flatnonzero(breaks)
-    ends = np.append(starts[1:], files.size)
+    ends = np.cumsum(runs)
+    starts = ends - runs
     cuts = []
     for a, b in zip(starts, ends, strict=True):
         song_start, song_end = a / unit_rate, duration if b == files.size else b / unit_rate
