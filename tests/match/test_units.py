@@ -73,3 +73,22 @@ def test_run_lengths_and_bad_shapes():
     with pytest.raises(ParameterError, match="continuity"):
         best_units(torch.zeros(3, 2), torch.zeros(3, 2, dtype=torch.int64), torch.zeros(3, 2, dtype=torch.int64),
                    continuity=-1.0)
+
+
+@pytest.mark.parametrize("follow", [0, 2, 10])
+def test_continuation_candidates_equal_a_loop(device, follow):
+    from videothat.match.units import continuation_candidates
+
+    owner = torch.tensor([0] * 6 + [1] * 4 + [2] * 5)
+    rng = np.random.default_rng(follow)
+    nearest = torch.from_numpy(rng.integers(-1, owner.numel(), (7, 3)))  # -1: a search found fewer
+    got = continuation_candidates(nearest.to(device), owner.to(device), follow=follow).cpu()
+    lags = range(min(follow, 6) + 1)
+    assert got.shape == (7, 3 * len(lags))
+    for t in range(7):
+        want = []
+        for lag in lags:
+            for u in nearest[t - lag].tolist() if t - lag >= 0 else [-1, -1, -1]:
+                ok = u >= 0 and u + lag < owner.numel() and owner[u + lag] == owner[u]
+                want.append(u + lag if ok else -1)
+        assert got[t].tolist() == want

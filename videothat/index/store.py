@@ -304,18 +304,10 @@ class FingerprintStore:
 
     def to_device(self, device: str) -> None:
         """Search on the GPU (faiss-gpu) when ``device`` is CUDA and FAISS was built with it."""
-        import faiss
+        from videothat.index.knn import on_device
 
-        if not str(device).startswith("cuda") or not hasattr(faiss, "StandardGpuResources"):
-            return
         self.flush()
-        gpu = int(str(device).partition(":")[2] or 0)
-        try:
-            self._gpu_resources = faiss.StandardGpuResources()
-            self._search_index = faiss.index_cpu_to_gpu(self._gpu_resources, gpu, self.index)
-        except RuntimeError as exc:  # an index type without a GPU version: search on the CPU
-            log.warning("%s: searching on the CPU (%s)", self.root, str(exc).strip().splitlines()[-1])
-            self._search_index = self.index
+        self._search_index, self._gpu_resources = on_device(self.index, device)
 
     def stats(self) -> dict[str, object]:
         """Files, vectors, index type, dimension, generation and bytes on disk."""

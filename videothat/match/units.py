@@ -59,6 +59,32 @@ def best_units(cost: Tensor, source: Tensor, position: Tensor, *, continuity: fl
     return picks, best
 
 
+def continuation_candidates(nearest: Tensor, owner: Tensor, *, follow: int) -> Tensor:
+    """Each target unit's candidates: its K nearest source units and, for each of the
+    ``follow`` target units before it, the units that continue their K nearest to here
+    (unit ``u`` nearest to target unit ``t - l`` gives unit ``u + l`` of the same source),
+    so a run can go on past the units a nearest-neighbour search returns.
+
+    Parameters
+    ----------
+    nearest : [shape=(T, K)] int64 source unit ids (units of one source are consecutive ids; -1: none)
+    owner : [shape=(U,)] int64, the source of every unit
+
+    Returns
+    -------
+    [shape=(T, K * (1 + min(follow, T - 1)))] int64 unit ids, -1 where a continuation would
+    leave its source.
+    """
+    t_units, _ = nearest.shape
+    lags = torch.arange(0, min(follow, max(t_units - 1, 0)) + 1, device=nearest.device)
+    earlier = torch.arange(t_units, device=nearest.device)[:, None] - lags[None, :]  # [T, L]
+    start = nearest[earlier.clamp(min=0)]  # [T, L, K]: the nearest of t - l
+    later = start + lags[None, :, None]
+    ok = (earlier >= 0)[..., None] & (start >= 0) & (later < owner.numel())  # -1: a search found fewer than K
+    ok &= owner[later.clamp(0, owner.numel() - 1)] == owner[start.clamp(min=0)]  # still inside the same source
+    return torch.where(ok, later, -1).reshape(t_units, -1)
+
+
 def run_lengths(source: Tensor, position: Tensor) -> Tensor:
     """Lengths (units) of the runs of a chosen sequence [shape=(T,)] each: a run continues
     while each unit is the next unit of the same source. Returns [shape=(runs,)] int64."""
