@@ -5,7 +5,7 @@ Layers, lowest first (a module may import its own package and any lower layer):
 0. ``core``: the contract (records, timeline, errors, hashing, I/O, device, progress, registry)
 1. ``media``, ``audio``, ``catalog``: container files; numerics on waveforms; the analysis cache
 2. ``vision``, ``index``, ``match``: visual encoders; fingerprints and the store; the matcher
-3. ``analysis``, ``report``, ``demo``: the analysis stage; the HTML report; the demo material
+3. ``analysis``, ``report``, ``demo``: the analysis stage; the HTML reports; the demo material
 4. ``pipeline``: the jobs, the only package that composes stages
 5. ``settings``: configuration composed with Hydra into the config objects
 6. ``cli``: the command

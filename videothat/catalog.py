@@ -77,7 +77,16 @@ class Catalog:
     def get_pictures(self, digest: str, params: dict[str, object]) -> dict[str, np.ndarray] | None:
         """The cached whole-file picture analysis of content ``digest`` under ``params`` (the
         motion parameters): its named per-frame arrays (``fps`` among them), or None."""
-        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), ".pictures")
+        return self.get_arrays(digest, params, ".pictures")
+
+    def put_pictures(self, digest: str, params: dict[str, object], arrays: dict[str, np.ndarray]) -> Path:
+        """Store a whole-file picture analysis (see :meth:`get_pictures`) atomically."""
+        return self.put_arrays(digest, params, ".pictures", arrays)
+
+    def get_arrays(self, digest: str, params: dict[str, object], kind: str) -> dict[str, np.ndarray] | None:
+        """Another whole-file analysis of content ``digest`` (``kind``, e.g. ``.units``) under
+        ``params``: its named arrays, or None (a miss, or an unreadable entry, logged)."""
+        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), kind)
         if not entry.exists():
             return None
         try:
@@ -89,9 +98,9 @@ class Catalog:
             log.warning("ignoring unreadable cache entry %s (%s); re-analysing", entry, exc)
             return None
 
-    def put_pictures(self, digest: str, params: dict[str, object], arrays: dict[str, np.ndarray]) -> Path:
-        """Store a whole-file picture analysis (see :meth:`get_pictures`) atomically."""
-        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), ".pictures")
+    def put_arrays(self, digest: str, params: dict[str, object], kind: str, arrays: dict[str, np.ndarray]) -> Path:
+        """Store a whole-file analysis (see :meth:`get_arrays`) atomically."""
+        entry = self.entry_path(digest, params_key(params, version=FORMAT_VERSION), kind)
         everything = {"format_version": np.array(FORMAT_VERSION), "params": np.array(json.dumps(params, default=str)),
                       **{k: np.asarray(v) for k, v in arrays.items()}}
         atomic_write(entry, lambda f: np.savez(f, **everything))

@@ -175,24 +175,34 @@ def cmd_make(args: argparse.Namespace) -> int:
 
 
 def cmd_mosaic(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from videothat.pipeline.mosaic import make_mosaic
     from videothat.settings import configs, mosaic_config
 
     paths, overrides = split_overrides(args.items + args.overrides)
     if not paths:
         raise ParameterError("mosaic needs --videos with at least one file or folder")
+    if args.sound:
+        overrides.append(f"mosaic.sound={args.sound}")
     cfg = compose_config(overrides, args.cache_dir)
     config, mosaic = configs(cfg), mosaic_config(cfg)
+    if args.preview:
+        config = replace(config, render=config.render.preview())
     output = _output_path(args.output, ".mp4")
     t0 = time.perf_counter()
-    with Bars(args.quiet, {}) as bars:
+    with Bars(args.quiet, {stage: ("cached", "analysed", "failed") for stage in ("target", "sources")}) as bars:
         made = make_mosaic(args.target, paths, config, mosaic, _run(args, config.analysis.device, bars),
-                           output=output)
-    for failure in made.failures:
+                           output=output, report=args.report)
+    plan = made.plan
+    for failure in plan.failures:
         print(f"skipped {failure.message}", file=sys.stderr)
-    print(f"{len(made.runs)} runs over {made.timeline.duration:.1f} s (mean {made.runs.mean():.1f} units of "
-          f"{1 / mosaic.unit_rate:.3f} s), mean unit distance {made.distance:.3f} ({time.perf_counter() - t0:.1f} s)")
+    print(f"{len(plan.runs)} runs over {made.timeline.duration:.1f} s (mean {plan.run_seconds.mean():.2f} s, "
+          f"{plan.runs.mean():.1f} {mosaic.unit} units) from {len({c.source for c in made.timeline.segments})} "
+          f"videos, mean unit distance {plan.distance:.3f}, sound: {mosaic.sound} ({time.perf_counter() - t0:.1f} s)")
     print(f"video: {made.video}\ntimeline: {made.timeline_json}\nOpenTimelineIO: {made.otio}")
+    if made.html:
+        print(f"report: {made.html}")
     return 0
 
 
@@ -486,14 +496,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "mosaic",
         help="rebuild a sound from tiny units of the videos' own sound, showing the frames they come from",
-        description="Describe every 1/mosaic.unit_rate s of the target and of the videos' sound, pick for each "
-        "target unit a source unit (nearest descriptors, runs of consecutive frames preferred: mosaic.continuity) "
-        "and render OUT.mp4 with the target as its sound; OUT.timeline.json and OUT.otio beside it.",
+        description="Describe every 1/mosaic.unit_rate s (or every onset slice: mosaic.unit=onset) of the target "
+        "and of the videos' sound, pick for each target unit a source unit (nearest descriptors, runs of consecutive "
+        "frames preferred: mosaic.continuity) and render OUT.mp4 with the target, the units' own sound or a mix as "
+        "its sound; OUT.timeline.json and OUT.otio beside it.",
     )
     p.add_argument("--target", type=Path, required=True, help="the sound to rebuild (any audio or video file)")
     p.add_argument("--videos", dest="items", nargs="+", required=True, metavar="PATH|key=value",
                    help="videos with their own sound: files or folders (recursive)")
     p.add_argument("-o", "--output", type=Path, default=Path("mosaic.mp4"), help="the video (default: %(default)s)")
+    p.add_argument("--sound", choices=("target", "source", "mix"),
+                   help="sound track: the target, the chosen units' own sound (crossfaded, following the target's "
+                   "loudness) or a mix (default: mosaic.sound, target)")
+    p.add_argument("--preview", action="store_true", help="render fast at 360p, 15 fps")
+    p.add_argument("--report", action="store_true",
+                   help="also write OUT.report.html: target and rebuilt spectrograms, run lengths, figures")
     _add_common(p)
     p.set_defaults(func=cmd_mosaic)
     _add_index_parsers(sub)

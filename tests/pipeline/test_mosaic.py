@@ -49,7 +49,7 @@ def test_a_target_from_one_video_is_rebuilt_from_that_place(material, tmp_path):
             source_t = cut.source_start + (t[inside] - cut.song_start)
             right += int(np.sum(np.abs(source_t - (START + t[inside])) <= 0.04))
     assert right / t.size >= 0.95
-    assert made.runs.mean() >= 10  # runs of frames, not flicker
+    assert made.plan.runs.mean() >= 10  # runs of frames, not flicker
 
 
 
@@ -66,7 +66,7 @@ def test_continuity_holds_runs_where_the_nearest_unit_flickers(material, tmp_pat
     for continuity in (0.0, 1.0):
         made = make_mosaic(noisy, videos, _configs(), MosaicConfig(continuity=continuity), Run(tmp_path / "cache"),
                            output=tmp_path / f"c{continuity:g}.mp4")
-        runs[continuity] = (made.runs.mean(), made.distance)
+        runs[continuity] = (made.plan.runs.mean(), made.plan.distance)
     assert runs[1.0][0] >= 1.5 * runs[0.0][0] and runs[0.0][1] <= runs[1.0][1] + 1e-9
 
 
@@ -88,3 +88,66 @@ def test_bad_targets_and_sources_are_named(material, tmp_path, capsys):
     assert main(["mosaic", "--target", str(target), "--videos", str(videos[1]), "-o", str(tmp_path / "y.mp4"),
                  "mosaic.continuity=-1"]) == 2
     assert "mosaic.continuity" in capsys.readouterr().err
+
+
+class _Tally:
+    """A progress that counts each stage's statuses."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = {}
+
+    def start(self, stage, total, unit):
+        self.counts[stage] = {}
+
+    def advance(self, stage, amount=1.0, status=None):
+        if status:
+            self.counts[stage][status] = self.counts[stage].get(status, 0) + 1
+
+    def finish(self, stage):
+        pass
+
+
+def test_onset_units_rebuild_the_place_and_the_cache_serves_a_rerun(material, tmp_path):
+    """Onset-to-onset slices: the target's onsets and the video's are detected separately
+    (a few ms apart), so placement is looser than with frame units, yet mostly right."""
+    from conftest import VIDEO_FIXTURE
+    from videothat.match.config import MosaicConfig
+    from videothat.pipeline.mosaic import plan_mosaic
+
+    root, target, videos = material
+    config = MosaicConfig(unit="onset")
+    first = plan_mosaic(target, videos, config, Run(tmp_path / "cache"))
+    t = np.arange(0, SECONDS, 0.01)
+    right = 0
+    for cut in first.timeline.segments:
+        inside = (t >= cut.song_start) & (t < cut.song_end)
+        if cut.source == VIDEO_FIXTURE:
+            right += int(np.sum(np.abs(cut.source_start + (t[inside] - cut.song_start) - (START + t[inside])) <= 0.04))
+    assert right / t.size >= 0.85
+    assert first.run_seconds.sum() == pytest.approx(SECONDS, abs=0.02) and first.run_seconds.mean() >= 0.5
+    tally = _Tally()
+    again = plan_mosaic(target, videos, config, Run(tmp_path / "cache", progress=tally))
+    assert tally.counts["sources"] == {"cached": 2} and tally.counts["target"] == {"cached": 1}
+    assert again.timeline.to_dict() == first.timeline.to_dict()
+
+
+@pytest.mark.parametrize("sound", ["source", "mix"])
+def test_the_sound_track_is_the_rebuilt_sound_or_a_mix_and_the_report_shows_it(material, tmp_path, sound):
+    import re
+
+    from videothat.match.config import MosaicConfig
+
+    root, target, videos = material
+    made = make_mosaic(target, videos, _configs(), MosaicConfig(sound=sound), Run(tmp_path / "cache"),
+                       output=tmp_path / "m.mp4", report=True)
+    heard = decode_audio(made.video, SR)  # in the target's band (it was cut at SR)
+    want = decode_audio(target, SR)
+    n = min(heard.size, want.size) - SR // 10
+    lag = int(np.argmax([np.dot(heard[k : k + n], want[:n]) for k in range(0, 2048, 2)])) * 2  # the AAC delay
+    r = np.corrcoef(heard[lag : lag + n], want[:n])[0, 1]
+    assert r > 0.9  # rebuilt from the very place the target was cut from
+    page = made.html.read_text()
+    assert page.count("data:image/png;base64,") == 2
+    distance = float(re.search(r'<div class="v">([\d.]+) dB</div><div class="k">spectral distance', page)[1])
+    assert distance < 2.0
+    assert not list(tmp_path.glob(".*tmp*"))

@@ -110,19 +110,36 @@ class MatchConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
 
 
+MOSAIC_UNITS = ("frame", "onset")
+MOSAIC_SOUNDS = ("target", "source", "mix")
+
+
 @dataclass(frozen=True, kw_only=True)
 class MosaicConfig:
     """Mosaic mode: a target sound rebuilt from short units of the videos' own sound (units in comments)."""
 
-    unit_rate: float = 25.0  # units per second (one per output frame at 25 fps)
+    unit: str = "frame"  # frame: a unit every 1/unit_rate s | onset: a unit from each onset to the next
+    unit_rate: float = 25.0  # frame units per second (one per output frame at 25 fps)
+    longest: float = 1.0  # s, onset units longer than this are split (a long held note is several units)
     n_mels: int = 40  # mel bands of a unit's descriptor (log energies less their mean: loudness-normalised)
     k: int = 8  # nearest source units considered per target unit
     follow: int = 25  # units: each target unit also considers the continuations of the k nearest of this many before
-    continuity: float = 0.5  # cost of a jump (not the next unit of the same source), in median candidate distances
+    continuity: float = 0.75  # cost of a jump (not the next unit of the same source), in median candidate distances
+    index: str = "Flat"  # FAISS index type of the unit search (Flat exact; HNSW32 for hours of footage)
+    sound: str = "target"  # sound track: target | source (the chosen units' own sound) | mix
+    mix: float = 0.5  # share of the source sound in sound=mix (the target has the rest)
+    crossfade: float = 0.01  # s, equal-power crossfade at every join of the source sound
+    loudness: bool = True  # the source sound follows the target's loudness (40 ms RMS levels)
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.unit_rate) and 1.0 <= self.unit_rate <= 200.0):
-            raise ParameterError(f"mosaic.unit_rate={self.unit_rate} must be in [1, 200] units per second")
+        if self.unit not in MOSAIC_UNITS:
+            raise ParameterError(f"mosaic.unit={self.unit!r} must be one of {', '.join(MOSAIC_UNITS)}")
+        if self.sound not in MOSAIC_SOUNDS:
+            raise ParameterError(f"mosaic.sound={self.sound!r} must be one of {', '.join(MOSAIC_SOUNDS)}")
+        if not (math.isfinite(self.unit_rate) and 11.0 <= self.unit_rate <= 200.0):
+            raise ParameterError(f"mosaic.unit_rate={self.unit_rate} must be in [11, 200] units per second")
+        if not (math.isfinite(self.longest) and 0.05 <= self.longest <= 10.0):
+            raise ParameterError(f"mosaic.longest={self.longest} s must be in [0.05, 10]")
         if not 4 <= self.n_mels <= 256:
             raise ParameterError(f"mosaic.n_mels={self.n_mels} must be in [4, 256]")
         if not 1 <= self.k <= 256:
@@ -131,3 +148,9 @@ class MosaicConfig:
             raise ParameterError(f"mosaic.follow={self.follow} units must be in [0, 250]")
         if not (math.isfinite(self.continuity) and 0.0 <= self.continuity <= 100.0):
             raise ParameterError(f"mosaic.continuity={self.continuity} must be in [0, 100]")
+        if not self.index or not isinstance(self.index, str):
+            raise ParameterError(f"mosaic.index={self.index!r} must be a FAISS index type such as Flat or HNSW32")
+        if not (math.isfinite(self.mix) and 0.0 <= self.mix <= 1.0):
+            raise ParameterError(f"mosaic.mix={self.mix} must be in [0, 1]")
+        if not (math.isfinite(self.crossfade) and 0.0 <= self.crossfade <= 0.5):
+            raise ParameterError(f"mosaic.crossfade={self.crossfade} s must be in [0, 0.5]")

@@ -1,18 +1,23 @@
 """Mosaic mode: rebuild a target sound from short units of the videos' own sound, and show
 the frames those units come from (concatenative synthesis).
 
-Every ``1 / mosaic.unit_rate`` s of the target and of each video's sound is a unit
-(:mod:`videothat.audio.units`: loudness-normalised log-mel spectra, batched on the device).
-A FAISS index of the source units gives each target unit its ``mosaic.k`` nearest; a Viterbi
-pass (:func:`videothat.match.units.best_units`) picks one per target unit, a jump costing
+Units are every ``1 / mosaic.unit_rate`` s (``mosaic.unit=frame``) or each onset-to-onset
+slice (``onset``) of the target and of each video's sound, described by the mean (and for
+slices the spread) of loudness-normalised log-mel frames (:mod:`videothat.audio.units`,
+batched on the device, cached per file). A FAISS search (:mod:`videothat.index.knn`) gives
+each target unit its ``mosaic.k`` nearest source units; with the continuations of the
+nearest of the ``mosaic.follow`` units before, these are its candidates, each scored over
+exactly the stretch of source it would play. A Viterbi pass
+(:func:`videothat.match.units.best_units`) picks one per target unit, a jump costing
 ``mosaic.continuity`` median candidate distances, so the result plays runs of consecutive
-frames. Runs become the segments of a timeline, rendered with the target as the sound
-track like ``make``'s (mp4, ``.timeline.json``, ``.otio``; every output atomic).
+frames. The chosen stretches become the segments of a timeline, rendered like ``make``'s
+(mp4, ``.timeline.json``, ``.otio``, every output atomic) with the target, the chosen units'
+own sound (crossfaded, following the target's loudness) or a mix of both as sound track.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from videothat.analysis import Failure
-from videothat.core.errors import MediaError, NoAudioError, NoVideoError, ParameterError, VideoThatError
+from videothat.core.errors import MediaError, NoAudioError, NoVideoError, VideoThatError
+from videothat.core.progress import timed
 from videothat.core.timeline import Cut, Timeline
 from videothat.match.config import MosaicConfig
 from videothat.media.audio import decode_audio
@@ -28,29 +34,20 @@ from videothat.media.discover import find_media
 from videothat.media.probe import probe
 from videothat.pipeline.make import write_timeline
 from videothat.pipeline.run import Configs, Run
+from videothat.pipeline.sound_units import SR, Described, describe_sounds
 
 if TYPE_CHECKING:
+    import torch
     from torch import Tensor
 
-SR = 22050  # Hz the sounds are described at
+ONSET_FRAME_RATE = 100.0  # descriptor frames per second of onset units (10 ms: where slices start)
 SILENT_PEAK = 1e-4  # a target whose samples all stay under this (full scale 1) is silent
+JOIN_TOLERANCE_S = 0.03  # s: a unit that starts this close to where the stretch before ends plays on from there
+COST_BLOCK = 1 << 22  # candidate descriptor values scored at once (bounds the memory of scoring)
 
 
 class MosaicError(VideoThatError):
     """No mosaic can be made (a silent target, no usable source units)."""
-
-
-@dataclass
-class Mosaic:
-    """What :func:`make_mosaic` made: the files, the timeline and how it was put together."""
-
-    video: Path
-    timeline_json: Path
-    otio: Path
-    timeline: Timeline
-    runs: np.ndarray  # [shape=(R,)] units per run of consecutive source units
-    distance: float  # mean descriptor distance of the chosen units to the target's
-    failures: list[Failure] = field(default_factory=list)
 
 
 @dataclass
@@ -59,78 +56,248 @@ class MosaicPlan:
 
     timeline: Timeline
     runs: np.ndarray  # [shape=(R,)] units per run of consecutive source units
+    run_seconds: np.ndarray  # [shape=(R,)] the runs' lengths in seconds
     distance: float  # mean descriptor distance of the chosen units to the target's
     failures: list[Failure] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
 
 
-def plan_mosaic(target: str | Path, videos: Iterable[str | Path], mosaic: MosaicConfig, *,
-                device: str = "cpu") -> MosaicPlan:
-    """Choose a source unit for every target unit (module doc); nothing is written.
+@dataclass
+class Mosaic:
+    """What :func:`make_mosaic` made: the files, and the plan they were made from."""
+
+    video: Path
+    timeline_json: Path
+    otio: Path
+    plan: MosaicPlan
+    html: Path | None = None
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.plan.timeline
+
+
+@dataclass(frozen=True)
+class UnitTable:
+    """The units of one or more described sounds, over their frames laid end to end."""
+
+    frames: Tensor  # [shape=(N, D)] every sound's frame descriptors, one sound after another
+    starts: Tensor  # [shape=(U,)] int64 first frame of each unit (in ``frames``)
+    lengths: Tensor  # [shape=(U,)] int64 frames of each unit
+    bounds: Tensor  # [shape=(U,)] int64 end (exclusive) of the frames of each unit's sound
+    owner: Tensor  # [shape=(U,)] int64 the sound of each unit
+    position: Tensor  # [shape=(U,)] int64 its index among its sound's units
+    first: np.ndarray  # [shape=(S,)] int64 first frame of each sound in ``frames``
+
+
+def plan_mosaic(target: str | Path, videos: Iterable[str | Path], mosaic: MosaicConfig, run: Run) -> MosaicPlan:
+    """Choose a source unit for every target unit (module doc); nothing is written but the cache.
 
     Raises
     ------
     MosaicError : the target is silent or shorter than a unit; no video has pictures and sound.
+    MediaError : the target cannot be decoded or has no sound.
     """
+    target, seconds = Path(target), {}
+    nominal = mosaic.unit_rate if mosaic.unit == "frame" else ONSET_FRAME_RATE
+    frame_rate = SR / round(SR / nominal)  # frames are whole samples apart
+    describe = dict(frame_rate=frame_rate, n_mels=mosaic.n_mels, onsets=mosaic.unit == "onset", run=run)
+    with timed("describe", seconds):
+        wanted, problem = describe_sounds([target], stage="target", **describe)
+    if problem:
+        raise MediaError(target, f"cannot be used as the target: {problem[0].message}")
+    if wanted[0].peak < SILENT_PEAK:
+        raise MosaicError(f"{target}: the target is silent; there is nothing to rebuild")
+    if wanted[0].shape.shape[0] == 0:
+        raise MosaicError(f"{target}: shorter than one unit ({1 / frame_rate:.3f} s)")
+    paths, failures = _usable_sources(videos)
+    with timed("describe", seconds):
+        sources, problems = describe_sounds(paths, stage="sources", **describe)
+    failures += problems
+    failures += [Failure(s.path, f"{s.path}: its sound is silent or shorter than one unit") for s in sources
+                 if s.shape.shape[0] == 0 or s.peak < SILENT_PEAK]
+    sources = [s for s in sources if s.shape.shape[0] > 0 and s.peak >= SILENT_PEAK]
+    if not sources:
+        reasons = "; ".join(f.message for f in failures[:3]) or "their sound is silent or shorter than one unit"
+        raise MosaicError(f"no usable videos for a mosaic: it needs videos with pictures and sound ({reasons})")
+    with timed("units", seconds):
+        goal, table = (unit_table(d, mosaic, frame_rate, run.device) for d in ([wanted[0]], sources))
+    chosen, costs = choose_units(goal, table, mosaic, device=run.device, seconds=seconds)
+    with timed("timeline", seconds):
+        plan = _plan(goal, table, chosen, costs, wanted[0], sources, frame_rate, failures)
+    plan.seconds = seconds
+    return plan
+
+
+def unit_table(described: Sequence[Described], mosaic: MosaicConfig, frame_rate: float,
+               device: torch.device | str) -> UnitTable:
+    """The units of ``described`` sounds: every frame (``frame`` units) or onset slices."""
     import torch
 
-    from videothat.audio.units import unit_descriptors
-    from videothat.match.units import best_units, run_lengths
+    from videothat.audio.units import unit_starts
 
-    target = Path(target)
-    sound = decode_audio(target, SR)
-    if sound.size == 0 or float(np.abs(sound).max()) < SILENT_PEAK:
-        raise MosaicError(f"{target}: the target is silent; there is nothing to rebuild")
-    sources, failures = _usable_sources(videos)
-    if not sources:
-        reasons = "; ".join(f.message for f in failures[:3]) or "no video was given"
-        raise MosaicError(f"no usable videos for a mosaic: it needs videos with pictures and sound ({reasons})")
-    described = unit_descriptors([torch.from_numpy(sound)] + [torch.from_numpy(a) for _, a in sources],
-                                 sample_rate=SR, unit_rate=mosaic.unit_rate, n_mels=mosaic.n_mels, device=device)
-    wanted = described[0][0]
-    if wanted.shape[0] == 0:
-        raise MosaicError(f"{target}: shorter than one unit ({1 / mosaic.unit_rate:.3f} s)")
-    base = torch.cat([shape for shape, _ in described[1:]])
-    if base.shape[0] == 0:
-        raise MosaicError("the videos' sound is shorter than one unit each: no source units")
-    owner = torch.cat([torch.full((shape.shape[0],), i, dtype=torch.int64) for i, (shape, _) in
-                       enumerate(described[1:])])
-    position = torch.cat([torch.arange(shape.shape[0]) for shape, _ in described[1:]])
-    nearest, near_ids = _nearest(wanted.cpu().numpy(), base.cpu().numpy(), min(mosaic.k, base.shape[0]))
-    ids, distance = _with_continuations(torch.from_numpy(near_ids).to(device), wanted, base.to(device),
-                                        owner.to(device), mosaic.follow)
-    jump = mosaic.continuity * float(np.median(nearest))
-    picks, _ = best_units(distance, owner.to(device)[ids.clamp(min=0)], position.to(device)[ids.clamp(min=0)],
-                          continuity=jump)
-    ids, distance = ids.cpu().numpy(), distance.cpu().numpy()
-    rows, picks = np.arange(len(ids)), picks.cpu().numpy()
-    chosen, costs = ids[rows, picks], distance[rows, picks]
-    files, units = owner.numpy()[chosen], position.numpy()[chosen]
-    runs = run_lengths(torch.from_numpy(files), torch.from_numpy(units)).numpy()
-    timeline = _timeline(target, sound.size / SR, files, units, costs, runs, [p for p, _ in sources],
-                         mosaic.unit_rate)
-    return MosaicPlan(timeline, runs, float(costs.mean()), failures)
+    sizes = np.array([d.shape.shape[0] for d in described], dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    starts, owners = [], []
+    for i, d in enumerate(described):  # one index array per sound
+        local = np.arange(sizes[i]) if mosaic.unit == "frame" else \
+            unit_starts(d.onsets, int(sizes[i]), longest=max(1, round(mosaic.longest * frame_rate)))
+        starts.append(first[i] + local)
+        owners.append(np.full(local.size, i))
+    start, owner = np.concatenate(starts), np.concatenate(owners)
+    end = (first + sizes)[owner]
+    length = np.diff(np.append(start, sizes.sum()))  # to the next unit; a sound's last unit to its end
+    position = np.arange(start.size) - np.searchsorted(owner, owner)  # index within its sound
+    frames = torch.from_numpy(np.concatenate([d.shape for d in described]))
+    as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)).to(device)  # noqa: E731
+    return UnitTable(frames.to(device), as_tensor(start), as_tensor(length), as_tensor(end), as_tensor(owner),
+                     as_tensor(position), first)
+
+
+def describe_units(table: UnitTable, *, spread: bool) -> Tensor:
+    """Each unit's descriptor over its own frames [shape=(U, D or 2 D)]."""
+    from videothat.audio.units import window_statistics
+
+    return window_statistics(table.frames, table.bounds, table.starts, table.lengths, spread=spread)
+
+
+def choose_units(goal: UnitTable, table: UnitTable, mosaic: MosaicConfig, *, device: torch.device | str,
+                 seconds: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For each unit of ``goal`` (the target), the unit of ``table`` (the sources) it plays
+    and the descriptor distance of that choice: int64 and float [shape=(T,)]. Wall times of
+    the stages (search, score, viterbi) are added to ``seconds``."""
+    import torch
+
+    from videothat.index.knn import nearest
+    from videothat.match.units import best_units, continuation_candidates
+
+    seconds = {} if seconds is None else seconds
+    spread = mosaic.unit == "onset"
+    with timed("search", seconds):
+        wanted, base = describe_units(goal, spread=spread), describe_units(table, spread=spread)
+        near_distance, near = nearest(wanted.cpu().numpy(), base.cpu().numpy(), min(mosaic.k, base.shape[0]),
+                                      factory=mosaic.index, device=str(device))
+    with timed("score", seconds):
+        candidates = continuation_candidates(torch.from_numpy(near).to(device), table.owner, follow=mosaic.follow)
+        cost = _candidate_costs(wanted, goal.lengths, table, candidates, spread=spread)
+    found = near_distance[np.isfinite(near_distance)]
+    jump = mosaic.continuity * float(np.median(found)) if found.size else 0.0
+    at = candidates.clamp(min=0)
+    with timed("viterbi", seconds):
+        picks, _ = best_units(cost, table.owner[at], table.position[at], continuity=jump)
+    rows = torch.arange(picks.numel(), device=picks.device)
+    return candidates[rows, picks].cpu().numpy(), cost[rows, picks].cpu().numpy()
+
+
+def _candidate_costs(wanted: Tensor, lengths: Tensor, table: UnitTable, candidates: Tensor, *, spread: bool
+                     ) -> Tensor:
+    """Distance [shape=(T, C)] of each target unit's descriptor to its candidates', each
+    candidate described over as many frames as the target unit lasts (what it would play,
+    silence past its sound's end); inf where there is no candidate (-1)."""
+    import torch
+
+    from videothat.audio.units import window_statistics
+
+    t_units, n_cand = candidates.shape
+    out = torch.empty(t_units, n_cand, dtype=torch.float32, device=candidates.device)
+    rows = max(1, COST_BLOCK // max(1, n_cand * wanted.shape[1]))
+    for a in range(0, t_units, rows):  # blocks of target units bound the memory; each block is one gather
+        block = candidates[a : a + rows].clamp(min=0)
+        span = lengths[a : a + rows, None].expand_as(block)
+        seen = window_statistics(table.frames, table.bounds[block], table.starts[block], span, spread=spread)
+        out[a : a + rows] = (seen - wanted[a : a + rows, None, :]).norm(dim=-1)
+    return torch.where(candidates >= 0, out, torch.inf)
+
+
+def _plan(goal: UnitTable, table: UnitTable, chosen: np.ndarray, costs: np.ndarray, target: Described,
+          sources: Sequence[Described], frame_rate: float, failures: list[Failure]) -> MosaicPlan:
+    """The timeline of the chosen units: each target unit's stretch plays the same number of
+    frames from its chosen unit's start; a stretch whose unit starts within JOIN_TOLERANCE_S
+    of where the stretch before ended in the same source plays on from there instead (onset
+    units of one passage, detected a few milliseconds apart), and joins it in one segment."""
+    from videothat.match.units import run_lengths
+
+    g_start, g_length = goal.starts.cpu().numpy(), goal.lengths.cpu().numpy()
+    owner, position = table.owner.cpu().numpy()[chosen], table.position.cpu().numpy()[chosen]
+    source_frame = table.starts.cpu().numpy()[chosen] - table.first[owner]
+    joined = np.zeros(chosen.size, dtype=bool)
+    for t in range(1, chosen.size):  # sequential: a joined unit plays on from where the stretch before ended
+        on = source_frame[t - 1] + g_length[t - 1]
+        joined[t] = owner[t] == owner[t - 1] and abs(source_frame[t] - on) <= round(JOIN_TOLERANCE_S * frame_rate)
+        if joined[t]:
+            source_frame[t] = on
+    begins = np.flatnonzero(~joined)
+    ends = np.append(begins[1:], chosen.size)
+    cuts = []
+    for a, b in zip(begins.tolist(), ends.tolist(), strict=True):  # one Cut per segment of the output
+        song_start = g_start[a] / frame_rate
+        song_end = target.duration if b == chosen.size else g_start[b] / frame_rate
+        source_start = source_frame[a] / frame_rate
+        cuts.append(Cut(sources[owner[a]].path, source_start, source_start + song_end - song_start, song_start,
+                        song_end, -float(costs[a:b].mean())))
+    timeline = Timeline(target.path, target.duration, cuts).validate()
+    import torch
+
+    runs = run_lengths(torch.from_numpy(owner), torch.from_numpy(position)).numpy()
+    seconds = np.add.reduceat(g_length, np.concatenate([[0], np.cumsum(runs)[:-1]])) / frame_rate
+    return MosaicPlan(timeline, runs, seconds, float(costs.mean()), failures)
 
 
 def make_mosaic(target: str | Path, videos: Iterable[str | Path], configs: Configs, mosaic: MosaicConfig, run: Run,
-                *, output: Path) -> Mosaic:
-    """Plan the mosaic (:func:`plan_mosaic`) and render ``output`` with the target as its
-    sound, ``.timeline.json`` and ``.otio`` beside it."""
+                *, output: Path, report: bool = False) -> Mosaic:
+    """Plan the mosaic (:func:`plan_mosaic`) and render ``output`` with ``mosaic.sound`` as
+    its sound track; ``.timeline.json``, ``.otio`` and, with ``report``, ``.report.html`` beside it."""
     from videothat.media.render import AUDIO_RATE, output_frame_count, render
 
-    plan = plan_mosaic(target, videos, mosaic, device=run.device)
+    plan = plan_mosaic(target, videos, mosaic, run)
+    seconds = plan.seconds
+    with timed("sound", seconds):
+        own = decode_audio(target, AUDIO_RATE)
+        rebuilt = rebuilt_sound(plan.timeline, own, mosaic, rate=AUDIO_RATE) if mosaic.sound != "target" or report \
+            else None
     rendering = configs.render
     run.progress.start("render", output_frame_count(plan.timeline.duration, rendering.fps), "frame")
     try:
-        render(plan.timeline, output, rendering, song_audio=decode_audio(target, AUDIO_RATE), song_rate=AUDIO_RATE,
-               on_frames=lambda k: run.progress.advance("render", k))
+        with timed("render", seconds):
+            render(plan.timeline, output, rendering, song_audio=sound_track(own, rebuilt, mosaic),
+                   song_rate=AUDIO_RATE, on_frames=lambda k: run.progress.advance("render", k))
     finally:
         run.progress.finish("render")
-    json_path, otio_path = write_timeline(plan.timeline, output.with_suffix(""), rate=rendering.fps)
-    return Mosaic(output, json_path, otio_path, plan.timeline, plan.runs, plan.distance, plan.failures)
+    with timed("write outputs", seconds):
+        json_path, otio_path = write_timeline(plan.timeline, output.with_suffix(""), rate=rendering.fps)
+        html = None
+        if report:
+            from videothat.report.mosaic import write_mosaic_report
+
+            html = write_mosaic_report(plan, own, rebuilt, AUDIO_RATE, output.with_suffix(".report.html"),
+                                       video=output)
+    return Mosaic(output, json_path, otio_path, plan, html)
 
 
-def _usable_sources(videos: Iterable[str | Path]) -> tuple[list[tuple[Path, np.ndarray]], list[Failure]]:
-    """(path, its sound at SR) of each video with pictures and sound; the rest as failures."""
+def rebuilt_sound(timeline: Timeline, target_audio: np.ndarray, mosaic: MosaicConfig, *, rate: int) -> np.ndarray:
+    """The chosen units' own sound [shape=(round(duration * rate),)] float32: the timeline's
+    sources spliced with ``mosaic.crossfade`` and, with ``mosaic.loudness``, following the
+    loudness of ``target_audio`` (mono at ``rate``)."""
+    from videothat.audio.splice import follow_loudness, splice
+
+    paths = dict.fromkeys(Path(c.source) for c in timeline.segments)
+    sound = splice(timeline, {p: decode_audio(p, rate) for p in paths}, rate=rate, crossfade=mosaic.crossfade)
+    return follow_loudness(sound, target_audio, rate=rate) if mosaic.loudness else sound
+
+
+def sound_track(target_audio: np.ndarray, rebuilt: np.ndarray | None, mosaic: MosaicConfig) -> np.ndarray:
+    """The mosaic's sound track by ``mosaic.sound``: the target, the rebuilt sound or their mix."""
+    if mosaic.sound == "target" or rebuilt is None:
+        return target_audio
+    if mosaic.sound == "source":
+        return rebuilt
+    n = rebuilt.size
+    return ((1 - mosaic.mix) * np.pad(target_audio[:n], (0, max(0, n - target_audio.size))) + mosaic.mix * rebuilt
+            ).astype(np.float32)
+
+
+def _usable_sources(videos: Iterable[str | Path]) -> tuple[list[Path], list[Failure]]:
+    """The videos with pictures and sound; the rest as failures."""
     files, problems = find_media(videos)
     failures = [Failure(e.path, str(e)) for e in problems]
     usable = []
@@ -141,57 +308,7 @@ def _usable_sources(videos: Iterable[str | Path]) -> tuple[list[tuple[Path, np.n
                 raise NoVideoError(path, "has no video stream (a mosaic shows the frames its sound comes from)")
             if info.audio is None:
                 raise NoAudioError(path, "has no audio stream (a mosaic is made of the videos' own sound)")
-            usable.append((path, decode_audio(path, SR)))
+            usable.append(path)
         except MediaError as exc:
             failures.append(Failure(path, str(exc)))
     return usable, failures
-
-
-def _with_continuations(ids: Tensor, wanted: Tensor, base: Tensor, owner: Tensor, follow: int
-                        ) -> tuple[Tensor, Tensor]:
-    """Each target unit's candidates: its k nearest source units and, for each of the
-    ``follow`` target units before it, the units that continue their k nearest to here
-    (nearest of t - l, plus l, in the same source), so a run can go on past the units a
-    nearest-neighbour search returns. Returns (ids [shape=(T, k * (1 + follow))] int64,
-    -1 where none; distances of the same shape, inf there)."""
-    import torch
-
-    t_units, k = ids.shape
-    lags = torch.arange(0, min(follow, t_units - 1) + 1, device=ids.device)
-    earlier = torch.arange(t_units, device=ids.device)[:, None] - lags[None, :]  # [T, L]
-    start = ids[earlier.clamp(min=0)]  # [T, L, k]: the nearest of t - l
-    later = start + lags[None, :, None]
-    ok = (earlier >= 0)[..., None] & (later < base.shape[0])
-    ok &= owner[later.clamp(max=base.shape[0] - 1)] == owner[start]  # still inside the same source
-    cand = torch.where(ok, later, -1).reshape(t_units, -1)
-    diff = wanted[:, None, :] - base[cand.clamp(min=0)]
-    dist = torch.where(cand >= 0, diff.norm(dim=-1), torch.inf)
-    return cand, dist
-
-
-def _nearest(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(Euclidean distances, indices) [shape=(Q, k)] of each query's ``k`` nearest rows of
-    ``base``, nearest first: an exact FAISS search (``IndexFlatL2``)."""
-    import faiss
-
-    index = faiss.IndexFlatL2(base.shape[1])
-    index.add(np.ascontiguousarray(base, dtype=np.float32))
-    squared, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-    return np.sqrt(np.maximum(squared, 0.0)), ids
-
-
-def _timeline(target: Path, duration: float, files: np.ndarray, units: np.ndarray, costs: np.ndarray,
-              runs: np.ndarray, paths: list[Path], unit_rate: float) -> Timeline:
-    """The ``runs`` (units each, :func:`~videothat.match.units.run_lengths` of the chosen
-    ``files`` and ``units``) as segments, tiling [0, duration]."""
-    if files.size == 0:
-        raise ParameterError("no units were chosen")
-    ends = np.cumsum(runs)
-    starts = ends - runs
-    cuts = []
-    for a, b in zip(starts, ends, strict=True):
-        song_start, song_end = a / unit_rate, duration if b == files.size else b / unit_rate
-        source_start = units[a] / unit_rate
-        cuts.append(Cut(paths[files[a]], source_start, source_start + (song_end - song_start), song_start, song_end,
-                        -float(costs[a:b].mean())))
-    return Timeline(target, duration, cuts).validate()

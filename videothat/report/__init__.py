@@ -9,9 +9,6 @@ the song's beats both ways, shots used of those available); and the segment tabl
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +16,7 @@ import numpy as np
 
 from videothat.audio.onsets import onset_frames
 from videothat.match.assemble import MatchResult
+from videothat.report.page import SEGMENT_HEADER, figure_png, html_page, segment_rows
 
 WINDOW_S = 0.05  # s, onset matching window (as mir_eval's default)
 SIGMA_S = 0.05  # s, the visual beat alignment's tolerance (Gaussian sigma)
@@ -126,12 +124,6 @@ def visual_impacts(result: MatchResult) -> np.ndarray | None:
     return onset_frames(assembled_curve(result, which="visual"), frame_rate=result.frame_rate) / result.frame_rate
 
 
-def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 def _timeline_plot(result: MatchResult) -> str:
     import matplotlib
 
@@ -169,9 +161,7 @@ def _timeline_plot(result: MatchResult) -> str:
     for ax in (top, bottom):
         ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    png = _png(fig)
-    plt.close(fig)
-    return png
+    return figure_png(fig)
 
 
 def write_report(result: MatchResult, path: Path, *, video: Path | None = None) -> Path:
@@ -179,12 +169,6 @@ def write_report(result: MatchResult, path: Path, *, video: Path | None = None) 
     from videothat.core.atomic import atomic_write
 
     summary = summarize(result)
-    rows = "\n".join(
-        f"<tr><td>{i + 1}</td><td>{html.escape(Path(c.source).name)}</td><td>{c.source_start:.2f}</td>"
-        f"<td>{c.source_end:.2f}</td><td>{c.song_start:.2f}</td><td>{c.song_end:.2f}</td>"
-        f"<td>{c.duration:.2f}</td><td>{c.speed:.2f}</td><td>{c.score:.3f}</td></tr>"
-        for i, c in enumerate(result.timeline.segments)
-    )
     bpm = 60 * result.frame_rate / float(np.median(np.diff(result.beats))) if result.beats.size > 1 else 0.0
     figures = [
         ("onset F-measure", f"{summary.onset_f:.2f}", "song onsets vs the placed shots' onsets, 50 ms"),
@@ -196,30 +180,8 @@ def write_report(result: MatchResult, path: Path, *, video: Path | None = None) 
         ("shots used", f"{summary.shots_used} / {summary.shots_available}", "of the usable shots"),
         ("segments", f"{summary.segments}", f"over {result.timeline.duration:.1f} s of song at {bpm:.0f} BPM"),
     ]
-    cards = "\n".join(f'<div class="card"><div class="v">{v}</div><div class="k">{k}</div>'
-                      f'<div class="n">{html.escape(n)}</div></div>' for k, v, n in figures)
-    title = html.escape(Path(result.timeline.song).name)
-    video_line = f"<p>Video: <code>{html.escape(str(video))}</code></p>" if video else ""
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>VideoThat report: {title}</title>
-<style>
-body {{ font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }}
-h1 {{ font-size: 1.5em; margin-bottom: .2em; }} .sub {{ color: #666; margin-top: 0; }}
-.cards {{ display: flex; gap: 1em; flex-wrap: wrap; margin: 1.2em 0; }}
-.card {{ flex: 1 1 200px; border: 1px solid #ddd; border-radius: 8px; padding: .8em 1em; }}
-.v {{ font-size: 1.9em; font-weight: 600; }} .k {{ font-weight: 600; }} .n {{ color: #666; font-size: .85em; }}
-img {{ max-width: 100%; }} table {{ border-collapse: collapse; width: 100%; font-size: .9em; }}
-th, td {{ text-align: right; padding: .3em .6em; border-bottom: 1px solid #eee; }}
-th:nth-child(2), td:nth-child(2) {{ text-align: left; }} th {{ background: #f6f6f6; }}
-</style></head><body>
-<h1>{title}</h1><p class="sub">VideoThat match report</p>{video_line}
-<div class="cards">{cards}</div>
-<img alt="segments over the song's novelty" src="data:image/png;base64,{_timeline_plot(result)}">
-<h2>Segments</h2>
-<table><tr><th>#</th><th>source</th><th>in (s)</th><th>out (s)</th><th>song start</th><th>song end</th>
-<th>length</th><th>speed</th><th>score</th></tr>
-{rows}
-</table></body></html>
-"""
+    body = (f'<img alt="segments over the song\'s novelty" src="data:image/png;base64,{_timeline_plot(result)}">\n'
+            f"<h2>Segments</h2>\n<table>{SEGMENT_HEADER}\n{segment_rows(result.timeline.segments)}\n</table>")
+    page = html_page(Path(result.timeline.song).name, "VideoThat match report", figures, body, video=video)
     atomic_write(path, lambda f: f.write(page.encode()))
     return path

@@ -1,0 +1,135 @@
+"""A self-contained HTML report of a mosaic: the target's and the rebuilt sound's spectrograms
+side by side, the lengths of the runs of consecutive frames, figures and the cut list.
+
+Figures: log-spectral distance between the target and the rebuilt sound (dB RMS of the
+difference of their 40-band log-mel spectra, each frame's mean level removed, as the unit
+descriptors are loudness-normalised), onset F-measure of the rebuilt sound's onsets against
+the target's (50 ms), runs and their lengths, videos used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from videothat.report import onset_f_measure
+from videothat.report.page import SEGMENT_HEADER, figure_png, html_page, segment_rows
+
+N_FFT, HOP = 2048, 512  # samples of the report's spectrogram frames at 44.1 kHz (46 ms / 11.6 ms)
+DISTANCE_BANDS = 40  # mel bands of the log-spectral distance
+DISTANCE_RATE = 22050  # Hz the distance is measured at (the units' own rate)
+FLOOR_DB = 80.0  # dB under a spectrogram's peak where it is floored
+PLOT_BANDS = 96  # mel bands of the plotted spectrograms
+DB = 10 / np.log(10)  # natural log of power -> dB
+MAX_ROWS = 400  # segments listed in the table
+
+
+def log_mel(sound: np.ndarray, rate: int, n_mels: int) -> np.ndarray:
+    """Log-mel power (dB) [shape=(n_mels, frames)] of a mono sound at ``rate`` Hz, floored
+    FLOOR_DB under its peak (as librosa's ``power_to_db``)."""
+    import torch
+    import torchaudio
+
+    mel = torchaudio.transforms.MelSpectrogram(sample_rate=rate, n_fft=N_FFT * rate // 44100,
+                                               hop_length=HOP * rate // 44100, n_mels=n_mels, norm="slaney",
+                                               mel_scale="slaney")
+    db = (DB * torch.log(mel(torch.from_numpy(np.ascontiguousarray(sound, np.float32))) + 1e-10)).numpy()
+    return np.maximum(db, db.max(initial=0.0) - FLOOR_DB)
+
+
+def log_spectral_distance(target: np.ndarray, rebuilt: np.ndarray, rate: int) -> float:
+    """dB RMS difference of the two sounds' 40-band log-mel spectra up to DISTANCE_RATE / 2
+    (the band the units are described in), each frame's mean level removed."""
+    import torch
+    import torchaudio
+
+    n = min(target.size, rebuilt.size)
+    a, b = (log_mel(torchaudio.functional.resample(torch.from_numpy(np.ascontiguousarray(x[:n], np.float32)), rate,
+                                                   DISTANCE_RATE).numpy(), DISTANCE_RATE, DISTANCE_BANDS)
+            for x in (target, rebuilt))
+    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def onset_times(sound: np.ndarray, rate: int) -> np.ndarray:
+    """Onset times (s) of a mono sound: spectral flux peaks (as librosa's ``onset_detect``)."""
+    import torch
+
+    from videothat.audio.config import NoveltyConfig
+    from videothat.audio.novelty import onset_strength
+    from videothat.audio.onsets import onset_frames
+
+    config = NoveltyConfig(sample_rate=rate, hop_length=HOP, chroma=False)
+    curve = onset_strength([torch.from_numpy(np.ascontiguousarray(sound, np.float32))], config=config).curves[0]
+    return onset_frames(curve.numpy(), frame_rate=config.frame_rate) / config.frame_rate
+
+
+def _spectrogram_plot(target: np.ndarray, rebuilt: np.ndarray, rate: int, cuts: np.ndarray) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spectra = [log_mel(x, rate, PLOT_BANDS) for x in (target, rebuilt)]
+    top = max(float(s.max()) for s in spectra)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2), sharey=True)
+    for ax, spectrum, name in zip(axes, spectra, ("target", "rebuilt from the videos' own sound"), strict=True):
+        image = ax.imshow(spectrum, origin="lower", aspect="auto", cmap="magma", vmin=top - 80, vmax=top,
+                          extent=(0, spectrum.shape[1] * HOP / rate, 0, PLOT_BANDS))
+        ax.set_title(name, fontsize=11, loc="left")
+        ax.set_xlabel("time (s)")
+    for cut in cuts[: 2000]:  # the joins, as ticks along the top of the rebuilt sound
+        axes[1].axvline(cut, ymin=0.96, ymax=1.0, color="#7fd4ff", lw=0.6)
+    axes[0].set_ylabel("mel band")
+    fig.colorbar(image, ax=axes, label="dB", fraction=0.025)
+    return figure_png(fig)
+
+
+def _run_plot(run_seconds: np.ndarray) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    edges = np.geomspace(max(1e-3, run_seconds.min()) * 0.99, run_seconds.max() * 1.01 + 1e-6, 25)
+    ax.hist(run_seconds, bins=edges, weights=run_seconds, color="#2a9d8f")
+    ax.set_xscale("log")
+    ax.set_xlabel("run length (s): consecutive frames of one video")
+    ax.set_ylabel("seconds of output")
+    ax.spines[["top", "right"]].set_visible(False)
+    return figure_png(fig)
+
+
+def write_mosaic_report(plan, target: np.ndarray, rebuilt: np.ndarray, rate: int, path: Path, *,
+                        video: Path | None = None) -> Path:
+    """Write the report of a :class:`~videothat.pipeline.mosaic.MosaicPlan` to ``path``
+    (atomically): ``target`` and ``rebuilt`` are mono sounds at ``rate`` Hz."""
+    from videothat.core.atomic import atomic_write
+
+    timeline = plan.timeline
+    n = round(timeline.duration * rate)
+    target, rebuilt = target[:n], rebuilt[:n]
+    seconds = plan.run_seconds
+    used = len({c.source for c in timeline.segments})
+    figures = [
+        ("spectral distance", f"{log_spectral_distance(target, rebuilt, rate):.2f} dB",
+         "target vs rebuilt sound: RMS of 40-band log-mel differences to 11 kHz, loudness removed"),
+        ("onset F-measure", f"{onset_f_measure(onset_times(target, rate), onset_times(rebuilt, rate)):.2f}",
+         "the rebuilt sound's onsets against the target's, 50 ms"),
+        ("runs", f"{len(seconds)}", f"mean {seconds.mean():.2f} s, longest {seconds.max():.2f} s, "
+                                    f"{len(seconds) / timeline.duration:.1f} per second"),
+        ("videos used", f"{used}", f"over {timeline.duration:.1f} s of target"),
+    ]
+    cuts = np.array([c.song_start for c in timeline.segments[1:]])
+    listed = timeline.segments[:MAX_ROWS]
+    more = len(timeline.segments) - len(listed)
+    body = (f'<img alt="spectrograms of the target and the rebuilt sound" src="data:image/png;base64,'
+            f'{_spectrogram_plot(target, rebuilt, rate, cuts)}">\n'
+            f'<h2>Run lengths</h2>\n<img alt="run lengths" src="data:image/png;base64,{_run_plot(seconds)}">\n'
+            f"<h2>Segments</h2>\n<table>{SEGMENT_HEADER}\n{segment_rows(listed)}"
+            f"\n</table>" + (f"<p>... and {more} more in the timeline file.</p>" if more else ""))
+    page = html_page(Path(timeline.song).name, "VideoThat mosaic report", figures, body, video=video)
+    atomic_write(path, lambda f: f.write(page.encode()))
+    return path
