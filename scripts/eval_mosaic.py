@@ -10,16 +10,18 @@ from the target's own song are left out, so the target's audio is not among the 
 Tracks are ``tune`` or ``heldout`` by the hash of ``eval_reconstruct.py``: look only at
 ``tune`` while changing anything.
 
-Methods: ``naive`` (``mosaic.continuity=0``: each target unit's nearest source unit) and
-``default`` (the shipped continuity). ``--set`` overrides go to both.
+Methods: ``naive`` (``mosaic.continuity=0``: each target unit's nearest source unit),
+``default`` (the shipped configuration) and ``onset`` (the default with onset-to-onset units).
+``--set`` overrides go to all.
 
-Measures, on the rebuilt *source* audio (the chosen units' own sound, concatenated):
+Measures, on the rebuilt *source* audio (the chosen units' own sound as ``--sound source``
+plays it: spliced with crossfades, following the target's loudness):
 
 * log-spectral distance to the target (dB: RMS over frames and bands of the difference of
   their 40-band log-mel spectra, each spectrum's mean level removed first, as the
   descriptors do; lower is closer);
 * onset F (mir_eval, 50 ms) of the rebuilt audio's onsets against the target's (librosa);
-* mean run length (units of consecutive source frames) and runs per second;
+* mean run length (s of consecutive source frames) and runs per second;
 * seconds per mosaic (planning: descriptors, search, Viterbi; no rendering).
 """
 
@@ -32,10 +34,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from eval_reconstruct import SR, assembled_audio, split_of
+from eval_reconstruct import SR, split_of
 from eval_sync import footage
 
-METHODS = {"naive": ["mosaic.continuity=0"], "default": []}
+METHODS = {"naive": ["mosaic.continuity=0"], "default": [], "onset": ["mosaic.unit=onset"]}
 
 
 def log_spectral_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -55,6 +57,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--limit", type=int, default=0, help="at most this many targets (0 = all)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--cache-dir", type=Path, help="keep the sound descriptions here (default: a temporary folder)")
     args = parser.parse_args()
     if not (args.corpus / "music").is_dir():
         sys.exit(f"{args.corpus}: not a development corpus (bash ../shared/data/build_corpus.sh {args.corpus})")
@@ -63,13 +66,15 @@ def main() -> int:
     import soundfile
 
     from videothat.media.audio import decode_audio
-    from videothat.pipeline.mosaic import plan_mosaic
+    from videothat.pipeline.mosaic import plan_mosaic, rebuilt_sound
+    from videothat.pipeline.run import Run
     from videothat.settings import compose_config, mosaic_config
 
     targets = sorted((args.corpus / "music").glob("*.wav")) + sorted((args.corpus / "eval" / "music").glob("*.wav"))
     targets = [t for t in targets if args.split in ("all", split_of(t.stem))][: args.limit or None]
-    rows, audio_of = [], {}
+    rows = []
     with tempfile.TemporaryDirectory(prefix="videothat-mosaic-") as tmp:
+        run = Run(args.cache_dir or Path(tmp) / "cache", device="cpu")
         for k, track in enumerate(targets):
             song = decode_audio(track, SR)[: round(args.seconds * SR)]
             if song.size < args.seconds * SR or np.abs(song).max() < 1e-3:
@@ -81,23 +86,22 @@ def main() -> int:
             for method, overrides in METHODS.items():
                 config = mosaic_config(compose_config([*args.set, *overrides]))
                 t0 = time.perf_counter()
-                plan = plan_mosaic(path, videos, config)
+                plan = plan_mosaic(path, videos, config, run)
                 spent = time.perf_counter() - t0
-                for v in {Path(c.source) for c in plan.timeline.segments} - set(audio_of):
-                    audio_of[v] = decode_audio(v, SR)
-                rebuilt = assembled_audio(plan.timeline, audio_of)
+                rebuilt = rebuilt_sound(plan.timeline, song, config, rate=SR)
                 found = librosa.onset.onset_detect(y=rebuilt, sr=SR, units="time")
                 rows.append({"target": track.stem, "split": split_of(track.stem), "method": method,
                              "lsd": log_spectral_distance(song, rebuilt),
                              "onset_f": float(mir_eval.onset.f_measure(reference, found, window=0.05)[0]),
-                             "run": float(plan.runs.mean()), "runs_per_s": len(plan.runs) / plan.timeline.duration,
+                             "run": float(plan.run_seconds.mean()),
+                             "runs_per_s": len(plan.runs) / plan.timeline.duration,
                              "seconds": spent})
-            print(f"  [{k + 1}/{len(targets)}] {track.stem}: " + ", ".join(
-                f"{r['method']} {r['lsd']:.2f} dB / run {r['run']:.1f}" for r in rows[-2:]), file=sys.stderr)
-    print(f"{'target':<40} {'split':<8} {'method':<8} {'LSD dB':>7} {'onset F':>8} {'run':>6} {'runs/s':>7} {'s':>6}")
+            done = ", ".join(f"{r['method']} {r['lsd']:.2f} dB / run {r['run']:.2f} s" for r in rows[-len(METHODS):])
+            print(f"  [{k + 1}/{len(targets)}] {track.stem}: {done}", file=sys.stderr)
+    print(f"{'target':<40} {'split':<8} {'method':<8} {'LSD dB':>7} {'onset F':>8} {'run s':>6} {'runs/s':>7} {'s':>6}")
     for r in rows:
         print(f"{r['target'][:40]:<40} {r['split']:<8} {r['method']:<8} {r['lsd']:>7.2f} {r['onset_f']:>8.3f} "
-              f"{r['run']:>6.1f} {r['runs_per_s']:>7.2f} {r['seconds']:>6.1f}")
+              f"{r['run']:>6.2f} {r['runs_per_s']:>7.2f} {r['seconds']:>6.1f}")
     print("\nmeans")
     for split in ("tune", "heldout"):
         for method in METHODS:
@@ -105,7 +109,7 @@ def main() -> int:
             if sel:
                 print(f"  {split:<8} {method:<8} n={len(sel):<3} LSD {np.mean([r['lsd'] for r in sel]):.2f} dB  "
                       f"onset F {np.mean([r['onset_f'] for r in sel]):.3f}  mean run "
-                      f"{np.mean([r['run'] for r in sel]):.1f} units  {np.mean([r['seconds'] for r in sel]):.1f} s")
+                      f"{np.mean([r['run'] for r in sel]):.2f} s  {np.mean([r['seconds'] for r in sel]):.1f} s")
     return 0
 
 
