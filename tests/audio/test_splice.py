@@ -86,3 +86,16 @@ def test_loudness_follows_the_reference_frame_by_frame():
     assert np.abs(quiet).max() <= 1e-6 * 0.1 * 10 ** (MAX_BOOST_DB / 20) * 6  # boosted at most MAX_BOOST_DB
     loud = follow_loudness(sound, reference * 100, rate=44100, frame=0.01)
     assert np.abs(loud).max() <= PEAK + 1e-6
+
+
+def test_fades_rise_and_fall_as_raised_cosines():
+    from videothat.audio.splice import faded
+
+    x = np.ones(1000, np.float32)
+    y = faded(x, RATE, fade_in=0.1, fade_out=0.2)
+    k = np.arange(100)
+    np.testing.assert_allclose(y[:100], 0.5 - 0.5 * np.cos(np.pi * (k + 0.5) / 100), atol=1e-6)
+    np.testing.assert_allclose(y[800:][::-1], 0.5 - 0.5 * np.cos(np.pi * (np.arange(200) + 0.5) / 200), atol=1e-6)
+    assert (y[100:800] == 1).all() and faded(x[:10], RATE, fade_in=5, fade_out=0).max() < 1
+    with pytest.raises(ParameterError, match="fade_in"):
+        faded(x, RATE, fade_in=-1, fade_out=0)

@@ -19,6 +19,7 @@ PRE_MAX_S, POST_MAX_S = 0.03, 0.00
 PRE_AVG_S, POST_AVG_S = 0.10, 0.10
 WAIT_S = 0.03
 DELTA = 0.07  # threshold above the local mean, in units of the curve's range
+SPREAD = np.array([0.25, 0.5, 0.25])  # an onset's weight over its frame and the frames either side
 
 
 def onset_frames(curve: np.ndarray, *, frame_rate: float, delta: float = DELTA) -> np.ndarray:
@@ -65,3 +66,19 @@ def _enforce_wait(candidates: np.ndarray, wait: int) -> np.ndarray:
         if not kept or c - kept[-1] > wait:
             kept.append(c)
     return np.asarray(kept, dtype=np.int64)
+
+
+def onset_spikes(curve: np.ndarray, *, frame_rate: float, scale: float | None = None) -> np.ndarray:
+    """The onsets of a curve as spikes [shape=(T,)] float32: each onset frame
+    (:func:`onset_frames`) holds the curve's value there divided by ``scale`` (default: the
+    curve's maximum), at most 1, spread over the frames either side by SPREAD (an onset is timed to a
+    frame, give or take one); zero elsewhere. What matters of a curve when onsets are to land
+    on events: where they are and how strong, not the energy between them."""
+    x = np.asarray(curve, np.float64)
+    spikes = np.zeros_like(x)
+    if x.size == 0:
+        return spikes.astype(np.float32)
+    peaks = onset_frames(x, frame_rate=frame_rate)
+    top = float(x.max()) if scale is None else scale
+    spikes[peaks] = np.minimum(x[peaks] / (top if top > 0 else 1.0), 1.0)
+    return np.convolve(spikes, SPREAD, mode="same")[: x.size].astype(np.float32)

@@ -99,3 +99,21 @@ def follow_loudness(sound: np.ndarray, reference: np.ndarray, *, rate: int, fram
     out = sound * 10 ** (np.interp(np.arange(n), centres, gain_db) / 20)
     peak = float(np.abs(out).max())
     return (out * (PEAK / peak if peak > PEAK else 1.0)).astype(np.float32)
+
+
+def faded(sound: np.ndarray, rate: int, *, fade_in: float, fade_out: float) -> np.ndarray:
+    """``sound`` (mono at ``rate`` Hz) with a raised-cosine fade in over its first ``fade_in``
+    s and out over its last ``fade_out`` s (each at most the whole sound)."""
+    if not (fade_in >= 0 and fade_out >= 0):
+        raise ParameterError(f"fade_in={fade_in} and fade_out={fade_out} s must be >= 0")
+    out = np.asarray(sound, np.float32).copy()
+    n_in, n_out = min(out.size, round(fade_in * rate)), min(out.size, round(fade_out * rate))
+    out[:n_in] *= _ramp(n_in)
+    if n_out:
+        out[out.size - n_out :] *= _ramp(n_out)[::-1]
+    return out
+
+
+def _ramp(n: int) -> np.ndarray:
+    """A raised-cosine rise over ``n`` samples [shape=(n,)] float32, from near 0 to near 1."""
+    return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)

@@ -117,6 +117,33 @@ def bouncing_frames(n_frames: int, period: int, seed: int, size: tuple[int, int]
     return frames
 
 
+def turning_frames(n_frames: int, turns: np.ndarray, seed: int, size: tuple[int, int] = (96, 128), *,
+                   reach: int = 32) -> np.ndarray:
+    """Frames of a textured square swinging ``reach`` pixels to and fro over a still
+    background, arriving at one end and turning back exactly at each of the frames
+    ``turns`` (increasing), each swing at its own steady speed: a visual impact at every
+    turn and nowhere else. [shape=(n_frames, H, W, 3)] uint8; seeds give different colours."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    side = max(8, h // 5)
+    background = np.kron(rng.integers(0, 256, size=(h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8),
+                         np.ones((16, 16, 1), dtype=np.uint8))[:h, :w] // 3
+    texture = rng.integers(120, 256, size=(side, side, 3), dtype=np.uint8)
+    knots = np.concatenate([[0], np.asarray(turns, np.float64), [max(n_frames, 1)]])
+    left = (w - side - reach) // 2
+    sides = np.where(np.arange(knots.size) % 2 == 0, left, left + reach).astype(np.float64)  # left at frame 0, ...
+    xs = np.interp(np.arange(n_frames), knots[:-1], sides[:-1])
+    frames = np.empty((n_frames, h, w, 3), np.uint8)
+    top = h // 2 - side // 2
+    for k, x in enumerate(xs):  # the square at a sub-pixel place: two whole-pixel places blended (smooth motion)
+        low, frac = int(np.floor(x)), x - np.floor(x)
+        picture = np.zeros((2, h, w, 3), np.float32) + background
+        for j, at in enumerate((low, low + 1)):
+            picture[j, top : top + side, at : at + side] = texture
+        frames[k] = np.round((1 - frac) * picture[0] + frac * picture[1]).astype(np.uint8)
+    return frames
+
+
 def cut_video(
     path: Path, cut_times: list[float], duration: float, *, fps: int = 25, audio: np.ndarray | None = None,
     sr: int = 44100, first_seed: int = 1, size: tuple[int, int] = (96, 128),
