@@ -21,7 +21,8 @@ CONFIGS = ROOT / "videothat" / "configs"
 DOC = ROOT / "docs" / "configuration.md"
 BEGIN, END = "<!-- BEGIN GENERATED CONFIG TABLE -->", "<!-- END GENERATED CONFIG TABLE -->"
 # (root config, its groups in table order): the videothat command's, then the training entry point's
-SECTIONS = (("config", ("audio", "shots", "analysis", "match", "render", "index", "vision", "mosaic")),
+SECTIONS = (("config", ("audio", "shots", "analysis", "match", "render", "index", "vision", "mosaic", "soundtrack",
+                        "music")),
             ("fit", ("embed", "augment", "train")))
 KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[\w.]+):(?P<rest>.*)$")
 

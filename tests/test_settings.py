@@ -24,19 +24,22 @@ from videothat.audio.config import EmbedConfig, NoveltyConfig
 from videothat.core.configs import defaults_of
 from videothat.core.errors import ParameterError
 from videothat.index.config import IndexConfig
-from videothat.match.config import MatchConfig, MosaicConfig
+from videothat.match.config import MatchConfig, MosaicConfig, MusicConfig, SoundtrackConfig
 from videothat.media.config import RenderConfig, ShotConfig
 from videothat.settings import (
     CONFIG_DIR,
     analysis_config,
     compose_config,
     configs,
+    event_config,
     index_config,
     match_config,
     mosaic_config,
+    music_config,
     render_config,
+    soundtrack_config,
 )
-from videothat.vision.config import MotionConfig
+from videothat.vision.config import EventConfig, MotionConfig
 from videothat.vision.encoders import VideoEncoder
 from videothat.vision.people import PersonConfig
 
@@ -111,11 +114,14 @@ SECTIONS = {
                                         "device": cfg["device"], "motion": None},  # motion: from vision
                  lambda: defaults_of(AnalysisConfig)),
     "vision": ("config", lambda cfg: cfg["vision"], lambda: {"motion": defaults_of(MotionConfig),
-                                                             "person": defaults_of(PersonConfig)}),
+                                                             "person": defaults_of(PersonConfig),
+                                                             "events": defaults_of(EventConfig)}),
     "match": ("config", lambda cfg: cfg["match"], lambda: defaults_of(MatchConfig)),
     "index": ("config", lambda cfg: cfg["index"], lambda: defaults_of(IndexConfig)),
     "render": ("config", lambda cfg: cfg["render"], lambda: defaults_of(RenderConfig)),
     "mosaic": ("config", lambda cfg: cfg["mosaic"], lambda: defaults_of(MosaicConfig)),
+    "soundtrack": ("config", lambda cfg: cfg["soundtrack"], lambda: defaults_of(SoundtrackConfig)),
+    "music": ("config", lambda cfg: cfg["music"], lambda: defaults_of(MusicConfig)),
     "embed": ("fit", lambda cfg: cfg["embed"], lambda: defaults_of(EmbedConfig)),
     "augment": ("fit", lambda cfg: cfg["augment"], lambda: defaults_of(AugmentConfig)),
     "train": ("fit", lambda cfg: cfg["train"], _train_defaults),
@@ -244,6 +250,9 @@ def _build(cfg: dict, root: str) -> None:
     if root == "config":
         configs(cfg)
         mosaic_config(cfg)
+        soundtrack_config(cfg)
+        music_config(cfg)
+        event_config(cfg)
         return
     EmbedConfig(**cfg["embed"])
     AugmentConfig(**cfg["augment"])

@@ -206,6 +206,57 @@ def cmd_mosaic(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soundtrack(args: argparse.Namespace) -> int:
+    from videothat.pipeline.soundtrack import make_soundtrack
+    from videothat.settings import configs, event_config, soundtrack_config
+
+    _existing_index(args.index)
+    cfg = compose_config(args.overrides, args.cache_dir)
+    config = configs(cfg)
+    output = _output_path(args.output, ".mp4")
+    t0 = time.perf_counter()
+    with Bars(args.quiet, ANALYZE_STATUSES) as bars:
+        made = make_soundtrack(args.video, args.index, config, soundtrack_config(cfg), event_config(cfg),
+                               _run(args, config.analysis.device, bars), output=output, report=args.report,
+                               video_encoder=args.video_encoder)
+    plan = made.plan
+    segments = plan.timeline.segments
+    print(f"{len(segments)} sound stretches from {len({c.source for c in segments})} sources over "
+          f"{plan.timeline.duration:.1f} s, mean alignment with the pictures {float(plan.scores.mean()):.2f} "
+          f"({time.perf_counter() - t0:.1f} s)")
+    print(f"video: {made.video}\ntimeline: {made.timeline_json}\nOpenTimelineIO: {made.otio}")
+    if made.html:
+        print(f"report: {made.html}")
+    return 0
+
+
+def cmd_music(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from videothat.pipeline.music import make_music
+    from videothat.settings import configs, event_config, music_config
+
+    _existing_index(args.index)
+    if args.top < 1:
+        raise ParameterError(f"--top {args.top} must be >= 1")
+    cfg = compose_config(args.overrides, args.cache_dir)
+    config = configs(cfg)
+    output = _output_path(args.output, ".mp4")
+    t0 = time.perf_counter()
+    with Bars(args.quiet, ANALYZE_STATUSES) as bars:
+        made = make_music(args.video, args.index, config, music_config(cfg), event_config(cfg),
+                          _run(args, config.analysis.device, bars), output=output, top=args.top,
+                          video_encoder=args.video_encoder)
+    if args.json:
+        print(json.dumps([asdict(c) for c in made.choices], indent=1))
+    else:
+        for rank, c in enumerate(made.choices, 1):
+            sound = "" if c.sound is None else f", sound {c.sound:.3f}"
+            print(f"{rank:2d}. {c.score:6.3f}  {c.song} from {c.offset:.2f} s (pictures {c.pictures:.3f}{sound})")
+        print(f"video: {made.video} ({time.perf_counter() - t0:.1f} s)\nchoices: {made.choices_json}")
+    return 0
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     """index build / add / remove / stats."""
     from videothat.pipeline import landmark_archive as marks
@@ -513,8 +564,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write OUT.report.html: target and rebuilt spectrograms, run lengths, figures")
     _add_common(p)
     p.set_defaults(func=cmd_mosaic)
+    _add_retrieval_jobs(sub)
     _add_index_parsers(sub)
     return parser
+
+
+def _add_retrieval_jobs(sub) -> None:
+    p = sub.add_parser("soundtrack", help="give a silent video a sound track from an index of sounds",
+                       description="Find sounds in an index (a rhythm index of videos with sound or of sound files, "
+                       "or a learned one with --video-encoder) whose onsets land on the video's cuts and motion "
+                       "impacts, and write OUT.mp4: the video's pictures (copied) with them as its sound; "
+                       "OUT.timeline.json and OUT.otio beside it. Overrides as key=value, e.g. "
+                       "soundtrack.continuity=2.")
+    p.add_argument("--video", type=Path, required=True, help="the video (its own sound, if any, is replaced)")
+    p.add_argument("--index", type=Path, required=True, metavar="DIR", help="an index of sounds")
+    p.add_argument("-o", "--output", type=Path, default=Path("soundtrack.mp4"), help="the video (default: %(default)s)")
+    p.add_argument("--video-encoder", type=Path, metavar="FILE",
+                   help="a soundtrack run's video_encoder.safetensors (for a learned index)")
+    p.add_argument("--report", action="store_true", help="also write OUT.report.html: the new sound's onsets "
+                   "against the video's events")
+    _add_common(p)
+    p.set_defaults(func=cmd_soundtrack)
+    p = sub.add_parser("music", help="put the song of a music index that fits a video under it",
+                       description="Rank the songs of a music index (index build --songs) by how their onsets land "
+                       "on the video's cuts and motion impacts (and fit its own sound, if any), pick the best song "
+                       "and offset, and write OUT.mp4: the video's pictures (copied) with that song, faded in and "
+                       "out; OUT.music.json lists the --top choices. Overrides as key=value, e.g. music.fade_out=4.")
+    p.add_argument("--video", type=Path, required=True, help="the video")
+    p.add_argument("--index", type=Path, required=True, metavar="DIR", help="a music index")
+    p.add_argument("-o", "--output", type=Path, default=Path("music.mp4"), help="the video (default: %(default)s)")
+    p.add_argument("-k", "--top", type=int, default=5, help="choices listed (default 5)")
+    p.add_argument("--video-encoder", type=Path, metavar="FILE",
+                   help="a soundtrack run's video_encoder.safetensors (retrieval by pictures in a learned index)")
+    p.add_argument("--json", action="store_true", help="print the choices as JSON")
+    _add_common(p)
+    p.set_defaults(func=cmd_music)
 
 
 def _add_index_parsers(sub) -> None:

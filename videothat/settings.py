@@ -22,10 +22,10 @@ from videothat.core.atomic import atomic_write
 from videothat.core.configs import build_config
 from videothat.core.errors import ParameterError
 from videothat.index.config import IndexConfig
-from videothat.match.config import MatchConfig, MosaicConfig
+from videothat.match.config import MatchConfig, MosaicConfig, MusicConfig, SoundtrackConfig
 from videothat.media.config import RenderConfig, ShotConfig
 from videothat.pipeline.run import Configs
-from videothat.vision.config import MotionConfig
+from videothat.vision.config import EventConfig, MotionConfig
 from videothat.vision.people import PersonConfig
 
 CONFIG_DIR = Path(str(resources.files("videothat") / "configs"))
@@ -109,8 +109,7 @@ def analysis_config(cfg: Mapping[str, object]) -> AnalysisConfig:
 
 def _motion_config(cfg: Mapping[str, object]) -> MotionConfig | None:
     """The motion analysis when the match uses the pictures (``match.visual_weight`` > 0), else None."""
-    motion = build_config(MotionConfig, dict(cfg.get("vision", {})).get("motion", {}), "vision.motion")
-    return motion if match_config(cfg).score.visual_weight > 0 else None
+    return motion_config(cfg) if match_config(cfg).score.visual_weight > 0 else None
 
 
 def match_config(cfg: Mapping[str, object]) -> MatchConfig:
@@ -142,3 +141,23 @@ def mosaic_config(cfg: Mapping[str, object]) -> MosaicConfig:
 def person_config(cfg: Mapping[str, object]) -> PersonConfig:
     """:class:`PersonConfig` from ``vision.person``."""
     return build_config(PersonConfig, dict(cfg.get("vision", {})).get("person", {}), "vision.person")
+
+
+def motion_config(cfg: Mapping[str, object]) -> MotionConfig:
+    """:class:`MotionConfig` from ``vision.motion`` (whether or not the match uses the pictures)."""
+    return build_config(MotionConfig, dict(cfg.get("vision", {})).get("motion", {}), "vision.motion")
+
+
+def event_config(cfg: Mapping[str, object]) -> EventConfig:
+    """:class:`EventConfig` from ``vision.events``."""
+    return build_config(EventConfig, dict(cfg.get("vision", {})).get("events", {}), "vision.events")
+
+
+def soundtrack_config(cfg: Mapping[str, object]) -> SoundtrackConfig:
+    """:class:`SoundtrackConfig` from the ``soundtrack`` section."""
+    return build_config(SoundtrackConfig, cfg.get("soundtrack", {}), "soundtrack")
+
+
+def music_config(cfg: Mapping[str, object]) -> MusicConfig:
+    """:class:`MusicConfig` from the ``music`` section."""
+    return build_config(MusicConfig, cfg.get("music", {}), "music")

@@ -31,6 +31,14 @@ def shortlist(song: FileAnalysis, store: FingerprintStore, index: IndexConfig, *
     Ties go to the smaller (path, shot).
     """
     vectors, starts, _ = query_fingerprints(song, store, index, device=device)
+    return shortlist_vectors(vectors, starts, store, index)
+
+
+def shortlist_vectors(vectors: np.ndarray, starts: np.ndarray, store: FingerprintStore, index: IndexConfig
+                      ) -> dict[str, set[int]]:
+    """:func:`shortlist` from query fingerprints already made: ``vectors`` [shape=(Q, D)] of
+    the query windows starting at ``starts`` (s) [shape=(Q,)], in the store's space (the song's
+    own, or a visual encoder's paired with the store's audio encoder)."""
     scores, ids = store.search_arrays(vectors, k=index.k)
     query, col = np.nonzero(ids >= 0)
     vector_ids, which = np.unique(ids[query, col], return_inverse=True)

@@ -154,3 +154,54 @@ class MosaicConfig:
             raise ParameterError(f"mosaic.mix={self.mix} must be in [0, 1]")
         if not (math.isfinite(self.crossfade) and 0.0 <= self.crossfade <= 0.5):
             raise ParameterError(f"mosaic.crossfade={self.crossfade} s must be in [0, 0.5]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SoundtrackConfig:
+    """Sound for a silent video (videothat soundtrack): the files the index favours, aligned
+    to the video's picture events at every lag, chosen stretch by stretch by a Viterbi pass
+    (units in comments)."""
+
+    hop: float = 0.25  # s, the stretches of the video one sound (at one alignment) is chosen for
+    window: float = 2.0  # s of picture events around a stretch that a sound's onsets are correlated with
+    candidates: int = 64  # files aligned exactly at every lag: those the index's hits favour (all, in a smaller index)
+    k: int = 32  # best (file, lag) alignments kept per stretch for the Viterbi pass
+    follow: int = 8  # stretches: each also weighs the alignments found for this many stretches either side
+    continuity: float = 1.0  # cost of changing sound or alignment between stretches, in correlation units
+    crossfade: float = 0.05  # s, equal-power crossfade at each join of the sound track
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.hop) and 0.02 <= self.hop <= 10.0):
+            raise ParameterError(f"soundtrack.hop={self.hop} s must be in [0.02, 10]")
+        if not (math.isfinite(self.window) and self.hop <= self.window <= 30.0):
+            raise ParameterError(f"soundtrack.window={self.window} s must be in [soundtrack.hop, 30]")
+        if not 1 <= self.candidates <= 10_000:
+            raise ParameterError(f"soundtrack.candidates={self.candidates} must be in [1, 10000]")
+        if not 1 <= self.k <= 1024:
+            raise ParameterError(f"soundtrack.k={self.k} must be in [1, 1024]")
+        if not 0 <= self.follow <= 200:
+            raise ParameterError(f"soundtrack.follow={self.follow} stretches must be in [0, 200]")
+        if not (math.isfinite(self.continuity) and 0.0 <= self.continuity <= 100.0):
+            raise ParameterError(f"soundtrack.continuity={self.continuity} must be in [0, 100]")
+        if not (math.isfinite(self.crossfade) and 0.0 <= self.crossfade <= 1.0):
+            raise ParameterError(f"soundtrack.crossfade={self.crossfade} s must be in [0, 1]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MusicConfig:
+    """Music for a video (videothat music): which song, and from where (units in comments)."""
+
+    sound_weight: float = 0.5  # weight of the video's own sound fitting the song, beside its pictures fitting it
+    candidates: int = 200  # songs aligned exactly: all songs of a smaller index, else the best by retrieval
+    fade_in: float = 0.5  # s, the song's fade in at the video's start
+    fade_out: float = 2.0  # s, its fade out at the video's end
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.sound_weight) and 0.0 <= self.sound_weight <= 10.0):
+            raise ParameterError(f"music.sound_weight={self.sound_weight} must be in [0, 10]")
+        if not 1 <= self.candidates <= 100_000:
+            raise ParameterError(f"music.candidates={self.candidates} must be in [1, 100000]")
+        for name in ("fade_in", "fade_out"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0.0 <= value <= 60.0):
+                raise ParameterError(f"music.{name}={value} s must be in [0, 60]")

@@ -142,6 +142,11 @@ def identify(audio_file: str | Path, root: Path, *, top: int = 10, shifts: int =
     return index.query(query_landmarks(audio, index.config, shifts=shifts), top=top)
 
 
+def landmark_items(root: Path) -> list[str]:
+    """The names (resolved paths) of the files a landmark index holds."""
+    return list(_load(root).index.names)
+
+
 def remove_landmarks(items: Iterable[str | Path], root: Path) -> tuple[int, int]:
     """Drop files (by path) from the index: (files removed, landmarks removed)."""
     state = _load(root)

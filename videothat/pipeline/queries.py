@@ -64,20 +64,34 @@ def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: 
 
 def query_video_pictures(video: str | Path, root: Path, index: IndexConfig, *, video_encoder: str | Path,
                          run: Run, top: int = 10) -> list[Alignment]:
-    """Songs of a ``songs`` index ranked by how well they fit what the video *shows*: the
-    pictures of a window every ``index.query_hop`` s (at most the index's hop) go through a
+    """Songs of a ``songs`` index ranked by how well they fit what the video *shows*
+    (:func:`picture_vectors`)."""
+    store = open_store(root, index=None, mode="songs")
+    vectors, starts, hop = picture_vectors(video, store, index, video_encoder=video_encoder, run=run)
+    return vote(store.search(vectors, k=index.k), starts, bin_seconds=hop, top=top)
+
+
+def picture_vectors(video: str | Path, store: FingerprintStore, index: IndexConfig, *, video_encoder: str | Path,
+                    run: Run) -> tuple[np.ndarray, np.ndarray, float]:
+    """(vectors, window starts in s, the index's hop in s) of what the video shows: the
+    pictures of a window every ``index.query_hop`` s (at most the index's hop) through a
     soundtrack run's visual encoder, whose embeddings live in the space of that run's audio
-    encoder, which the index must have been built with (``index.encoder=learned``)."""
+    encoder, which the store must have been built with (``index.encoder=learned``).
+
+    Raises
+    ------
+    ParameterError : the store holds other fingerprints, or the encoders are not a pair.
+    NoVideoError, VideoThatError : no pictures, or too short for one window.
+    """
     from videothat.audio.config import EmbedConfig
     from videothat.audio.embed import hop_frames
     from videothat.media.probe import probe
     from videothat.vision.encoders import check_pairing, embed_video_windows, load_video_encoder
 
-    store = open_store(root, index=None, mode="songs")
-    built = store.encoder
+    root, built = store.root, store.encoder
     if built.get("name") != "learned":
-        raise ParameterError(f"{root}: built with {built.get('name')} fingerprints; music by pictures needs a "
-                             "music index of a soundtrack run's audio encoder (index build --songs "
+        raise ParameterError(f"{root}: built with {built.get('name')} fingerprints; sound by pictures with a visual "
+                             "encoder needs an index of a soundtrack run's audio encoder (index build "
                              "index.encoder=learned index.learned.checkpoint=RUN/audio_encoder.safetensors)")
     model, extra = load_video_encoder(video_encoder, device=run.device)
     audio = dict(built.get("model", {}))
@@ -86,11 +100,11 @@ def query_video_pictures(video: str | Path, root: Path, index: IndexConfig, *, v
     indexed_hop = hop_frames(embed, float(built["params"]["hop"])) * embed.hop_length / embed.sample_rate
     info = probe(video)
     if info.video is None:
-        raise NoVideoError(Path(video), "no video stream: music by pictures needs pictures")
+        raise NoVideoError(Path(video), "no video stream: sound by pictures needs pictures")
     duration = info.duration
     if duration < embed.window:
         raise VideoThatError(f"query {video}: {duration:.2f} s is shorter than one {embed.window} s window")
     starts = np.arange(0.0, duration - embed.window + 1e-9, min(index.query_hop, indexed_hop))
     vectors = embed_video_windows(model, video, starts, embed.window)
     store.to_device(str(run.device))
-    return vote(store.search(vectors, k=index.k), starts, bin_seconds=indexed_hop, top=top)
+    return vectors, starts, indexed_hop

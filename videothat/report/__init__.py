@@ -16,42 +16,10 @@ import numpy as np
 
 from videothat.audio.onsets import onset_frames
 from videothat.match.assemble import MatchResult
+from videothat.report.measures import SIGMA_S, WINDOW_S, beat_alignment, onset_f_measure
 from videothat.report.page import SEGMENT_HEADER, figure_png, html_page, segment_rows
 
-WINDOW_S = 0.05  # s, onset matching window (as mir_eval's default)
-SIGMA_S = 0.05  # s, the visual beat alignment's tolerance (Gaussian sigma)
-
-
-def onset_f_measure(reference: np.ndarray, estimate: np.ndarray, *, window: float = WINDOW_S) -> float:
-    """F-measure of onset times (s) matched one-to-one within ``window`` (as mir_eval).
-
-    On a line, matching each reference onset, in time order, to the earliest unmatched
-    estimate within the window gives a maximum matching.
-    """
-    reference, estimate = np.sort(reference), np.sort(estimate)
-    if reference.size == 0 or estimate.size == 0:
-        return 0.0
-    matched, j = 0, 0
-    for r in reference:  # two sorted lists: one pass
-        while j < estimate.size and estimate[j] < r - window:
-            j += 1
-        if j < estimate.size and abs(estimate[j] - r) <= window:
-            matched += 1
-            j += 1
-    precision, recall = matched / estimate.size, matched / reference.size
-    return 0.0 if matched == 0 else 2 * precision * recall / (precision + recall)
-
-
-def beat_alignment(beats: np.ndarray, events: np.ndarray, *, sigma: float = SIGMA_S) -> float:
-    """Mean over ``beats`` (s) of ``exp(-d^2 / (2 sigma^2))``, ``d`` the distance to the
-    nearest of ``events`` (s): 1 when every beat has an event on it, ~0 when none is within
-    a few sigma; 0 without events (or without beats). Swap the arguments for the other way round."""
-    beats, events = np.asarray(beats, np.float64), np.sort(np.asarray(events, np.float64))
-    if beats.size == 0 or events.size == 0:
-        return 0.0
-    at = np.searchsorted(events, beats).clip(1, events.size - 1) if events.size > 1 else np.zeros(beats.size, int)
-    nearest = np.minimum(np.abs(beats - events[at]), np.abs(beats - events[np.maximum(at - 1, 0)]))
-    return float(np.exp(-(nearest ** 2) / (2 * sigma ** 2)).mean())
+__all__ = ["Summary", "beat_alignment", "onset_f_measure", "summarize", "visual_impacts", "write_report"]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from videothat.report import onset_f_measure
+from videothat.report.measures import onset_f_measure, onset_times
 from videothat.report.page import SEGMENT_HEADER, figure_png, html_page, segment_rows
 
 N_FFT, HOP = 2048, 512  # samples of the report's spectrogram frames at 44.1 kHz (46 ms / 11.6 ms)
@@ -50,19 +50,6 @@ def log_spectral_distance(target: np.ndarray, rebuilt: np.ndarray, rate: int) ->
             for x in (target, rebuilt))
     a, b = a - a.mean(axis=0), b - b.mean(axis=0)
     return float(np.sqrt(np.mean((a - b) ** 2)))
-
-
-def onset_times(sound: np.ndarray, rate: int) -> np.ndarray:
-    """Onset times (s) of a mono sound: spectral flux peaks (as librosa's ``onset_detect``)."""
-    import torch
-
-    from videothat.audio.config import NoveltyConfig
-    from videothat.audio.novelty import onset_strength
-    from videothat.audio.onsets import onset_frames
-
-    config = NoveltyConfig(sample_rate=rate, hop_length=HOP, chroma=False)
-    curve = onset_strength([torch.from_numpy(np.ascontiguousarray(sound, np.float32))], config=config).curves[0]
-    return onset_frames(curve.numpy(), frame_rate=config.frame_rate) / config.frame_rate
 
 
 def _spectrogram_plot(target: np.ndarray, rebuilt: np.ndarray, rate: int, cuts: np.ndarray) -> str:
@@ -116,7 +103,7 @@ def write_mosaic_report(plan, target: np.ndarray, rebuilt: np.ndarray, rate: int
     figures = [
         ("spectral distance", f"{log_spectral_distance(target, rebuilt, rate):.2f} dB",
          "target vs rebuilt sound: RMS of 40-band log-mel differences to 11 kHz, loudness removed"),
-        ("onset F-measure", f"{onset_f_measure(onset_times(target, rate), onset_times(rebuilt, rate)):.2f}",
+        ("onset F-measure", f"{onset_f_measure(*(onset_times(x, rate, hop=HOP) for x in (target, rebuilt))):.2f}",
          "the rebuilt sound's onsets against the target's, 50 ms"),
         ("runs", f"{len(seconds)}", f"mean {seconds.mean():.2f} s, longest {seconds.max():.2f} s, "
                                     f"{len(seconds) / timeline.duration:.1f} per second"),

@@ -32,3 +32,14 @@ class MotionConfig:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventConfig:
+    """How a video's visual events become one curve (the soundtrack and music jobs)."""
+
+    cut_weight: float = 1.0  # height of a cut in the event curve, in units of the strongest impacts (99th percentile)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.cut_weight) and 0.0 <= self.cut_weight <= 100.0):
+            raise ParameterError(f"cut_weight={self.cut_weight} must be in [0, 100]")

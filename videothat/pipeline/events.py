@@ -1,0 +1,88 @@
+"""A video's picture events, through the cache: its shots (cuts) and motion impacts on the
+frames of an analysis's novelty curves, as one curve (:mod:`videothat.vision.events`), and
+the video analysed whole as a "song" whose curve is those events (for the jobs that find
+sound for pictures)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from videothat.analysis import AnalysisConfig
+from videothat.core.errors import NoVideoError, VideoThatError
+from videothat.core.records import FileAnalysis, Shot
+from videothat.media.probe import probe
+from videothat.pipeline.run import Run, analyze_files
+from videothat.vision.config import EventConfig, MotionConfig
+
+
+@dataclass(frozen=True)
+class PictureEvents:
+    """What a viewer sees as beats in a video, on the frames of an analysis's novelty."""
+
+    path: Path
+    duration: float  # s of pictures
+    frame_rate: float  # frames per second of ``curve``
+    curve: np.ndarray  # [shape=(T,)] float32 event curve: impacts (0..1) plus cuts
+    cuts: np.ndarray  # [shape=(C,)] s, the cuts between the video's shots
+    analysis: FileAnalysis  # the video analysed (shots, their sound's novelty, their impacts)
+
+    def as_song(self) -> FileAnalysis:
+        """The video as one whole "song" whose novelty is its event curve (the matcher's
+        target when sound is placed on pictures)."""
+        a = self.analysis
+        return FileAnalysis(a.source, a.content_hash, self.duration, True, [Shot(a.source, 0.0, self.duration, 0.0)],
+                            [self.curve], self.frame_rate)
+
+    @property
+    def impacts(self) -> np.ndarray:
+        """Times (s) of the visual events: the event curve's peaks (impacts and cuts)."""
+        from videothat.audio.onsets import onset_frames
+
+        return onset_frames(self.curve, frame_rate=self.frame_rate) / self.frame_rate
+
+
+def picture_events(video: str | Path, analysis: AnalysisConfig, motion: MotionConfig | None, events: EventConfig,
+                   run: Run) -> PictureEvents:
+    """Analyse ``video`` (shots, sound if any, motion; cached) and lay its events on the
+    novelty frames of ``analysis``.
+
+    Raises
+    ------
+    NoVideoError : the file has no pictures.
+    VideoThatError : it cannot be analysed (the message names it and why).
+    """
+    from videothat.vision.events import event_curve, placed
+
+    video = Path(video)
+    info = probe(video)
+    if info.video is None:
+        raise NoVideoError(video, "has no video stream: this job needs pictures")
+    quiet = _NoPicturesOnlyNote()  # a video without sound is what this job expects: no note about it
+    logging.getLogger("videothat.analysis").addFilter(quiet)
+    try:
+        report = analyze_files([video], replace(analysis, motion=motion or MotionConfig()), run, progress=False)
+    finally:
+        logging.getLogger("videothat.analysis").removeFilter(quiet)
+    if report.failures:
+        raise VideoThatError(f"video {report.failures[0].message}")
+    a = report.analyses[0]
+    fr = a.frame_rate
+    duration = info.video.duration or a.duration
+    n = max(1, math.ceil(duration * fr - 1e-9))
+    starts = np.round(np.array([s.start for s in a.shots]) * fr).astype(np.int64)
+    impacts = placed(a.visual or [np.zeros(0, np.float32)], starts if a.visual else np.zeros(1, np.int64), n)
+    cuts = np.array([s.start for s in a.shots[1:]], np.float64)
+    curve = event_curve(impacts, np.round(cuts * fr).astype(np.int64), frame_rate=fr, cut_weight=events.cut_weight)
+    return PictureEvents(video, duration, fr, curve, cuts, a)
+
+
+class _NoPicturesOnlyNote(logging.Filter):
+    """Drops the analysis's note that a video without sound takes part by its pictures."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("pictures only")
