@@ -156,21 +156,15 @@ def cmd_make(args: argparse.Namespace) -> int:
     from videothat.settings import configs
 
     output = _output_path(args.output, ".mp4")
-    if args.command == "demo":
-        from videothat.core.outputs import check_outputs
-        from videothat.demo import build_demo
-        from videothat.pipeline.make import video_outputs
-
-        check_outputs(video_outputs(output, report=args.report))  # before the material is made
-        song, videos = build_demo(args.cache_dir / "demo-material")
-        paths, overrides = [str(v) for v in videos], list(args.overrides)
-        args.index = None
-    else:
-        song = args.song
-        paths, overrides = _sources(args, "make")
+    demo = args.command == "demo"
+    paths, overrides = ([], list(args.overrides)) if demo else _sources(args, "make")
     config = configs(compose_config(overrides, args.cache_dir))
     if args.preview:
         config = replace(config, render=config.render.preview())
+    if demo:
+        song, paths, args.index = *_demo_material(args, output), None
+    else:
+        song = args.song
     t0 = time.perf_counter()
     with Bars(args.quiet, ANALYZE_STATUSES) as bars:
         made = make_video(song, paths, config, _run(args, config.analysis.device, bars), output=output,
@@ -181,6 +175,17 @@ def cmd_make(args: argparse.Namespace) -> int:
     if made.html:
         print(f"report: {made.html}")
     return 0
+
+
+def _demo_material(args: argparse.Namespace, output: Path) -> tuple[Path, list[str]]:
+    """The demo's song and videos (made in the cache folder once the outputs are checked)."""
+    from videothat.core.outputs import check_outputs
+    from videothat.demo import build_demo
+    from videothat.pipeline.make import video_outputs
+
+    check_outputs(video_outputs(output, report=args.report))
+    song, videos = build_demo(args.cache_dir / "demo-material")
+    return song, [str(v) for v in videos]
 
 
 def cmd_mosaic(args: argparse.Namespace) -> int:
