@@ -244,8 +244,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise ParameterError(f"index {args.action} needs at least one file or folder")
     if args.action == "add":
         _existing_index(args.index)
-    if args.workers < 0:
-        raise ParameterError(f"--workers {args.workers} must be >= 0")
+    if not 0 <= args.workers <= 1024:
+        raise ParameterError(f"--workers {args.workers} must be in [0, 1024]")
     cfg = compose_config(overrides, args.cache_dir)
     t0 = time.perf_counter()
     with Bars(args.quiet, {"index": ("indexed", "already", "failed")},
