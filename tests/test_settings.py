@@ -23,8 +23,8 @@ from videothat.audio.augment import AugmentConfig
 from videothat.audio.config import EmbedConfig, NoveltyConfig
 from videothat.core.configs import defaults_of
 from videothat.core.errors import ParameterError
-from videothat.index.config import IndexConfig, LandmarkConfig, LearnedConfig, RhythmConfig, TimbreConfig
-from videothat.match.config import MatchConfig, MosaicConfig, ScoreConfig, SearchConfig
+from videothat.index.config import IndexConfig, LandmarkConfig
+from videothat.match.config import MatchConfig, MosaicConfig
 from videothat.media.config import RenderConfig, ShotConfig
 from videothat.settings import (
     CONFIG_DIR,
@@ -304,9 +304,25 @@ def test_pictures_are_analysed_when_the_match_uses_them():
 
 # -- every number is bounded and every float finite (checked before any work) -----------------------
 
-CONFIG_CLASSES = [NoveltyConfig, ShotConfig, RenderConfig, AnalysisConfig, ScoreConfig, SearchConfig, MosaicConfig,
-                  IndexConfig, RhythmConfig, TimbreConfig, LearnedConfig, LandmarkConfig, MotionConfig, PersonConfig,
-                  EmbedConfig, AugmentConfig, TrainConfig]
+def _config_classes() -> list[type]:
+    """Every config dataclass (``...Config``) of the library and the training package, found
+    by importing every module, so a new one is held to the same checks."""
+    import pkgutil
+
+    import train
+    import videothat
+
+    found = {}
+    for package in (videothat, train):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            for name, obj in vars(importlib.import_module(module.name)).items():
+                if isinstance(obj, type) and dataclasses.is_dataclass(obj) and name.endswith("Config") \
+                        and obj.__module__ == module.name:
+                    found[obj.__qualname__] = obj
+    return [found[name] for name in sorted(found)]
+
+
+CONFIG_CLASSES = _config_classes()
 # numbers with a check of their own instead of a BOUNDS range (an open interval, a mode or a number)
 UNBOUNDED = {("ScoreConfig", "subtract"), ("PersonConfig", "min_score")}
 
@@ -342,6 +358,7 @@ def test_every_float_key_refuses_non_finite_values(cls, name, bad):
 
 
 def test_every_numeric_key_has_bounds():
+    assert {NoveltyConfig, MosaicConfig, TrainConfig, LandmarkConfig} <= set(CONFIG_CLASSES)
     missing = [f"{cls.__name__}.{name}" for cls in CONFIG_CLASSES for name, _ in _numeric_fields(cls)
                if name not in getattr(cls, "BOUNDS", {}) and (cls.__name__, name) not in UNBOUNDED]
     assert missing == []

@@ -168,7 +168,12 @@ CASES = {
     "mosaic/out-is-the-target": Case(f"mosaic --target {{m}}/good2.mp4 {V} -o {{m}}/good2", 2,
                                      ("good2.mp4", "is the input"), True),
     "mosaic/out-is-a-folder": Case(f"mosaic --target {{m}}/song.wav {V} -o {{o}}/isdir.mp4", 2, ("isdir.mp4",), True),
+    "mosaic/report-is-a-folder": Case(f"mosaic --target {{m}}/song.wav {V} -o {{o}}/rep.mp4 --report", 2,
+                                      ("rep.report.html", "is a folder"), True),
     "mosaic/nan-continuity": Case(f"{MOSAIC} mosaic.continuity=nan", 2, ("mosaic.continuity=nan",), True),
+    "mosaic/inf-mix": Case(f"{MOSAIC} mosaic.mix=inf", 2, ("mosaic.mix=inf",), True),
+    "mosaic/huge-longest": Case(f"{MOSAIC} mosaic.longest=1e9", 2, ("mosaic.longest",), True),
+    "mosaic/unknown-sound": Case(f"{MOSAIC} mosaic.sound=loud", 2, ("mosaic.sound='loud'",), True),
     "mosaic/huge-k": Case(f"{MOSAIC} mosaic.k=100000", 2, ("mosaic.k=100000",), True),
     "mosaic/unknown-key": Case(f"{MOSAIC} mosaic.nope=1", 2, ("mosaic.nope",), True),
     # -- demo --------------------------------------------------------------------------------------------
