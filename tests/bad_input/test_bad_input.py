@@ -9,11 +9,13 @@ docs/cli.md ("Bad input"); the kill, concurrency and damaged-state tests are bes
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -131,6 +133,8 @@ CASES = {
                                  ("good.mp4", "is the input"), True),
     "make/out-is-a-video-in-a-folder": Case(f"make {S} --videos {{m}}/clips -o {{m}}/clips/clip.mp4", 2,
                                             ("clip.mp4", "is the input"), True),
+    "make/out-is-an-indexed-video": Case(f"make {S} --index {{idx}} -o {{m}}/good.mp4", 2,
+                                         ("good.mp4", "is the input"), True),
     "make/timeline-is-a-folder": Case(f"make {S} {V} -o {{o}}/isdir2.mp4", 2, ("isdir2.timeline.json",), True),
     "make/report-is-a-folder": Case(f"make {S} {V} -o {{o}}/rep.mp4 --report", 2, ("rep.report.html",), True),
     # -- make: overrides and index -----------------------------------------------------------------------
@@ -291,3 +295,20 @@ def test_the_command_itself_prints_one_line(name, world, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == case.code and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_non_ascii_names_everywhere_make_a_video(world, tmp_path, capsys):
+    """A song, a video and an output folder and name in several scripts: the whole job runs."""
+    folder = tmp_path / "sortie é 出力"
+    folder.mkdir()
+    shutil.copy(world["m"] / "song.wav", folder / "chanson ü 歌.wav")
+    outcome = run(["make", "--song", str(folder / "chanson ü 歌.wav"), "--videos", str(world["m"] / "vidéo 音.mp4"),
+                   "-o", str(folder / "clip ñ 動画"), "--report", "--cache-dir", str(tmp_path / "cache"), "-q",
+                   "render.width=160", "render.height=96", "render.fps=10"], capsys)
+    assert outcome.code == 0, outcome.err
+    made = sorted(p.name for p in folder.iterdir())
+    assert made == ["chanson ü 歌.wav", "clip ñ 動画.mp4", "clip ñ 動画.otio", "clip ñ 動画.report.html",
+                    "clip ñ 動画.timeline.json"]
+    timeline = json.loads((folder / "clip ñ 動画.timeline.json").read_text())
+    assert {Path(c["source"]).name for c in timeline["segments"]} == {"vidéo 音.mp4"}
+    assert temp_files(tmp_path) == []

@@ -125,6 +125,17 @@ class MadeVideo:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
 
 
+def _inputs(song: str | Path, videos: list[str | Path], index: Path | None, output: Path) -> list[Path]:
+    """The files a make may read: the song, the videos, and when ``output`` exists already
+    (a rerun, or a name that might be an archive's file) the files of ``index``."""
+    files = input_files([song, *videos])
+    if index is not None and output.exists():
+        from videothat.pipeline.archive import open_store
+
+        files += [Path(p) for p in open_store(index).files()]
+    return files
+
+
 def make_video(song: str | Path, videos: Iterable[str | Path], configs: Configs, run: Run, *,
                output: Path, report: bool = False, index: Path | None = None) -> MadeVideo:
     """The main job: analyse (cached), match, render ``output`` (mp4) with the song as sound,
@@ -136,7 +147,7 @@ def make_video(song: str | Path, videos: Iterable[str | Path], configs: Configs,
     from videothat.media.render import AUDIO_RATE, output_frame_count, render
 
     videos = list(videos)
-    outputs = check_outputs(video_outputs(output, report=report), inputs=input_files([song, *videos]))
+    outputs = check_outputs(video_outputs(output, report=report), inputs=_inputs(song, videos, index, output))
     result, analysis_report = match_files(song, videos, configs, run, index=index)
     stages = dict(analysis_report.seconds)
     rendering = configs.render
