@@ -23,7 +23,7 @@ from videothat.audio.augment import AugmentConfig
 from videothat.audio.config import EmbedConfig, NoveltyConfig
 from videothat.core.configs import defaults_of
 from videothat.core.errors import ParameterError
-from videothat.index.config import IndexConfig
+from videothat.index.config import IndexConfig, LandmarkConfig
 from videothat.match.config import MatchConfig, MosaicConfig, MusicConfig, SoundtrackConfig
 from videothat.media.config import RenderConfig, ShotConfig
 from videothat.settings import (
@@ -309,3 +309,87 @@ def test_pictures_are_analysed_when_the_match_uses_them():
         analysis_config(compose_config(["+vision.motion.speed=3"]))
     with pytest.raises(ParameterError, match="visual_weight"):
         match_config(compose_config(["match.visual_weight=nan"]))
+
+
+# -- every number is bounded and every float finite (checked before any work) -----------------------
+
+def _config_classes() -> list[type]:
+    """Every config dataclass (``...Config``) of the library and the training package, found
+    by importing every module, so a new one is held to the same checks."""
+    import pkgutil
+
+    import train
+    import videothat
+
+    found = {}
+    for package in (videothat, train):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            for name, obj in vars(importlib.import_module(module.name)).items():
+                if isinstance(obj, type) and dataclasses.is_dataclass(obj) and name.endswith("Config") \
+                        and obj.__module__ == module.name:
+                    found[obj.__qualname__] = obj
+    return [found[name] for name in sorted(found)]
+
+
+CONFIG_CLASSES = _config_classes()
+# numbers with a check of their own instead of a BOUNDS range (an open interval, a mode or a number)
+UNBOUNDED = {("ScoreConfig", "subtract"), ("PersonConfig", "min_score")}
+
+
+def _numeric_fields(cls) -> list[tuple[str, bool]]:
+    """(name, holds floats) of every numeric field (tuples of numbers included)."""
+    from typing import get_type_hints
+
+    out = []
+    for name, hint in get_type_hints(cls).items():
+        text = str(hint)
+        if name in {f.name for f in dataclasses.fields(cls)} and ("int" in text or "float" in text) \
+                and not dataclasses.is_dataclass(hint):
+            out.append((name, "float" in text))
+    return out
+
+
+def _make(cls, **kw):
+    needs = {TrainConfig: {"manifest": PLACEHOLDER}, IndexConfig: {}}.get(cls, {})
+    return cls(**{**needs, **kw})
+
+
+FLOAT_FIELDS = [(cls, name) for cls in CONFIG_CLASSES for name, floats in _numeric_fields(cls) if floats]
+
+
+@pytest.mark.parametrize(("cls", "name"), FLOAT_FIELDS, ids=[f"{c.__name__}.{n}" for c, n in FLOAT_FIELDS])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")], ids=["nan", "inf", "-inf"])
+def test_every_float_key_refuses_non_finite_values(cls, name, bad):
+    default = getattr(_make(cls), name)
+    value = tuple(bad for _ in default) if isinstance(default, tuple) else bad
+    with pytest.raises(ParameterError, match=rf"{name}=.*(finite|must be)"):
+        _make(cls, **{name: value})
+
+
+def test_every_numeric_key_has_bounds():
+    assert {NoveltyConfig, MosaicConfig, TrainConfig, LandmarkConfig} <= set(CONFIG_CLASSES)
+    missing = [f"{cls.__name__}.{name}" for cls in CONFIG_CLASSES for name, _ in _numeric_fields(cls)
+               if name not in getattr(cls, "BOUNDS", {}) and (cls.__name__, name) not in UNBOUNDED]
+    assert missing == []
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("audio.n_fft=100000000", "audio.n_fft=100000000 must be in [16, 16384]"),
+    ("audio.fmax=nan", "audio.fmax=nan must be a finite number"),
+    ("audio.center=maybe", "audio.center='maybe' must be true or false"),
+    ("match.beam_width=abc", "match.beam_width='abc' must be an integer"),
+    ("index.landmarks.min_db=inf", "index.landmarks.min_db=inf must be a finite number"),
+    ("analysis.batch_frames=100000", "batch_frames=100000 x audio.n_fft=2048"),
+    ("device=tpu", "device='tpu'"),
+])
+def test_bad_values_name_the_full_key(override, message):
+    cfg = compose_config([override])
+    with pytest.raises(ParameterError) as caught:
+        configs(cfg)
+    assert message in str(caught.value)
+    assert not str(caught.value).startswith("analysis.device")
+
+
+def test_ints_given_for_floats_make_the_same_config_and_cache_key():
+    assert NoveltyConfig(fmin=0, top_db=80).as_dict() == NoveltyConfig().as_dict()
+    assert type(NoveltyConfig(fmin=0).fmin) is float and AugmentConfig(gain_db=[-6, 6]).gain_db == (-6.0, 6.0)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from typing import ClassVar
 
+from videothat.core.configs import Bounds, build_config, check_fields
 from videothat.core.errors import ParameterError
 
 OBJECTIVES = ("fingerprint", "soundtrack")
@@ -33,23 +35,19 @@ class TrainConfig:
     cache_seconds: float = 7200.0  # s of decoded audio each loader process keeps (whole files up to 15 min)
     frame_cache_mb: float = 512.0  # MB of decoded frames (at the encoder's size) each loader process keeps
 
+    BOUNDS: ClassVar[Bounds] = {"steps": (1, 10**8), "batch_size": (2, 65536), "lr": (1e-12, 10.0),
+                                "weight_decay": (0.0, 10.0), "warmup_steps": (0, 10**8), "temperature": (1e-6, 100.0),
+                                "grad_clip": (0.0, 1e6), "workers": (0, 256), "log_every": (1, 10**8),
+                                "checkpoint_every": (1, 10**8), "seed": (0, 2**63 - 1), "eval_items": (1, 10**7),
+                                "cache_seconds": (0.0, 10**6), "frame_cache_mb": (0.0, 10**6)}
+
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.objective not in OBJECTIVES:
             raise ParameterError(f"train.objective={self.objective!r} must be one of {', '.join(OBJECTIVES)}")
-        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_items"):
-            if getattr(self, name) < 1:
-                raise ParameterError(f"train.{name}={getattr(self, name)} must be >= 1")
-        if self.batch_size < 2:
-            raise ParameterError("train.batch_size must be >= 2 (contrastive losses need negatives)")
-        if self.lr <= 0 or self.temperature <= 0 or self.warmup_steps < 0 or self.workers < 0:
-            raise ParameterError("train.lr and train.temperature must be positive, warmup_steps and workers >= 0")
         if self.manifest in ("???", "", None):
             raise ParameterError("train.manifest is required: python -m train.fit experiment=... train.manifest=FILE")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ParameterError(f"unknown key(s) {', '.join('train.' + k for k in unknown)}")
-        return cls(**values)
+        return build_config(cls, values, "train")

@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from videothat.audio.config import NoveltyConfig
 from videothat.catalog import Catalog
+from videothat.core.configs import Bounds, check_fields
 from videothat.core.device import check_device_name, resolve_device
 from videothat.core.errors import MediaError, NoAudioError, ParameterError, VideoThatError
 from videothat.core.progress import NoProgress, Progress, timed
@@ -57,15 +58,15 @@ class AnalysisConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     motion: MotionConfig | None = None  # visual impact curves of videos (and silent footage kept); None = sound only
 
+    BOUNDS: ClassVar[Bounds] = {"silence_db": (-200.0, 0.0), "batch_seconds": (0.01, 7200.0),
+                                "batch_frames": (1, 1 << 20), "workers": (1, 64)}
+    MAX_BLOCK = 1 << 27  # STFT samples of one novelty block (batch_frames x n_fft; x 12 bytes of memory)
+
     def __post_init__(self) -> None:
-        if not self.batch_seconds > 0:
-            raise ParameterError(f"batch_seconds={self.batch_seconds} must be positive")
-        if self.batch_frames is not None and self.batch_frames < 1:
-            raise ParameterError(f"batch_frames={self.batch_frames} must be >= 1 or null")
-        if self.workers < 1:
-            raise ParameterError(f"workers={self.workers} must be >= 1")
-        if self.silence_db > 0:
-            raise ParameterError(f"silence_db={self.silence_db} dBFS must be <= 0")
+        check_fields(self)
+        if self.batch_frames is not None and self.batch_frames * self.novelty.n_fft > self.MAX_BLOCK:
+            raise ParameterError(f"batch_frames={self.batch_frames} x audio.n_fft={self.novelty.n_fft} samples must "
+                                 f"stay under {self.MAX_BLOCK} (12 bytes each): lower batch_frames")
         check_device_name(self.device)
 
     def for_songs(self) -> AnalysisConfig:

@@ -16,6 +16,8 @@ import json
 import logging
 import sqlite3
 import threading
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,8 @@ from videothat.core.records import FileAnalysis, Shot
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2  # 2: audio_problem (videos without usable sound kept), visual impact entries
+# what reading a damaged entry (truncated, overwritten, of another version) raises: it is recomputed
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error, CacheError)
 
 
 class Catalog:
@@ -37,14 +41,13 @@ class Catalog:
         self.root = Path(root)
         self.params = params
         self.key = params_key(params, version=FORMAT_VERSION)
-        self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # one connection, shared by the decode threads
-        self._db = sqlite3.connect(self.root / "hashes.sqlite", timeout=30, check_same_thread=False)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, "
-            "mtime_ns INTEGER, inode INTEGER, hash TEXT)"
-        )
-        self._db.commit()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._db = _hash_memo(self.root / "hashes.sqlite")
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheError(f"cache folder {self.root}: cannot be written ({getattr(exc, 'strerror', None) or exc}); "
+                             f"give --cache-dir a writable folder") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -94,7 +97,7 @@ class Catalog:
                 if int(z["format_version"]) != FORMAT_VERSION:
                     raise CacheError(f"{entry}: format version {int(z['format_version'])}")
                 return {k: z[k] for k in z.files if k not in ("format_version", "params")}
-        except (OSError, ValueError, KeyError, CacheError) as exc:
+        except UNREADABLE as exc:
             log.warning("ignoring unreadable cache entry %s (%s); re-analysing", entry, exc)
             return None
 
@@ -113,7 +116,7 @@ class Catalog:
             return None
         try:
             return _load(entry, Path(path))
-        except (OSError, ValueError, KeyError, CacheError) as exc:
+        except UNREADABLE as exc:
             log.warning("ignoring unreadable cache entry %s (%s); re-analysing", entry, exc)
             return None
 
@@ -140,6 +143,30 @@ class Catalog:
         arrays = _to_arrays(analysis, self.params)
         atomic_write(entry, lambda f: np.savez(f, **arrays))
         return entry
+
+
+def _hash_memo(path: Path) -> sqlite3.Connection:
+    """The content-hash memo at ``path``; a damaged one is only a memo, so it starts afresh."""
+    try:
+        return _open_memo(path)
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError):  # locked or read-only: not damage
+            raise
+        log.warning("cache file %s is damaged (%s); starting it afresh", path, exc)
+        path.unlink(missing_ok=True)
+        return _open_memo(path)
+
+
+def _open_memo(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, "
+                   "mtime_ns INTEGER, inode INTEGER, hash TEXT)")
+        db.commit()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
 
 
 def _to_arrays(a: FileAnalysis, params: dict[str, object]) -> dict[str, np.ndarray]:

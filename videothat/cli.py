@@ -9,11 +9,13 @@ library: a command served from the cache never imports torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -111,17 +113,21 @@ class Bars:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from videothat.pipeline.make import match_files, write_timeline
+    from videothat.core.outputs import check_outputs
+    from videothat.pipeline.make import match_files, timeline_paths, write_timeline
+    from videothat.pipeline.run import input_files
     from videothat.settings import configs
 
     paths, overrides = _sources(args, "match")
     config = configs(compose_config(overrides, args.cache_dir))
     out = _output_path(args.output, ".timeline.json")
+    stem = out.with_name(out.name.removesuffix(".timeline.json"))
+    check_outputs(timeline_paths(stem), inputs=input_files([args.song, *paths]))
     t0 = time.perf_counter()
     with Bars(args.quiet, ANALYZE_STATUSES) as bars:
         result, report = match_files(args.song, paths, config, _run(args, config.analysis.device, bars),
                                      index=args.index)
-    json_path, otio_path = write_timeline(result.timeline, out.with_name(out.name.removesuffix(".timeline.json")))
+    json_path, otio_path = write_timeline(result.timeline, stem)
     _print_outcome(result, report, "", t0)
     print(f"timeline: {json_path}\nOpenTimelineIO: {otio_path}")
     return 0
@@ -149,19 +155,16 @@ def cmd_make(args: argparse.Namespace) -> int:
     from videothat.pipeline.make import make_video
     from videothat.settings import configs
 
-    if args.command == "demo":
-        from videothat.demo import build_demo
-
-        song, videos = build_demo(args.cache_dir / "demo-material")
-        paths, overrides = [str(v) for v in videos], list(args.overrides)
-        args.index = None
-    else:
-        song = args.song
-        paths, overrides = _sources(args, "make")
+    output = _output_path(args.output, ".mp4")
+    demo = args.command == "demo"
+    paths, overrides = ([], list(args.overrides)) if demo else _sources(args, "make")
     config = configs(compose_config(overrides, args.cache_dir))
     if args.preview:
         config = replace(config, render=config.render.preview())
-    output = _output_path(args.output, ".mp4")
+    if demo:
+        song, paths, args.index = *_demo_material(args, output), None
+    else:
+        song = args.song
     t0 = time.perf_counter()
     with Bars(args.quiet, ANALYZE_STATUSES) as bars:
         made = make_video(song, paths, config, _run(args, config.analysis.device, bars), output=output,
@@ -172,6 +175,17 @@ def cmd_make(args: argparse.Namespace) -> int:
     if made.html:
         print(f"report: {made.html}")
     return 0
+
+
+def _demo_material(args: argparse.Namespace, output: Path) -> tuple[Path, list[str]]:
+    """The demo's song and videos (made in the cache folder once the outputs are checked)."""
+    from videothat.core.outputs import check_outputs
+    from videothat.demo import build_demo
+    from videothat.pipeline.make import video_outputs
+
+    check_outputs(video_outputs(output, report=args.report))
+    song, videos = build_demo(args.cache_dir / "demo-material")
+    return song, [str(v) for v in videos]
 
 
 def cmd_mosaic(args: argparse.Namespace) -> int:
@@ -281,8 +295,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise ParameterError(f"index {args.action} needs at least one file or folder")
     if args.action == "add":
         _existing_index(args.index)
-    if args.workers < 0:
-        raise ParameterError(f"--workers {args.workers} must be >= 0")
+    if not 0 <= args.workers <= 1024:
+        raise ParameterError(f"--workers {args.workers} must be in [0, 1024]")
     cfg = compose_config(overrides, args.cache_dir)
     t0 = time.perf_counter()
     with Bars(args.quiet, {"index": ("indexed", "already", "failed")},
@@ -355,8 +369,12 @@ def cmd_query(args: argparse.Namespace) -> int:
     from videothat.pipeline.landmark_archive import is_landmark_index
 
     _existing_index(args.index)
-    if args.top < 1:
-        raise ParameterError(f"-k {args.top} must be >= 1")
+    if not 1 <= args.top <= 10000:
+        raise ParameterError(f"-k {args.top} must be in [1, 10000]")
+    if args.output:
+        from videothat.core.outputs import check_outputs
+
+        args.output = check_outputs([_output_path(args.output, ".json")], inputs=[args.song or args.video])[0]
     if is_landmark_index(args.index):
         return _query_landmarks(args)
     from videothat.pipeline import queries
@@ -432,16 +450,13 @@ def _write_rows(args: argparse.Namespace, rows: list[dict]) -> None:
     if args.output:
         from videothat.core.atomic import atomic_write
 
-        atomic_write(_output_path(args.output, ".json"), lambda f: f.write(text.encode()))
+        atomic_write(args.output, lambda f: f.write(text.encode()))
 
 
 def _output_path(path: Path, suffix: str) -> Path:
-    """Check that ``path`` can be written (its folder exists and is writable)."""
-    path = path if path.name.endswith(suffix) else path.with_name(path.name + suffix)
-    folder = path.resolve().parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise ParameterError(f"cannot write {path}: folder {folder} does not exist or is not writable")
-    return path
+    """``path`` ending in ``suffix`` (added when missing). Jobs check their outputs with
+    :func:`videothat.core.outputs.check_outputs` before any work."""
+    return path if path.name.endswith(suffix) else path.with_name(path.name + suffix)
 
 
 def print_summary(report, seconds: float) -> None:
@@ -658,13 +673,43 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.func(args)
+        with contextlib.ExitStack() as cleanup:
+            _usable_cache_dir(args, cleanup)
+            return args.func(args)
     except VideoThatError as exc:
         print(f"videothat: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the system refused a read or write (disk full, permissions, ...)
+        if args.verbose:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"videothat: error: {where}{exc.strerror or exc} (run with -v for the details)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("videothat: interrupted; finished work is cached, rerun to resume", file=sys.stderr)
         return 130
+
+
+def _usable_cache_dir(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None:
+    """Keep ``--cache-dir`` when files can be made in it; otherwise say so and run without a
+    cache (a temporary folder, removed when the command ends)."""
+    cache = getattr(args, "cache_dir", None)
+    if cache is None:
+        return
+    from videothat.core.outputs import folder_problem
+
+    problem = None
+    if not cache.exists():
+        try:
+            cache.mkdir(parents=True)
+        except OSError as exc:
+            problem = f"cannot be created ({exc.strerror or exc})"
+    problem = problem or folder_problem(cache)
+    if problem is None:
+        return
+    print(f"videothat: warning: cache folder {cache} {problem}; running without a cache (nothing is kept for "
+          f"the next run); give --cache-dir a writable folder to keep the analyses", file=sys.stderr)
+    args.cache_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="videothat-cache-")))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from videothat.analysis import AnalysisConfig
 from videothat.audio.config import NoveltyConfig
 from videothat.core.atomic import atomic_write
 from videothat.core.configs import build_config
+from videothat.core.device import check_device_name
 from videothat.core.errors import ParameterError
 from videothat.index.config import IndexConfig
 from videothat.match.config import MatchConfig, MosaicConfig, MusicConfig, SoundtrackConfig
@@ -68,8 +70,23 @@ def _compose(config_name: str, overrides: list[str]) -> dict:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ParameterError(f"bad override ({' '.join(overrides)}): {exc}".splitlines()[0]) from exc
+        raise ParameterError(_override_problem(exc, overrides)) from exc
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _override_problem(exc: Exception, overrides: list[str]) -> str:
+    """One line about a refused override: the unknown key, or Hydra's first line (with the
+    options of a group when it lists them)."""
+    text = str(exc)
+    unknown = re.match(r"Could not override '([^']+)'", text)
+    if unknown:
+        return (f"unknown key {unknown.group(1)} ({' '.join(overrides)}); every key is listed in "
+                f"docs/configuration.md")
+    line = text.splitlines()[0] if text.strip() else type(exc).__name__
+    options = re.search(r"Available options in '([^']+)':\n((?:\t.*\n?)+)", text)
+    if options:
+        line += f" (options for {options.group(1)}: {', '.join(o.strip() for o in options.group(2).splitlines())})"
+    return f"bad override ({' '.join(overrides)}): {line}"
 
 
 def _memo_key(config_name: str, overrides: list[str]) -> str:
@@ -98,6 +115,7 @@ def analysis_config(cfg: Mapping[str, object]) -> AnalysisConfig:
     if clash:
         raise ParameterError(f"unknown key(s) {', '.join('analysis.' + k for k in clash)}; "
                              "set them as audio.*, shots.* and device")
+    check_device_name(str(cfg.get("device", "auto")))  # a top-level key: named as such
     return build_config(AnalysisConfig, {
         **analysis,
         "novelty": build_config(NoveltyConfig, cfg.get("audio", {}), "audio"),

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import pytest
 
-from videothat.core.configs import build_config, config_keys, defaults_of
+from videothat.core.configs import build_config, check_fields, config_keys, defaults_of
 from videothat.core.errors import ParameterError
 from videothat.core.progress import Fraction, NoProgress, Progress, timed
 from videothat.core.registry import Registry
@@ -96,3 +96,40 @@ def test_progress_protocol_fraction_and_timed():
     with pytest.raises(KeyError), timed("a", seconds):
         raise KeyError
     assert set(seconds) == {"a"} and seconds["a"] >= 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checked:
+    BOUNDS: ClassVar[dict] = {"size": (1, 10), "speed": (0.0, 2.0), "sizes": (1, 5)}
+    size: int = 3
+    speed: float = 1.0
+    limit: float | None = None
+    name: str = "x"
+    flag: bool = True
+    sizes: tuple[int, ...] = (1, 2)
+    pair: tuple[float, float] = (0.0, 1.0)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"size": 11}, "size=11 must be in [1, 10]"), ({"size": True}, "size=True must be an integer"),
+    ({"size": 2.0}, "size=2.0 must be an integer"), ({"speed": float("nan")}, "speed=nan must be a finite number"),
+    ({"speed": "fast"}, "speed='fast' must be a finite number"), ({"limit": float("inf")}, "limit=inf"),
+    ({"name": None}, "name=null is not allowed"), ({"flag": "yes"}, "flag='yes' must be true or false"),
+    ({"sizes": [1, 9]}, "sizes=[1, 9] must be in [1, 5]"), ({"pair": [1.0]}, "pair=[1.0] must be a list of 2"),
+    ({"pair": (0.0, "a")}, "pair='a' must be a finite number"),
+])
+def test_check_fields_names_the_field_and_value(kw, message):
+    with pytest.raises(ParameterError) as caught:
+        Checked(**kw)
+    assert message in str(caught.value)
+
+
+def test_check_fields_normalises_numbers_and_lists():
+    made = Checked(speed=1, limit=2, sizes=[3, 4], pair=[0, 1])
+    assert (made.speed, made.limit, made.sizes, made.pair) == (1.0, 2.0, (3, 4), (0.0, 1.0))
+    assert type(made.speed) is float and type(made.pair[0]) is float
+    with pytest.raises(ParameterError, match=r"^sec\.size=12 must be in"):
+        build_config(Checked, {"size": 12}, "sec")

@@ -77,6 +77,37 @@ def test_unusable_folders_and_parameters(tmp_path):
         FingerprintStore.open(tmp_path / "broken")
 
 
+def _saved(root):
+    store = FingerprintStore.create(root, dim=8)
+    store.add(_unit(np.random.default_rng(2), 5, 8), _infos(5), path="a.mp4", content_hash="ha")
+    store.save()
+    return root / "gen-000001"
+
+
+@pytest.mark.parametrize(("damage", "names"), [
+    (lambda gen: (gen / "index.faiss").write_bytes((gen / "index.faiss").read_bytes()[:40]), "index.faiss"),
+    (lambda gen: (gen / "index.faiss").write_bytes(b"\0" * 100), "index.faiss"),
+    (lambda gen: (gen / "meta.sqlite").write_bytes(b"not a database, not at all" * 10), "meta.sqlite"),
+    (lambda gen: (gen.parent / "CURRENT").write_bytes(b"\xff\xfe rubbish"), "CURRENT"),
+    (lambda gen: (gen / "meta.sqlite").unlink(), "incomplete"),
+])
+def test_a_damaged_index_names_the_file_and_the_rebuild(tmp_path, damage, names):
+    damage(_saved(tmp_path / "idx"))
+    with pytest.raises(CacheError, match=names) as caught:
+        FingerprintStore.open(tmp_path / "idx")
+    assert f"videothat index build VIDEOS... --index {tmp_path / 'idx'}" in str(caught.value)
+
+
+def test_a_writer_removes_the_generation_a_killed_save_left(tmp_path):
+    _saved(tmp_path / "idx")
+    (tmp_path / "idx" / "gen-000002").mkdir()  # half written when the writer was killed
+    (tmp_path / "idx" / "gen-000002" / "index.faiss").write_bytes(b"half")
+    store = FingerprintStore.open(tmp_path / "idx")
+    assert store.stats()["vectors"] == 5
+    store.remove_stale()
+    assert [p.name for p in (tmp_path / "idx").glob("gen-*")] == ["gen-000001"]
+
+
 @pytest.mark.slow
 def test_ivfpq_recall_against_exact_search(tmp_path):
     rng = np.random.default_rng(2)

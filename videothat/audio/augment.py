@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
+from videothat.core.configs import Bounds, check_fields
 from videothat.core.errors import ParameterError
 
 
@@ -40,18 +42,20 @@ class AugmentConfig:
     codec_kbps: tuple[int, ...] = (32, 48, 64, 96, 128)  # MP3 bit rates to choose from
     shift_s: float = 0.1  # s, largest time shift between the two views of a window
 
+    BOUNDS: ClassVar[Bounds] = {"p_noise": (0.0, 1.0), "noise_snr_db": (-60.0, 100.0), "p_mix": (0.0, 1.0),
+                                "mix_snr_db": (-60.0, 100.0), "gain_db": (-60.0, 40.0), "p_eq": (0.0, 1.0),
+                                "lowpass_hz": (20.0, 48000.0), "highpass_hz": (0.0, 24000.0), "tilt_db": (0.0, 40.0),
+                                "p_reverb": (0.0, 1.0), "rt60_s": (0.01, 10.0), "p_codec": (0.0, 1.0),
+                                "codec_kbps": (8, 320), "shift_s": (0.0, 10.0)}
+
     def __post_init__(self) -> None:
-        for name in ("p_noise", "p_mix", "p_eq", "p_reverb", "p_codec"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ParameterError(f"augment.{name}={getattr(self, name)} must be a probability in [0, 1]")
+        check_fields(self)
         for name in ("noise_snr_db", "mix_snr_db", "gain_db", "lowpass_hz", "highpass_hz", "rt60_s"):
             lo, hi = getattr(self, name)
             if lo > hi:
-                raise ParameterError(f"augment.{name}=[{lo}, {hi}] must be [low, high]")
-            object.__setattr__(self, name, (float(lo), float(hi)))
-        object.__setattr__(self, "codec_kbps", tuple(int(k) for k in self.codec_kbps))
-        if self.rt60_s[0] <= 0 or self.shift_s < 0:
-            raise ParameterError("augment.rt60_s must be positive and augment.shift_s non-negative")
+                raise ParameterError(f"{name}=[{lo}, {hi}] must be [low, high]")
+        if not self.codec_kbps:
+            raise ParameterError("codec_kbps=[] must list at least one bit rate")
 
 
 def uniform(low: float, high: float, n: int, gen: torch.Generator, device: torch.device) -> Tensor:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
+from videothat.core.configs import Bounds, check_fields
 from videothat.core.errors import ParameterError
 
 
@@ -27,13 +29,13 @@ class NoveltyConfig:
     detrend: bool = False  # remove the DC component with librosa's leaky differentiator
     chroma: bool = True  # also the 12 pitch-class energies of every frame (for the match's harmony term)
 
+    # ranges that keep memory sane (an hour of sound, its STFT blocks and curves) before any decoding
+    BOUNDS: ClassVar[Bounds] = {"sample_rate": (1000, 96000), "n_fft": (16, 16384), "hop_length": (16, 16384),
+                                "n_mels": (1, 512), "fmin": (0.0, 48000.0), "fmax": (1.0, 48000.0), "lag": (1, 64),
+                                "max_size": (1, 512), "top_db": (0.0, 200.0)}
+
     def __post_init__(self) -> None:
-        _require_positive_int("sample_rate", self.sample_rate)
-        _require_positive_int("n_fft", self.n_fft)
-        _require_positive_int("hop_length", self.hop_length)
-        _require_positive_int("n_mels", self.n_mels)
-        _require_positive_int("lag", self.lag)
-        _require_positive_int("max_size", self.max_size)
+        check_fields(self)
         if self.hop_length > self.n_fft:
             raise ParameterError(
                 f"hop_length={self.hop_length} must not exceed n_fft={self.n_fft}: "
@@ -48,8 +50,6 @@ class NoveltyConfig:
                 f"fmax={self.fmax} Hz exceeds the Nyquist frequency "
                 f"{self.sample_rate / 2} Hz of sample_rate={self.sample_rate}"
             )
-        if self.top_db is not None and self.top_db < 0:
-            raise ParameterError(f"top_db={self.top_db} must be non-negative or None")
 
     @property
     def f_max(self) -> float:
@@ -79,11 +79,6 @@ def check_steps(steps: object, dim: int) -> None:
         raise ParameterError(f"steps={steps} must divide dim={dim} (each step gets dim / steps numbers)")
 
 
-def _require_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ParameterError(f"{name}={value!r} must be a positive integer")
-
-
 @dataclass(frozen=True, kw_only=True)
 class EmbedConfig:
     """Architecture of the learned audio encoder (stored with its weights).
@@ -111,13 +106,16 @@ class EmbedConfig:
     dim: int = 128  # embedding length
     steps: int = 0  # 0: one vector per window; > 0: time-aligned, `steps` stretches of dim / steps
 
+    BOUNDS: ClassVar[Bounds] = {"sample_rate": (1000, 96000), "window": (0.01, 60.0), "n_fft": (16, 16384),
+                                "hop_length": (16, 16384), "n_mels": (1, 512), "fmin": (0.0, 48000.0),
+                                "fmax": (1.0, 48000.0), "channels": (1, 4096), "convs": (1, 16), "dim": (1, 8192),
+                                "steps": (0, 8192)}
+
     def __post_init__(self) -> None:
-        for name in ("sample_rate", "n_fft", "hop_length", "n_mels", "dim", "convs"):
-            _require_positive_int(name, getattr(self, name))
+        check_fields(self)
         check_steps(self.steps, self.dim)
-        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
-        if not self.channels or min(self.channels) < 1:
-            raise ParameterError(f"channels={self.channels} must be one or more positive integers")
+        if not 1 <= len(self.channels) <= 12:
+            raise ParameterError(f"channels={list(self.channels)} must be 1 to 12 conv blocks")
         if self.hop_length > self.n_fft:
             raise ParameterError(f"hop_length={self.hop_length} must not exceed n_fft={self.n_fft}")
         if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:

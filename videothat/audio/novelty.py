@@ -106,7 +106,8 @@ def onset_strength(
     mel_fb, window, chroma_fb : precomputed buffers (see :class:`SpectralNovelty`).
     batch_frames : STFT frames per row block, which bounds the temporary memory
         (about ``batch_frames * n_fft * 12`` bytes). Default: 512 on the CPU (blocks
-        that stay in cache), 16384 on CUDA (blocks that fill the GPU).
+        that stay in cache), 16384 on CUDA (blocks that fill the GPU), fewer for an
+        ``n_fft`` above 2048 so that the block's bytes stay those of 2048.
 
     Returns
     -------
@@ -256,7 +257,8 @@ def _mel_power_rows(
     """Mel power of every frame row of the flat buffer [shape=(R, n_mels)], and with
     ``chroma_fb`` [shape=(n_fft // 2 + 1, 12)] its chroma [shape=(R, 12)] (else None)."""
     if batch_frames is None:
-        batch_frames = 512 if flat.device.type == "cpu" else 16384
+        default = 512 if flat.device.type == "cpu" else 16384
+        batch_frames = max(1, default * 2048 // max(config.n_fft, 2048))
     if batch_frames <= 0:
         raise ParameterError(f"batch_frames={batch_frames} must be a positive integer")
     n_rows = (flat.shape[0] - config.n_fft) // config.hop_length + 1

@@ -45,3 +45,7 @@ class NoVideoError(MediaError):
 
 class CacheError(VideoThatError):
     """A cache entry or index on disk is unreadable or of a different format version."""
+
+
+class BusyError(VideoThatError):
+    """Another process is writing what this one would write (an index); try again later."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
+from videothat.core.configs import Bounds, check_fields
 from videothat.core.errors import ParameterError
 
 FAISS_ENCODER_NAMES = ("rhythm", "timbre", "learned")  # vectors in a FAISS store (index.encoders.ENCODERS)
@@ -24,21 +26,16 @@ class LandmarkConfig:
     density: int = 30  # strongest peaks kept per second
     fanout: int = 6  # pairs per anchor peak
 
+    BOUNDS: ClassVar[Bounds] = {"sample_rate": (4000, 48000), "n_fft": (64, 8192), "hop_length": (1, 8192),
+                                "fmax": (1.0, 24000.0), "peak_bins": (0, 64), "peak_frames": (0, 64),
+                                "min_db": (0.0, 60.0), "density": (1, 200), "fanout": (1, 32)}
+
     def __post_init__(self) -> None:
-        if not 4000 <= self.sample_rate <= 48000:
-            raise ParameterError(f"landmarks.sample_rate={self.sample_rate} Hz must be in [4000, 48000]")
-        if not (64 <= self.n_fft <= 8192 and 0 < self.hop_length <= self.n_fft):
-            raise ParameterError(f"need 64 <= n_fft ({self.n_fft}) <= 8192 and 0 < hop_length "
-                                 f"({self.hop_length}) <= n_fft")
-        if not (0 < self.fmax <= self.sample_rate / 2):
-            raise ParameterError(f"landmarks.fmax={self.fmax} Hz must be in (0, sample_rate / 2]")
-        if not (0 <= self.peak_bins <= 64 and 0 <= self.peak_frames <= 64):
-            raise ParameterError(f"peak_bins={self.peak_bins} and peak_frames={self.peak_frames} must be in [0, 64]")
-        if not (0.0 <= self.min_db <= 60.0):
-            raise ParameterError(f"landmarks.min_db={self.min_db} must be in [0, 60]")
-        if not (1 <= self.density <= 200 and 1 <= self.fanout <= 32):
-            raise ParameterError(f"density={self.density} peaks/s must be in [1, 200] and fanout={self.fanout} "
-                                 f"in [1, 32]")
+        check_fields(self)
+        if self.hop_length > self.n_fft:
+            raise ParameterError(f"hop_length={self.hop_length} must not exceed n_fft={self.n_fft}")
+        if self.fmax > self.sample_rate / 2:
+            raise ParameterError(f"fmax={self.fmax} Hz must be at most sample_rate / 2 ({self.sample_rate / 2} Hz)")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -52,7 +49,10 @@ class RhythmConfig:
     hop: float = 0.25  # s between fingerprint starts
     edge: bool = True  # leave out each curve's first frames, which depend on the sound before the cut (match.edge)
 
+    BOUNDS: ClassVar[Bounds] = {"window": (0.05, 60.0), "hop": (0.005, 60.0)}
+
     def __post_init__(self) -> None:
+        check_fields(self)
         _check_window(self.window, self.hop)
 
 
@@ -69,14 +69,17 @@ class TimbreConfig:
     n_fft: int = 2048  # samples per STFT frame
     hop_length: int = 512  # samples between STFT frames
 
+    BOUNDS: ClassVar[Bounds] = {"window": (0.05, 60.0), "hop": (0.005, 60.0), "blocks": (1, 64), "n_mels": (1, 256),
+                                "fmin": (0.0, 48000.0), "fmax": (1.0, 48000.0), "n_fft": (64, 16384),
+                                "hop_length": (16, 16384)}
+
     def __post_init__(self) -> None:
+        check_fields(self)
         _check_window(self.window, self.hop)
-        if self.blocks < 1 or self.n_mels < 1:
-            raise ParameterError(f"blocks={self.blocks} and n_mels={self.n_mels} must be >= 1")
-        if not 0 <= self.fmin < self.fmax:
-            raise ParameterError(f"need 0 <= fmin ({self.fmin} Hz) < fmax ({self.fmax} Hz)")
-        if not 0 < self.hop_length <= self.n_fft:
-            raise ParameterError(f"need 0 < hop_length ({self.hop_length}) <= n_fft ({self.n_fft})")
+        if self.fmin >= self.fmax:
+            raise ParameterError(f"need fmin ({self.fmin} Hz) < fmax ({self.fmax} Hz)")
+        if self.hop_length > self.n_fft:
+            raise ParameterError(f"hop_length={self.hop_length} must not exceed n_fft={self.n_fft}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,9 +89,10 @@ class LearnedConfig:
     checkpoint: str | None = None  # audio_encoder.safetensors written by `python -m train.fit experiment=fingerprint`
     hop: float = 0.25  # s between fingerprint starts
 
+    BOUNDS: ClassVar[Bounds] = {"hop": (0.005, 60.0)}
+
     def __post_init__(self) -> None:
-        if self.hop <= 0:
-            raise ParameterError(f"index.learned.hop={self.hop} s must be positive")
+        check_fields(self)
 
 
 SHORTLIST_RANKS = ("votes", "best")
@@ -113,22 +117,20 @@ class IndexConfig:
     learned: LearnedConfig = field(default_factory=LearnedConfig)
     landmarks: LandmarkConfig = field(default_factory=LandmarkConfig)
 
+    BOUNDS: ClassVar[Bounds] = {"nprobe": (1, 65536), "train_size": (1, 1 << 22), "k": (1, 4096),
+                                "shortlist": (1, 1 << 20), "query_hop": (0.005, 10.0), "query_votes": (1, 4096),
+                                "save_every": (1e-6, 86400.0)}
+
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.encoder not in ENCODER_NAMES:
             raise ParameterError(f"index.encoder={self.encoder!r} must be one of {', '.join(ENCODER_NAMES)}")
         if self.encoder == "learned" and not self.learned.checkpoint:
             raise ParameterError("index.encoder=learned needs index.learned.checkpoint=PATH/audio_encoder.safetensors")
-        for name in ("nprobe", "train_size", "k", "shortlist"):
-            if getattr(self, name) < 1:
-                raise ParameterError(f"index.{name}={getattr(self, name)} must be >= 1")
-        if not 1 <= self.query_votes <= self.k:
+        if self.query_votes > self.k:
             raise ParameterError(f"index.query_votes={self.query_votes} must be in [1, index.k={self.k}]")
-        if self.query_hop <= 0:
-            raise ParameterError(f"index.query_hop={self.query_hop} s must be positive")
         if self.shortlist_rank not in SHORTLIST_RANKS:
             raise ParameterError(f"index.shortlist_rank={self.shortlist_rank!r} must be one of {SHORTLIST_RANKS}")
-        if self.save_every <= 0:
-            raise ParameterError(f"index.save_every={self.save_every} s must be positive")
 
     def encoder_params(self) -> dict[str, object]:
         """The chosen encoder's own parameters (stored with the index)."""
@@ -136,5 +138,5 @@ class IndexConfig:
 
 
 def _check_window(window: float, hop: float) -> None:
-    if not 0 < hop <= window:
-        raise ParameterError(f"need 0 < hop ({hop} s) <= window ({window} s)")
+    if hop > window:
+        raise ParameterError(f"need hop ({hop} s) <= window ({window} s)")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,9 +152,10 @@ class LandmarkIndex:
     entry's item (int32, into ``names``) and anchor frame (int32)."""
 
     def __init__(self, config: LandmarkConfig, names: Sequence[str], hashes: np.ndarray, items: np.ndarray,
-                 frames: np.ndarray) -> None:
+                 frames: np.ndarray, *, extra: dict | None = None) -> None:
         self.config, self.names = config, list(names)
         self.hashes, self.items, self.frames = hashes, items, frames
+        self.extra = extra or {}  # what :meth:`save` stored beside the index (e.g. the items' content hashes)
 
     @classmethod
     def build(cls, config: LandmarkConfig, named: Sequence[tuple[str, Landmarks]]) -> LandmarkIndex:
@@ -227,9 +229,11 @@ class LandmarkIndex:
         return [Match(self.names[int(c // span)], (int(c % span) + low) * seconds, int(n), len(found))
                 for c, n in zip(cells[best], near[best], strict=True)]
 
-    def save(self, path: Path) -> None:
-        """Write the index to ``path`` (.npz, atomically: temp file + rename)."""
-        meta = json.dumps({"format": FORMAT_VERSION, "config": self.config.as_dict(), "names": self.names})
+    def save(self, path: Path, *, extra: dict | None = None) -> None:
+        """Write the index to ``path`` (.npz, atomically: temp file + rename), with ``extra``
+        (JSON-able) in the same file, so both change together (:attr:`extra` after :meth:`load`)."""
+        meta = json.dumps({"format": FORMAT_VERSION, "config": self.config.as_dict(), "names": self.names,
+                           "extra": extra or {}})
 
         def write(f) -> None:
             np.savez(f, hashes=self.hashes, items=self.items, frames=self.frames,
@@ -245,14 +249,15 @@ class LandmarkIndex:
         ------
         CacheError : the file is missing, damaged or of another format version.
         """
+        rebuild = (f"rebuild it: remove {path.parent} and run `videothat index build --songs SONGS... "
+                   f"--index {path.parent}`")
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(data["meta"].tobytes().decode())
                 arrays = data["hashes"], data["items"], data["frames"]
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-            raise CacheError(f"{path}: not a readable landmark index ({exc}); rebuild it with "
-                             f"`videothat index build --songs ...`") from None
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise CacheError(f"{path}: not a readable landmark index ({exc}); {rebuild}") from None
         if meta.get("format") != FORMAT_VERSION:
             raise CacheError(f"{path}: landmark index format {meta.get('format')} (this version reads "
-                             f"{FORMAT_VERSION}); rebuild it")
-        return cls(LandmarkConfig(**meta["config"]), meta["names"], *arrays)
+                             f"{FORMAT_VERSION}); {rebuild}")
+        return cls(LandmarkConfig(**meta["config"]), meta["names"], *arrays, extra=meta.get("extra"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -97,32 +98,53 @@ class FingerprintStore:
 
     @classmethod
     def open(cls, root: str | Path, *, nprobe: int = 16) -> FingerprintStore:
-        """The store's current generation. Raises :class:`CacheError` if it is unusable."""
+        """The store's current generation. Raises :class:`CacheError` if it is unusable
+        (missing, damaged, of another format), naming the file and how to rebuild it."""
+        root = Path(root)
+        name = _current(root)
+        for _ in range(2):  # a writer may publish a newer generation and remove this one meanwhile
+            try:
+                return cls._open_generation(root, name, nprobe)
+            except CacheError:
+                newer = _current(root)
+                if newer == name:
+                    raise
+                name = newer
+        return cls._open_generation(root, name, nprobe)
+
+    @classmethod
+    def _open_generation(cls, root: Path, name: str, nprobe: int) -> FingerprintStore:
         import faiss
 
-        root = Path(root)
-        try:
-            name = (root / "CURRENT").read_text().strip()
-        except OSError as exc:
-            from videothat.index.landmarks import INDEX_FILE
-
-            if (root / INDEX_FILE).is_file():
-                raise CacheError(f"{root}: a music identification (landmark) index, asked with `videothat query "
-                                 f"--video EXCERPT --index {root}`; this needs a FAISS index (index build VIDEOS "
-                                 f"--index DIR, or --songs with index.encoder=rhythm|timbre|learned)") from None
-            raise CacheError(f"{root}: not a VideoThat index (no CURRENT file); build one first") from exc
         folder = root / name
         if not (folder / "meta.sqlite").is_file() or not (folder / "index.faiss").is_file():
-            raise CacheError(f"{folder}: index generation is incomplete; rebuild the index")
-        disk = sqlite3.connect(f"file:{folder / 'meta.sqlite'}?mode=ro", uri=True)
+            raise CacheError(f"{folder}: index generation is incomplete; {_rebuild(root)}")
         db = sqlite3.connect(":memory:")
-        disk.backup(db)
-        disk.close()
-        version = dict(db.execute("SELECT key, value FROM meta")).get("format_version")
+        try:
+            disk = sqlite3.connect(f"file:{folder / 'meta.sqlite'}?mode=ro", uri=True)
+            try:
+                disk.backup(db)
+            finally:
+                disk.close()
+            version = dict(db.execute("SELECT key, value FROM meta")).get("format_version")
+        except sqlite3.Error as exc:
+            raise CacheError(f"{folder / 'meta.sqlite'}: damaged ({exc}); {_rebuild(root)}") from None
         if version != str(FORMAT_VERSION):
-            raise CacheError(f"{folder}: index format {version}, this VideoThat reads {FORMAT_VERSION}; rebuild it")
-        index = faiss.read_index(str(folder / "index.faiss"))
+            raise CacheError(f"{folder}: index format {version}, this VideoThat reads {FORMAT_VERSION}; "
+                             f"{_rebuild(root)}")
+        try:
+            index = faiss.read_index(str(folder / "index.faiss"))
+        except RuntimeError as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
+            raise CacheError(f"{folder / 'index.faiss'}: damaged ({reason}); {_rebuild(root)}") from None
         return cls(root, index, db, int(name.split("-")[1]), nprobe=nprobe)
+
+    def remove_stale(self) -> None:
+        """Remove generation folders other than the current one (a writer killed mid-save
+        leaves its unpublished one). Only a writer holding the index's lock may call it."""
+        for old in self.root.glob("gen-*"):
+            if old.name != f"gen-{self.generation:06d}":
+                shutil.rmtree(old, ignore_errors=True)
 
     def save(self) -> Path:
         """Write a new generation and publish it; older generations are removed."""
@@ -323,6 +345,31 @@ class FingerprintStore:
             "generation": self.generation,
             "bytes": size,
         }
+
+
+def _current(root: Path) -> str:
+    """The generation ``root/CURRENT`` names (``gen-000007``). Raises :class:`CacheError`."""
+    try:
+        name = (root / "CURRENT").read_text().strip()
+    except OSError as exc:
+        from videothat.index.landmarks import INDEX_FILE
+
+        if (root / INDEX_FILE).is_file():
+            raise CacheError(f"{root}: a music identification (landmark) index, asked with `videothat query "
+                             f"--video EXCERPT --index {root}`; this needs a FAISS index (index build VIDEOS "
+                             f"--index DIR, or --songs with index.encoder=rhythm|timbre|learned)") from None
+        raise CacheError(f"{root}: not a VideoThat index (no CURRENT file); build one first") from exc
+    except UnicodeDecodeError:
+        name = ""
+    if not re.fullmatch(r"gen-\d{6}", name):
+        raise CacheError(f"{root / 'CURRENT'}: damaged (names no generation); {_rebuild(root)}")
+    return name
+
+
+def _rebuild(root: Path) -> str:
+    """What to do about a damaged index."""
+    return (f"rebuild the index: remove {root} and run `videothat index build VIDEOS... --index {root}` "
+            f"(with --songs for a music index)")
 
 
 def _set_nprobe(index, nprobe: int) -> None:

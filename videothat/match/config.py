@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from videothat.core.configs import Bounds, check_fields
 from videothat.core.errors import ParameterError
 
 SUBTRACT_MODES = ("none", "mean")
@@ -28,27 +28,19 @@ class ScoreConfig:
     harmony_blocks: int = 4  # stretches of a segment whose pitch-class profiles are compared in order
     visual_weight: float = 0.3  # weight of the shot's visual impacts beside its sound (match/fuse.py); 0 = sound only
 
+    BOUNDS: ClassVar[Bounds] = {"power": (0.0, 2.0), "floor": (1e-9, 1000.0), "harmony": (0.0, 10.0),
+                                "harmony_blocks": (1, 32), "visual_weight": (0.0, 10.0)}
+
     def __post_init__(self) -> None:
-        if not 0.0 <= self.power <= 2.0:
-            raise ParameterError(f"power={self.power} must be in [0, 2]")
+        check_fields(self)
         if self.compress not in ("none", "log"):
             raise ParameterError(f"compress={self.compress!r} must be none or log")
         if self.normalize not in NORMALIZE_MODES:
             raise ParameterError(f"normalize={self.normalize!r} must be one of {NORMALIZE_MODES}")
-        if not (0.0 <= self.harmony <= 10.0) or not 1 <= self.harmony_blocks <= 32:
-            raise ParameterError(f"harmony={self.harmony} must be in [0, 10] and harmony_blocks="
-                                 f"{self.harmony_blocks} in [1, 32]")
-        if not (math.isfinite(self.visual_weight) and 0.0 <= self.visual_weight <= 10.0):
-            raise ParameterError(f"visual_weight={self.visual_weight} must be in [0, 10]")
-        if not self.floor > 0:
-            raise ParameterError(f"floor={self.floor} must be positive")
         if isinstance(self.subtract, str) and self.subtract not in SUBTRACT_MODES:
-            try:
-                float(self.subtract)
-            except ValueError:
-                raise ParameterError(
-                    f"subtract={self.subtract!r} must be one of {SUBTRACT_MODES} or a number"
-                ) from None
+            raise ParameterError(f"subtract={self.subtract!r} must be one of {SUBTRACT_MODES} or a number")
+        if isinstance(self.subtract, float) and abs(self.subtract) > 1e6:
+            raise ParameterError(f"subtract={self.subtract} must be in [-1e6, 1e6]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,30 +65,20 @@ class SearchConfig:
     min_motion: float = 0.0  # shots whose mean flow (pixels/frame at the analysis height) is below this are left out
     duplicates: int = -1  # near duplicates: signatures within this many of 64 bits keep only the longest; -1 = off
 
+    BOUNDS: ClassVar[Bounds] = {"beam_width": (1, 1024), "expansions": (1, 1024), "shortlist": (0, 1 << 20),
+                                "min_length": (0.01, 600.0), "max_length": (0.01, 600.0), "in_point_step": (0.0, 600.0),
+                                "pin_threshold": (-1e3, 1e3), "speed_min": (0.25, 1.0), "speed_max": (1.0, 4.0),
+                                "speed_step": (0.001, 0.5), "min_brightness": (0.0, 1.0), "min_sharpness": (0.0, 1e6),
+                                "min_motion": (0.0, 1e6), "duplicates": (-1, 32)}
+
     def __post_init__(self) -> None:
-        if self.shortlist < 0:
-            raise ParameterError(f"shortlist={self.shortlist} must be >= 0 (0 = every shot)")
-        if self.beam_width < 1 or self.expansions < 1:
-            raise ParameterError(f"beam_width={self.beam_width} and expansions={self.expansions} must be >= 1")
-        if not 0 < self.min_length <= self.max_length:
-            raise ParameterError(f"need 0 < min_length ({self.min_length} s) <= max_length ({self.max_length} s)")
+        check_fields(self)
+        if self.min_length > self.max_length:
+            raise ParameterError(f"need min_length ({self.min_length} s) <= max_length ({self.max_length} s)")
         if self.snap not in SNAPS:
             raise ParameterError(f"snap={self.snap!r} must be one of {SNAPS}")
         if self.mode not in MODES:
             raise ParameterError(f"mode={self.mode!r} must be one of {MODES}")
-        if not (0.25 <= self.speed_min <= 1.0 <= self.speed_max <= 4.0):
-            raise ParameterError(f"need 0.25 <= speed_min ({self.speed_min}) <= 1 <= speed_max ({self.speed_max}) <= 4")
-        if not 0.001 <= self.speed_step <= 0.5:
-            raise ParameterError(f"speed_step={self.speed_step} must be in [0.001, 0.5]")
-        for name in ("min_brightness", "min_sharpness", "min_motion"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 0.0 <= value <= (1.0 if name == "min_brightness" else 1e6)):
-                raise ParameterError(f"{name}={value} must be a finite number >= 0"
-                                     + (" and <= 1" if name == "min_brightness" else ""))
-        if not -1 <= self.duplicates <= 32:
-            raise ParameterError(f"duplicates={self.duplicates} bits must be in [0, 32], or -1 (off)")
-        if self.in_point_step < 0:
-            raise ParameterError(f"in_point_step={self.in_point_step} s must be >= 0")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,29 +113,18 @@ class MosaicConfig:
     crossfade: float = 0.01  # s, equal-power crossfade at every join of the source sound
     loudness: bool = True  # the source sound follows the target's loudness (40 ms RMS levels)
 
+    BOUNDS: ClassVar[Bounds] = {"unit_rate": (11.0, 200.0), "longest": (0.05, 10.0), "n_mels": (4, 256),
+                                "k": (1, 256), "follow": (0, 250), "continuity": (0.0, 100.0), "mix": (0.0, 1.0),
+                                "crossfade": (0.0, 0.5)}
+
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.unit not in MOSAIC_UNITS:
             raise ParameterError(f"mosaic.unit={self.unit!r} must be one of {', '.join(MOSAIC_UNITS)}")
         if self.sound not in MOSAIC_SOUNDS:
             raise ParameterError(f"mosaic.sound={self.sound!r} must be one of {', '.join(MOSAIC_SOUNDS)}")
-        if not (math.isfinite(self.unit_rate) and 11.0 <= self.unit_rate <= 200.0):
-            raise ParameterError(f"mosaic.unit_rate={self.unit_rate} must be in [11, 200] units per second")
-        if not (math.isfinite(self.longest) and 0.05 <= self.longest <= 10.0):
-            raise ParameterError(f"mosaic.longest={self.longest} s must be in [0.05, 10]")
-        if not 4 <= self.n_mels <= 256:
-            raise ParameterError(f"mosaic.n_mels={self.n_mels} must be in [4, 256]")
-        if not 1 <= self.k <= 256:
-            raise ParameterError(f"mosaic.k={self.k} must be in [1, 256]")
-        if not 0 <= self.follow <= 250:
-            raise ParameterError(f"mosaic.follow={self.follow} units must be in [0, 250]")
-        if not (math.isfinite(self.continuity) and 0.0 <= self.continuity <= 100.0):
-            raise ParameterError(f"mosaic.continuity={self.continuity} must be in [0, 100]")
-        if not self.index or not isinstance(self.index, str):
+        if not self.index:
             raise ParameterError(f"mosaic.index={self.index!r} must be a FAISS index type such as Flat or HNSW32")
-        if not (math.isfinite(self.mix) and 0.0 <= self.mix <= 1.0):
-            raise ParameterError(f"mosaic.mix={self.mix} must be in [0, 1]")
-        if not (math.isfinite(self.crossfade) and 0.0 <= self.crossfade <= 0.5):
-            raise ParameterError(f"mosaic.crossfade={self.crossfade} s must be in [0, 0.5]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,21 +141,14 @@ class SoundtrackConfig:
     continuity: float = 1.0  # cost of changing sound or alignment between stretches, in correlation units
     crossfade: float = 0.05  # s, equal-power crossfade at each join of the sound track
 
+    BOUNDS: ClassVar[Bounds] = {"hop": (0.02, 10.0), "window": (0.02, 30.0), "candidates": (1, 10_000),
+                                "k": (1, 1024), "follow": (0, 200), "continuity": (0.0, 100.0),
+                                "crossfade": (0.0, 1.0)}
+
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.hop) and 0.02 <= self.hop <= 10.0):
-            raise ParameterError(f"soundtrack.hop={self.hop} s must be in [0.02, 10]")
-        if not (math.isfinite(self.window) and self.hop <= self.window <= 30.0):
-            raise ParameterError(f"soundtrack.window={self.window} s must be in [soundtrack.hop, 30]")
-        if not 1 <= self.candidates <= 10_000:
-            raise ParameterError(f"soundtrack.candidates={self.candidates} must be in [1, 10000]")
-        if not 1 <= self.k <= 1024:
-            raise ParameterError(f"soundtrack.k={self.k} must be in [1, 1024]")
-        if not 0 <= self.follow <= 200:
-            raise ParameterError(f"soundtrack.follow={self.follow} stretches must be in [0, 200]")
-        if not (math.isfinite(self.continuity) and 0.0 <= self.continuity <= 100.0):
-            raise ParameterError(f"soundtrack.continuity={self.continuity} must be in [0, 100]")
-        if not (math.isfinite(self.crossfade) and 0.0 <= self.crossfade <= 1.0):
-            raise ParameterError(f"soundtrack.crossfade={self.crossfade} s must be in [0, 1]")
+        check_fields(self)
+        if self.window < self.hop:
+            raise ParameterError(f"window={self.window} s must be at least hop={self.hop} s")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,12 +160,8 @@ class MusicConfig:
     fade_in: float = 0.5  # s, the song's fade in at the video's start
     fade_out: float = 2.0  # s, its fade out at the video's end
 
+    BOUNDS: ClassVar[Bounds] = {"sound_weight": (0.0, 10.0), "candidates": (1, 100_000), "fade_in": (0.0, 60.0),
+                                "fade_out": (0.0, 60.0)}
+
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.sound_weight) and 0.0 <= self.sound_weight <= 10.0):
-            raise ParameterError(f"music.sound_weight={self.sound_weight} must be in [0, 10]")
-        if not 1 <= self.candidates <= 100_000:
-            raise ParameterError(f"music.candidates={self.candidates} must be in [1, 100000]")
-        for name in ("fade_in", "fade_out"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 0.0 <= value <= 60.0):
-                raise ParameterError(f"music.{name}={value} s must be in [0, 60]")
+        check_fields(self)

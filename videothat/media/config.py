@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
+from videothat.core.configs import Bounds, check_fields
 from videothat.core.errors import ParameterError
 
 FITS = ("letterbox", "crop")
 OUTLINES = ("none", "people")
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,17 +23,15 @@ class ShotConfig:
     min_content_val: float = 15.0  # adaptive only: minimum HSV change for a cut
     window_width: int = 2  # adaptive only: frames either side of the rolling average
 
+    BOUNDS: ClassVar[Bounds] = {"threshold": (1e-3, 255.0), "min_length": (0.0, 3600.0),
+                                "min_content_val": (0.0, 255.0), "window_width": (1, 100)}
+
     def __post_init__(self) -> None:
         from videothat.media.shots import DETECTORS  # the registry (names only; no decoder import)
 
+        check_fields(self)
         if self.detector not in DETECTORS:
             raise ParameterError(f"detector={self.detector!r} must be one of {', '.join(DETECTORS.names)}")
-        if not self.threshold > 0:
-            raise ParameterError(f"threshold={self.threshold} must be positive")
-        if not self.min_length >= 0:
-            raise ParameterError(f"min_length={self.min_length} s must be >= 0")
-        if self.window_width < 1:
-            raise ParameterError(f"window_width={self.window_width} must be >= 1")
 
     def as_dict(self) -> dict[str, object]:
         """The parameters that change the shots (``whole`` has none beside its name)."""
@@ -51,23 +52,23 @@ class RenderConfig:
     crossfade: float = 0.0  # s of blending around each cut; 0 = hard cuts (on the song's onsets)
     outline: str = "none"  # none | people (boxes, or silhouettes, around the people the detector finds)
 
+    BOUNDS: ClassVar[Bounds] = {"width": (16, 7680), "height": (16, 4320), "fps": (1.0, 120.0), "crf": (0, 51),
+                                "audio_bitrate": (16_000, 512_000), "crossfade": (0.0, 2.0)}
+
     def __post_init__(self) -> None:
-        if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
-            raise ParameterError(f"size {self.width}x{self.height} must be even and at least 16x16")
-        if not 1.0 <= self.fps <= 120.0:
-            raise ParameterError(f"fps={self.fps} must be in [1, 120]")
+        check_fields(self)
+        if self.width % 2 or self.height % 2:
+            raise ParameterError(f"size {self.width}x{self.height} must be even (H.264 halves the colour planes)")
         if self.fit not in FITS:
             raise ParameterError(f"fit={self.fit!r} must be one of {FITS}")
-        if not 0.0 <= self.crossfade <= 2.0:
-            raise ParameterError(f"crossfade={self.crossfade} s must be in [0, 2]")
-        if not 0 <= self.crf <= 51:
-            raise ParameterError(f"crf={self.crf} must be in [0, 51]")
+        if self.preset not in PRESETS:
+            raise ParameterError(f"preset={self.preset!r} must be one of {', '.join(PRESETS)}")
         if self.outline not in OUTLINES:
             raise ParameterError(f"outline={self.outline!r} must be one of {OUTLINES}")
 
     def preview(self) -> RenderConfig:
         """A fast, small variant (360p, 15 fps, ultrafast)."""
         height = 360
-        width = max(16, round(self.width * height / self.height / 2) * 2)
+        width = min(self.BOUNDS["width"][1], max(16, round(self.width * height / self.height / 2) * 2))
         return RenderConfig(width=width, height=height, fps=15.0, fit=self.fit, crf=28, preset="ultrafast",
                             audio_bitrate=96_000, crossfade=self.crossfade, outline=self.outline)

@@ -26,7 +26,7 @@ from videothat.index.encode import encode_analyses
 from videothat.index.store import FingerprintStore, VectorInfo
 from videothat.media.config import ShotConfig
 from videothat.media.discover import find_media
-from videothat.pipeline.ingest import IngestReport, content_digest
+from videothat.pipeline.ingest import IngestReport, content_digest, index_writer
 from videothat.pipeline.run import Run, analyze_files
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,23 @@ def open_store(root: Path, *, index: IndexConfig | None = None, analysis: Analys
         hint = "without --songs" if store.mode == "shots" else "with --songs"
         raise CacheError(f"{root} is an index of {store.mode}, not {mode}; use it {hint} or another --index")
     return store
+
+
+def indexed_files(root: Path) -> list[Path]:
+    """The files an index (FAISS or landmarks) holds."""
+    from videothat.pipeline.landmark_archive import is_landmark_index, landmark_items
+
+    if is_landmark_index(root):
+        return [Path(p) for p in landmark_items(root)]
+    return [Path(p) for p in open_store(root).files()]
+
+
+def guarded_inputs(outputs: list[Path], inputs: list[Path], index: Path | None) -> list[Path]:
+    """``inputs``, and when one of ``outputs`` exists already (a rerun, or a name that might be
+    an archive's file) the files of ``index``: what the outputs must not overwrite."""
+    if index is not None and any(o.exists() for o in outputs):
+        return [*inputs, *indexed_files(index)]
+    return inputs
 
 
 def index_analysis(store: FingerprintStore, analysis: AnalysisConfig) -> AnalysisConfig:
@@ -144,30 +161,32 @@ def ingest(
     """
     if mode not in (*MODES, None):
         raise ParameterError(f"mode={mode!r} must be one of {', '.join(MODES)}")
-    store = open_store(root, index=index if create else None, analysis=analysis if create else None, mode=mode)
-    store.train_size = index.train_size
-    job = IngestJob(index_analysis(store, analysis), store.encoder, cache_dir, store.mode)
-    files, problems = find_media(paths)
-    report = IngestReport(failures=[Failure(e.path, str(e)) for e in problems])
-    todo = _not_indexed(files, store, cache_dir, report)
-    progress = progress or NoProgress()
-    progress.start("index", len(files), "file")
-    for _ in report.already:
-        progress.advance("index", status="already")
-    chunks = [(todo[i : i + chunk_files], job) for i in range(0, len(todo), chunk_files)]
-    if workers > 0:
-        from videothat.pipeline.distributed import ray_map
+    with index_writer(root):
+        store = open_store(root, index=index if create else None, analysis=analysis if create else None, mode=mode)
+        store.train_size = index.train_size
+        store.remove_stale()
+        job = IngestJob(index_analysis(store, analysis), store.encoder, cache_dir, store.mode)
+        files, problems = find_media(paths)
+        report = IngestReport(failures=[Failure(e.path, str(e)) for e in problems])
+        todo = _not_indexed(files, store, cache_dir, report)
+        progress = progress or NoProgress()
+        progress.start("index", len(files), "file")
+        for _ in report.already:
+            progress.advance("index", status="already")
+        chunks = [(todo[i : i + chunk_files], job) for i in range(0, len(todo), chunk_files)]
+        if workers > 0:
+            from videothat.pipeline.distributed import ray_map
 
-        results = (r for chunk in ray_map(_fingerprint_chunk, chunks, workers=workers, address=address)
-                   for r in chunk)
-    else:
-        results = (r for chunk in chunks for r in _fingerprint_chunk(chunk))
-    try:
-        _add_all(store, results, report, progress, save_every=index.save_every)
-    finally:
-        progress.finish("index")
-    report.stats = store.stats()
-    return report
+            results = (r for chunk in ray_map(_fingerprint_chunk, chunks, workers=workers, address=address)
+                       for r in chunk)
+        else:
+            results = (r for chunk in chunks for r in _fingerprint_chunk(chunk))
+        try:
+            _add_all(store, results, report, progress, save_every=index.save_every)
+        finally:
+            progress.finish("index")
+        report.stats = store.stats()
+        return report
 
 
 def _not_indexed(files: list[Path], store: FingerprintStore, cache_dir: Path, report: IngestReport) -> list[Path]:
@@ -210,14 +229,16 @@ def _add_all(store: FingerprintStore, results: Iterable[FileFingerprints | Failu
 
 def remove(paths: Iterable[str | Path], root: Path) -> tuple[int, int]:
     """Remove files (by path as indexed, or resolved) from the store: (files, vectors) removed."""
-    store = open_store(root)
-    files = vectors = 0
-    for raw in paths:
-        for name in {str(raw), str(Path(raw).expanduser().resolve())}:
-            n = store.remove(name)
-            files, vectors = files + (n > 0), vectors + n
-    if files:
-        store.save()
+    with index_writer(root):
+        store = open_store(root)
+        store.remove_stale()
+        files = vectors = 0
+        for raw in paths:
+            for name in {str(raw), str(Path(raw).expanduser().resolve())}:
+                n = store.remove(name)
+                files, vectors = files + (n > 0), vectors + n
+        if files:
+            store.save()
     return files, vectors
 
 

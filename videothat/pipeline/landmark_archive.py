@@ -1,11 +1,12 @@
 """Music identification indexes: landmark fingerprints of whole files in one folder.
 
 ``videothat index build --songs FILES --index DIR`` (``index.encoder=landmarks``, the
-default for ``--songs``) writes ``DIR/landmarks.npz`` (:class:`~videothat.index.landmarks.
-LandmarkIndex`, items named by the files' resolved paths) and ``DIR/contents.json`` (each
-item's content hash, so a file indexed again under another name is seen as there). Every
-save replaces both atomically; a build saves every ``index.save_every`` s, so a killed
-build keeps what it saved and ``index add`` resumes it. Nothing here imports torch: sound
+default for ``--songs``) writes ``DIR/landmarks.npz``: the :class:`~videothat.index.landmarks.
+LandmarkIndex` (items named by the files' resolved paths) and each item's content hash (so a
+file indexed again under another name is seen as there; older indexes kept them in
+``DIR/contents.json``). Every save replaces the file atomically; a build saves every
+``index.save_every`` s, so a killed build keeps what it saved and ``index add`` resumes it.
+One writer at a time: build, add and remove hold the folder's lock. Nothing here imports torch: sound
 is decoded by PyAV and fingerprinted with NumPy, so a query from the command line starts fast.
 """
 
@@ -21,14 +22,13 @@ import numpy as np
 
 from videothat.analysis import Failure
 from videothat.catalog import Catalog
-from videothat.core.atomic import atomic_write
 from videothat.core.errors import CacheError, MediaError, ParameterError
 from videothat.core.progress import NoProgress, Progress
 from videothat.index.config import IndexConfig, LandmarkConfig
 from videothat.index.landmarks import INDEX_FILE, LandmarkIndex, Landmarks, Match, landmarks, query_landmarks
 from videothat.media.audio import decode_audio
 from videothat.media.discover import find_media
-from videothat.pipeline.ingest import IngestReport, content_digest
+from videothat.pipeline.ingest import IngestReport, content_digest, index_writer
 
 LANDMARKS_FILE = INDEX_FILE
 CONTENTS_FILE = "contents.json"
@@ -47,19 +47,21 @@ class _State:
 
 def _load(root: Path) -> _State:
     index = LandmarkIndex.load(root / LANDMARKS_FILE)
-    try:
-        contents = json.loads((root / CONTENTS_FILE).read_text())
-    except (OSError, ValueError) as exc:
-        raise CacheError(f"{root / CONTENTS_FILE}: unreadable ({exc}); rebuild the index with "
-                         f"`videothat index build --songs ... --index {root}`") from None
+    contents = index.extra.get("contents")
+    if contents is None:  # written before the content hashes moved into the index file
+        try:
+            contents = json.loads((root / CONTENTS_FILE).read_text())
+        except (OSError, ValueError) as exc:
+            raise CacheError(f"{root / CONTENTS_FILE}: unreadable ({exc}); rebuild the index: remove {root} and "
+                             f"run `videothat index build --songs SONGS... --index {root}`") from None
     return _State(index, contents)
 
 
 def _save(root: Path, state: _State) -> None:
+    """One atomic write of the hash table and the content hashes (a kill leaves both old or both new)."""
     root.mkdir(parents=True, exist_ok=True)
-    state.index.save(root / LANDMARKS_FILE)
-    text = json.dumps(state.contents, indent=0)
-    atomic_write(root / CONTENTS_FILE, lambda f: f.write(text.encode()))
+    state.index.save(root / LANDMARKS_FILE, extra={"contents": state.contents})
+    (root / CONTENTS_FILE).unlink(missing_ok=True)
 
 
 def ingest_landmarks(paths: Iterable[str | Path], root: Path, index: IndexConfig, *, cache_dir: Path,
@@ -70,17 +72,24 @@ def ingest_landmarks(paths: Iterable[str | Path], root: Path, index: IndexConfig
     ``report.failures`` with the file and the problem."""
     if create and (root / "CURRENT").is_file():
         raise ParameterError(f"--index {root}: holds a FAISS index; landmarks need a folder of their own")
-    if is_landmark_index(root):
-        state = _load(root)
-    elif create:
-        state = _State(LandmarkIndex.build(index.landmarks, []), {})
-    else:
-        raise ParameterError(f"--index {root}: no landmark index there; build one with "
-                             f"`videothat index build --songs FILES --index {root}`")
-    config, fresh = state.index.config, not is_landmark_index(root)
+    with index_writer(root):
+        fresh = not is_landmark_index(root)
+        if not fresh:
+            state = _load(root)
+        elif create:
+            state = _State(LandmarkIndex.build(index.landmarks, []), {})
+        else:
+            raise ParameterError(f"--index {root}: no landmark index there; build one with "
+                                 f"`videothat index build --songs FILES --index {root}`")
+        return _fill(state, paths, root, save_every=index.save_every, fresh=fresh, cache_dir=cache_dir,
+                     progress=progress or NoProgress())
+
+
+def _fill(state: _State, paths: Iterable[str | Path], root: Path, *, save_every: float, fresh: bool,
+          cache_dir: Path, progress: Progress) -> IngestReport:
+    """Add the files' landmarks to ``state``, saving it every ``save_every`` s and at the end."""
     files, problems = find_media(paths)
     report = IngestReport(failures=[Failure(e.path, str(e)) for e in problems])
-    progress = progress or NoProgress()
     progress.start("index", len(files), "file")
     known = set(state.contents.values())
     hashes = Catalog(cache_dir, {})  # only its content-hash memo is used
@@ -88,9 +97,9 @@ def ingest_landmarks(paths: Iterable[str | Path], root: Path, index: IndexConfig
     saved = time.monotonic()
     try:
         for path in files:
-            status = _add_one(path, hashes, config, known, found, state, report)
+            status = _add_one(path, hashes, state.index.config, known, found, state, report)
             progress.advance("index", status=status)
-            if found and time.monotonic() - saved >= index.save_every:
+            if found and time.monotonic() - saved >= save_every:
                 state.index = state.index.extended(found)
                 _save(root, state)
                 found, saved = [], time.monotonic()
@@ -149,14 +158,15 @@ def landmark_items(root: Path) -> list[str]:
 
 def remove_landmarks(items: Iterable[str | Path], root: Path) -> tuple[int, int]:
     """Drop files (by path) from the index: (files removed, landmarks removed)."""
-    state = _load(root)
-    names = {str(Path(p).resolve()) for p in items} & set(state.index.names)
-    before = len(state.index)
-    if names:
-        state.index = state.index.without(sorted(names))
-        for name in names:
-            state.contents.pop(name, None)
-        _save(root, state)
+    with index_writer(root):
+        state = _load(root)
+        names = {str(Path(p).resolve()) for p in items} & set(state.index.names)
+        before = len(state.index)
+        if names:
+            state.index = state.index.without(sorted(names))
+            for name in names:
+                state.contents.pop(name, None)
+            _save(root, state)
     return len(names), before - len(state.index)
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from videothat.analysis import AnalysisConfig, AnalysisReport
+from videothat.core.outputs import check_outputs
 from videothat.core.progress import Fraction, timed
-from videothat.pipeline.run import Configs, Run, analyze_files, analyze_whole
+from videothat.pipeline.run import Configs, Run, analyze_files, analyze_whole, input_files
 
 if TYPE_CHECKING:
     from videothat.core.timeline import Timeline
@@ -93,10 +94,22 @@ def _overlay(result: MatchResult, configs: Configs, run: Run):
     return people_overlay(sorted({c.source for c in result.timeline.segments}), configs.person, run.device)
 
 
+def timeline_paths(stem: Path) -> tuple[Path, Path]:
+    """``STEM.timeline.json`` and ``STEM.otio``: where :func:`write_timeline` writes."""
+    return stem.with_name(stem.name + ".timeline.json"), stem.with_name(stem.name + ".otio")
+
+
 def write_timeline(timeline: Timeline, stem: Path, *, rate: float = 25.0) -> tuple[Path, Path]:
     """Write ``STEM.timeline.json`` and ``STEM.otio`` (at ``rate`` frames/s), atomically."""
-    return (timeline.save_json(stem.with_name(stem.name + ".timeline.json")),
-            timeline.save_otio(stem.with_name(stem.name + ".otio"), rate=rate))
+    json_path, otio_path = timeline_paths(stem)
+    return timeline.save_json(json_path), timeline.save_otio(otio_path, rate=rate)
+
+
+def video_outputs(output: Path, *, report: bool = False) -> list[Path]:
+    """What :func:`make_video` writes for ``output`` (``OUT.mp4``): the video, its timeline
+    (JSON, OTIO) and with ``report`` the HTML page."""
+    stem = output.with_suffix("")
+    return [output, *timeline_paths(stem), *([stem.with_name(stem.name + ".report.html")] if report else [])]
 
 
 @dataclass(frozen=True)
@@ -117,10 +130,16 @@ def make_video(song: str | Path, videos: Iterable[str | Path], configs: Configs,
     """The main job: analyse (cached), match, render ``output`` (mp4) with the song as sound,
     and write ``OUT.timeline.json`` and ``OUT.otio`` beside it (and ``OUT.report.html`` with
     ``report``). ``run.progress`` hears stages ``analyze``, ``match`` and ``render`` (frames).
-    Every output appears only when complete."""
+    Every output appears only when complete; outputs that cannot be written, or that would
+    overwrite an input, are refused before any work (:func:`~videothat.core.outputs.check_outputs`)."""
     from videothat.media.audio import decode_audio
     from videothat.media.render import AUDIO_RATE, output_frame_count, render
 
+    videos = list(videos)
+    from videothat.pipeline.archive import guarded_inputs
+
+    wanted = video_outputs(output, report=report)
+    outputs = check_outputs(wanted, inputs=guarded_inputs(wanted, input_files([song, *videos]), index))
     result, analysis_report = match_files(song, videos, configs, run, index=index)
     stages = dict(analysis_report.seconds)
     rendering = configs.render
@@ -133,11 +152,10 @@ def make_video(song: str | Path, videos: Iterable[str | Path], configs: Configs,
         finally:
             run.progress.finish("render")
     with timed("write outputs", stages):
-        stem = output.with_suffix("")
-        timeline, otio = write_timeline(result.timeline, stem, rate=rendering.fps)
+        timeline, otio = write_timeline(result.timeline, output.with_suffix(""), rate=rendering.fps)
         page = None
         if report:
             from videothat.report import write_report
 
-            page = write_report(result, stem.with_name(stem.name + ".report.html"), video=output)
+            page = write_report(result, outputs[-1], video=output)  # OUT.report.html
     return MadeVideo(output, timeline, otio, result, analysis_report, page, stages)

@@ -26,14 +26,15 @@ import numpy as np
 
 from videothat.analysis import Failure
 from videothat.core.errors import MediaError, NoAudioError, NoVideoError, VideoThatError
+from videothat.core.outputs import check_outputs
 from videothat.core.progress import timed
 from videothat.core.timeline import Cut, Timeline
 from videothat.match.config import MosaicConfig
 from videothat.media.audio import decode_audio
 from videothat.media.discover import find_media
 from videothat.media.probe import probe
-from videothat.pipeline.make import write_timeline
-from videothat.pipeline.run import Configs, Run
+from videothat.pipeline.make import video_outputs, write_timeline
+from videothat.pipeline.run import Configs, Run, input_files
 from videothat.pipeline.sound_units import SR, Described, describe_sounds
 
 if TYPE_CHECKING:
@@ -246,9 +247,12 @@ def _plan(goal: UnitTable, table: UnitTable, chosen: np.ndarray, costs: np.ndarr
 def make_mosaic(target: str | Path, videos: Iterable[str | Path], configs: Configs, mosaic: MosaicConfig, run: Run,
                 *, output: Path, report: bool = False) -> Mosaic:
     """Plan the mosaic (:func:`plan_mosaic`) and render ``output`` with ``mosaic.sound`` as
-    its sound track; ``.timeline.json``, ``.otio`` and, with ``report``, ``.report.html`` beside it."""
+    its sound track; ``.timeline.json``, ``.otio`` and, with ``report``, ``.report.html`` beside it
+    (all checked before any work: :func:`~videothat.core.outputs.check_outputs`)."""
     from videothat.media.render import AUDIO_RATE, output_frame_count, render
 
+    videos = list(videos)
+    check_outputs(video_outputs(output, report=report), inputs=input_files([target, *videos]))
     plan = plan_mosaic(target, videos, mosaic, run)
     seconds = plan.seconds
     with timed("sound", seconds):

@@ -150,20 +150,24 @@ class MusicVideo:
 def make_music(video: str | Path, index_root: Path, configs: Configs, music: MusicConfig, events: EventConfig,
                run: Run, *, output: Path, top: int = 5, video_encoder: Path | None = None) -> MusicVideo:
     """Choose music (:func:`choose_music`) and write ``output``: the video's pictures with the
-    best song from its offset, faded in and out; ``OUT.music.json`` lists the ``top`` choices."""
+    best song from its offset, faded in and out; ``OUT.music.json`` lists the ``top`` choices
+    (both checked before any work: :func:`~videothat.core.outputs.check_outputs`)."""
     from videothat.audio.splice import faded
     from videothat.core.atomic import atomic_write
+    from videothat.core.outputs import check_outputs
     from videothat.media.audio import decode_audio_range
     from videothat.media.mux import with_sound
     from videothat.media.render import AUDIO_RATE
+    from videothat.pipeline.archive import guarded_inputs
 
+    listing = output.with_suffix(".music.json")
+    check_outputs([output, listing], inputs=guarded_inputs([output, listing], [Path(video)], Path(index_root)))
     choices, found = choose_music(video, index_root, configs, music, events, run, top=top,
                                   video_encoder=video_encoder)
     best = choices[0]
     sound = decode_audio_range(best.song, AUDIO_RATE, best.offset, found.duration)
     with_sound(Path(video), faded(sound, AUDIO_RATE, fade_in=music.fade_in, fade_out=music.fade_out), AUDIO_RATE,
                output, render=configs.render)
-    listing = output.with_suffix(".music.json")
     text = json.dumps({"video": str(found.path), "duration": found.duration,
                        "choices": [asdict(replace(c, offset=round(c.offset, 3))) for c in choices]}, indent=1)
     atomic_write(listing, lambda f: f.write(text.encode()))

@@ -18,6 +18,7 @@ from videothat.core.progress import NoProgress, Progress
 from videothat.index.config import IndexConfig
 from videothat.match.config import MatchConfig
 from videothat.media.config import RenderConfig
+from videothat.media.discover import find_media
 from videothat.vision.people import PersonConfig
 
 if TYPE_CHECKING:
@@ -58,6 +59,12 @@ class Run:
             yield catalog
         finally:
             catalog.close()
+
+
+def input_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files a job will read from ``paths`` (folders expanded as the analysis expands
+    them; missing paths left out): what its outputs must not overwrite."""
+    return find_media(paths)[0]
 
 
 def analyze_files(paths: Iterable[str | Path], analysis: AnalysisConfig, run: Run, *,

@@ -256,12 +256,18 @@ def make_soundtrack(video: str | Path, index_root: Path, configs: Configs, sound
                     events: EventConfig, run: Run, *, output: Path, report: bool = False,
                     video_encoder: Path | None = None) -> Soundtrack:
     """Plan the sound track (:func:`plan_soundtrack`) and write ``output``: the video's
-    pictures with it; ``.timeline.json``, ``.otio`` and, with ``report``, ``.report.html`` beside it."""
+    pictures with it; ``.timeline.json``, ``.otio`` and, with ``report``, ``.report.html`` beside it
+    (all checked before any work: :func:`~videothat.core.outputs.check_outputs`)."""
     from videothat.audio.splice import splice
+    from videothat.core.outputs import check_outputs
     from videothat.media.audio import decode_audio
     from videothat.media.mux import with_sound
     from videothat.media.render import AUDIO_RATE
+    from videothat.pipeline.archive import guarded_inputs
+    from videothat.pipeline.make import video_outputs
 
+    wanted = video_outputs(output, report=report)
+    check_outputs(wanted, inputs=guarded_inputs(wanted, [Path(video)], Path(index_root)))
     plan = plan_soundtrack(video, index_root, configs, soundtrack, events, run, video_encoder=video_encoder)
     with timed("sound", plan.seconds):
         paths = dict.fromkeys(Path(c.source) for c in plan.timeline.segments)

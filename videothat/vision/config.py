@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
+from videothat.core.configs import Bounds, check_fields
 from videothat.core.errors import ParameterError
 
 
@@ -17,15 +19,12 @@ class MotionConfig:
     window: int = 7  # pixels, side of the Lucas-Kanade window (odd)
     blur: float = 1.5  # pixels, Gaussian sigma applied before the flow (widens its range)
 
+    BOUNDS: ClassVar[Bounds] = {"height": (16, 1080), "bins": (2, 64), "window": (3, 31), "blur": (0.0, 10.0)}
+
     def __post_init__(self) -> None:
-        if not 16 <= self.height <= 1080:
-            raise ParameterError(f"height={self.height} pixels must be in [16, 1080]")
-        if not 2 <= self.bins <= 64:
-            raise ParameterError(f"bins={self.bins} must be in [2, 64]")
-        if self.window < 3 or self.window % 2 == 0 or self.window > 31:
-            raise ParameterError(f"window={self.window} pixels must be odd and in [3, 31]")
-        if not (math.isfinite(self.blur) and 0.0 <= self.blur <= 10.0):
-            raise ParameterError(f"blur={self.blur} pixels must be in [0, 10]")
+        check_fields(self)
+        if self.window % 2 == 0:
+            raise ParameterError(f"window={self.window} pixels must be odd")
         if math.ceil(3 * self.blur) >= self.height // 2:
             raise ParameterError(f"blur={self.blur} pixels is too wide for frames {self.height} pixels high "
                                  f"(3 x blur must stay under height / 2)")
@@ -40,6 +39,7 @@ class EventConfig:
 
     cut_weight: float = 1.0  # height of a cut in the event curve, in units of the strongest impacts (99th percentile)
 
+    BOUNDS: ClassVar[Bounds] = {"cut_weight": (0.0, 100.0)}
+
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.cut_weight) and 0.0 <= self.cut_weight <= 100.0):
-            raise ParameterError(f"cut_weight={self.cut_weight} must be in [0, 100]")
+        check_fields(self)

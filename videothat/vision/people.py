@@ -23,10 +23,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from videothat.core.configs import Bounds, check_fields
 from videothat.core.errors import ParameterError
 from videothat.core.registry import Registry
 
@@ -60,7 +61,10 @@ class PersonConfig:
     frames: int = 3  # frames sampled per shot for its people score
     size: int | None = None  # pixels of the shorter side detectors see; None: opencv 480-720 high, maskrcnn 800
 
+    BOUNDS: ClassVar[Bounds] = {"frames": (1, 64), "size": (64, 4096)}
+
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.detector not in PERSON_DETECTORS:
             raise ParameterError(f"detector={self.detector!r} must be one of {', '.join(PERSON_DETECTORS.names)}")
         if self.detector == "maskrcnn" and not self.weights:
@@ -69,12 +73,8 @@ class PersonConfig:
         if self.detector != "maskrcnn" and self.weights:
             raise ParameterError(f"weights={self.weights!r} is for detector='maskrcnn'; detector={self.detector!r} "
                                  f"uses none (set detector=maskrcnn to use them)")
-        if not (math.isfinite(self.min_score) and 0.0 < self.min_score < 1.0):
+        if not 0.0 < self.min_score < 1.0:
             raise ParameterError(f"min_score={self.min_score} must be in (0, 1)")
-        if not 1 <= self.frames <= 64:
-            raise ParameterError(f"frames={self.frames} per shot must be in [1, 64]")
-        if self.size is not None and not 64 <= self.size <= 4096:
-            raise ParameterError(f"size={self.size} pixels must be in [64, 4096] (or None)")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
