@@ -138,7 +138,7 @@ class SoundtrackConfig:
     candidates: int = 64  # files aligned exactly at every lag: those the index's hits favour (all, in a smaller index)
     k: int = 32  # best (file, lag) alignments kept per stretch for the Viterbi pass
     follow: int = 8  # stretches: each also weighs the alignments found for this many stretches either side
-    continuity: float = 1.0  # cost of changing sound or alignment between stretches, in correlation units
+    continuity: float = 2.0  # cost of changing sound or alignment between stretches, in correlation units
     crossfade: float = 0.05  # s, equal-power crossfade at each join of the sound track
 
     BOUNDS: ClassVar[Bounds] = {"hop": (0.02, 10.0), "window": (0.02, 30.0), "candidates": (1, 10_000),
