@@ -171,9 +171,7 @@ def cmd_make(args: argparse.Namespace) -> int:
                           report=args.report, index=args.index)
     rendering = config.render
     _print_outcome(made.result, made.report, f", {rendering.width}x{rendering.height} at {rendering.fps:g} fps", t0)
-    print(f"video: {made.video}\ntimeline: {made.timeline}\nOpenTimelineIO: {made.otio}")
-    if made.html:
-        print(f"report: {made.html}")
+    _print_written(made.video, made.timeline, made.otio, made.html)
     return 0
 
 
@@ -214,10 +212,15 @@ def cmd_mosaic(args: argparse.Namespace) -> int:
     print(f"{len(plan.runs)} runs over {made.timeline.duration:.1f} s (mean {plan.run_seconds.mean():.2f} s, "
           f"{plan.runs.mean():.1f} {mosaic.unit} units) from {len({c.source for c in made.timeline.segments})} "
           f"videos, mean unit distance {plan.distance:.3f}, sound: {mosaic.sound} ({time.perf_counter() - t0:.1f} s)")
-    print(f"video: {made.video}\ntimeline: {made.timeline_json}\nOpenTimelineIO: {made.otio}")
-    if made.html:
-        print(f"report: {made.html}")
+    _print_written(made.video, made.timeline_json, made.otio, made.html)
     return 0
+
+
+def _print_written(video: Path, timeline: Path, otio: Path, report: Path | None) -> None:
+    """The files a job wrote, a line each."""
+    print(f"video: {video}\ntimeline: {timeline}\nOpenTimelineIO: {otio}")
+    if report:
+        print(f"report: {report}")
 
 
 def cmd_soundtrack(args: argparse.Namespace) -> int:
@@ -238,9 +241,7 @@ def cmd_soundtrack(args: argparse.Namespace) -> int:
     print(f"{len(segments)} sound stretches from {len({c.source for c in segments})} sources over "
           f"{plan.timeline.duration:.1f} s, mean alignment with the pictures {float(plan.scores.mean()):.2f} "
           f"({time.perf_counter() - t0:.1f} s)")
-    print(f"video: {made.video}\ntimeline: {made.timeline_json}\nOpenTimelineIO: {made.otio}")
-    if made.html:
-        print(f"report: {made.html}")
+    _print_written(made.video, made.timeline_json, made.otio, made.html)
     return 0
 
 

@@ -96,18 +96,25 @@ def write_audio(path: Path, audio: np.ndarray, *, sr: int = 44100, codec: str = 
     return path
 
 
+def _square_scene(size: tuple[int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a dim blocky background [shape=(H, W, 3)], a bright square texture [shape=(S, S, 3)])
+    uint8, ``S = max(8, H // 5)``; seeds give different colours."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    side = max(8, h // 5)
+    background = np.kron(rng.integers(0, 256, size=(h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8),
+                         np.ones((16, 16, 1), dtype=np.uint8))[:h, :w] // 3
+    return background, rng.integers(120, 256, size=(side, side, 3), dtype=np.uint8)
+
+
 def bouncing_frames(n_frames: int, period: int, seed: int, size: tuple[int, int] = (96, 128), *,
                     phase: int = 0, speed: float = 2.0) -> np.ndarray:
     """Frames of a textured square sliding left and right over a still background at
     ``speed`` pixels per frame (at most), turning back every ``period`` frames (at frames
     ``phase + k * period``): a visual impact each time it turns. [shape=(n_frames, H, W, 3)]
     uint8; seeds give different colours."""
-    rng = np.random.default_rng(seed)
-    h, w = size
-    side = max(8, h // 5)
-    background = np.kron(rng.integers(0, 256, size=(h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8),
-                         np.ones((16, 16, 1), dtype=np.uint8))[:h, :w] // 3
-    texture = rng.integers(120, 256, size=(side, side, 3), dtype=np.uint8)
+    background, texture = _square_scene(size, seed)
+    (h, w), side = size, texture.shape[0]
     step = min(speed, (w - side - 8) / period)
     frames = np.repeat(background[None], n_frames, axis=0)
     for k in range(n_frames):
@@ -123,12 +130,8 @@ def turning_frames(n_frames: int, turns: np.ndarray, seed: int, size: tuple[int,
     background, arriving at one end and turning back exactly at each of the frames
     ``turns`` (increasing), each swing at its own steady speed: a visual impact at every
     turn and nowhere else. [shape=(n_frames, H, W, 3)] uint8; seeds give different colours."""
-    rng = np.random.default_rng(seed)
-    h, w = size
-    side = max(8, h // 5)
-    background = np.kron(rng.integers(0, 256, size=(h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8),
-                         np.ones((16, 16, 1), dtype=np.uint8))[:h, :w] // 3
-    texture = rng.integers(120, 256, size=(side, side, 3), dtype=np.uint8)
+    background, texture = _square_scene(size, seed)
+    (h, w), side = size, texture.shape[0]
     knots = np.concatenate([[0], np.asarray(turns, np.float64), [max(n_frames, 1)]])
     left = (w - side - reach) // 2
     sides = np.where(np.arange(knots.size) % 2 == 0, left, left + reach).astype(np.float64)  # left at frame 0, ...
