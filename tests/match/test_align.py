@@ -97,11 +97,12 @@ def test_best_lags_are_the_best_of_every_lag(device, with_plays):
     t = lambda a: torch.as_tensor(a).to(device)  # noqa: E731
     score, source, lag = best_lags(t(target).float(), t(sources).float(), t(lengths), t(starts), 12, k=5,
                                    plays=None if plays is None else t(plays), max_elements=4096)
-    every = {}  # (window, source, lag) -> score, by the brute-force loop, over every lag with the window in the source
+    every = {}  # (window, source, lag) -> score, by the brute-force loop, over every lag the window overlaps the source
     for q in range(4):
         for s in range(3):
             a = max(starts[q], 0)
-            for m in range(lengths[s]):
+            n = min(starts[q] + 12, 50) - a  # the window's frames in the target
+            for m in range(1 - n, lengths[s]):
                 want = _brute(target, sources, lengths, starts[q : q + 1], 12, np.array([[s]]), np.array([[m - a]]),
                               None if plays is None else plays[q : q + 1])
                 every[(q, s, m - a)] = want[0, 0]

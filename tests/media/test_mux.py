@@ -46,3 +46,26 @@ def test_no_pictures_is_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(NoVideoError, match="song.wav: has no video stream"):
         with_sound(song, tone(1.0, SR)[0], SR, tmp_path / "out.mp4")
     assert not list(tmp_path.glob("*out*")) and not list(tmp_path.glob(".*"))
+
+
+def test_pictures_that_start_late_start_with_the_sound(tmp_path):
+    """A stream whose first picture is at 1 s (trimmed clips, .ts files): pictures and sound both start at 0."""
+    from fractions import Fraction
+
+    late = tmp_path / "late.mp4"
+    with av.open(str(late), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i, picture in enumerate(segment_frames(50, 2, size=(48, 64))):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = 25 + i, Fraction(1, 25)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    with av.open(str(late)) as c:
+        assert float(c.streams.video[0].start_time * c.streams.video[0].time_base) == pytest.approx(1.0, abs=0.05)
+    out = with_sound(late, tone(2.0, SR)[0], SR, tmp_path / "out.mp4")
+    with av.open(str(out)) as c:
+        video, audio = c.streams.video[0], c.streams.audio[0]
+        first_picture = next(c.decode(video)).time
+        assert abs(first_picture) < 0.05 and abs(float(audio.start_time * audio.time_base)) < 0.05
+    assert abs(decode_audio(out, SR).size / SR - 2.0) < 0.1

@@ -95,6 +95,9 @@ def test_wrong_videos_and_indexes_are_named(sounds, tmp_path, capsys):
     with pytest.raises(ParameterError, match="timbre fingerprints, which describe sound, not pictures"):
         plan_soundtrack(root / "silent.mp4", tmp_path / "timbre", Configs(), SoundtrackConfig(), EventConfig(),
                         Run(root / "cache"))
+    with pytest.raises(ParameterError, match="built with rhythm fingerprints; sound by pictures with a visual encoder"):
+        plan_soundtrack(root / "silent.mp4", root / "idx", Configs(), SoundtrackConfig(), EventConfig(),
+                        Run(root / "cache"), video_encoder=tmp_path / "video_encoder.safetensors")
     capsys.readouterr()
     args = ["soundtrack", "--video", str(root / "silent.mp4"), "-o", str(tmp_path / "x.mp4"), "--cache-dir",
             str(root / "cache"), "-q"]

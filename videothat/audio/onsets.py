@@ -81,4 +81,10 @@ def onset_spikes(curve: np.ndarray, *, frame_rate: float, scale: float | None = 
     peaks = onset_frames(x, frame_rate=frame_rate)
     top = float(x.max()) if scale is None else scale
     spikes[peaks] = np.minimum(x[peaks] / (top if top > 0 else 1.0), 1.0)
-    return np.convolve(spikes, SPREAD, mode="same")[: x.size].astype(np.float32)
+    return spread(spikes).astype(np.float32)
+
+
+def spread(spikes: np.ndarray) -> np.ndarray:
+    """``spikes`` [shape=(T,)] each spread over its frame and the frames either side by SPREAD
+    (same length as the input, whatever it is)."""
+    return np.convolve(np.asarray(spikes, np.float64), SPREAD, mode="full")[1 : 1 + np.size(spikes)]

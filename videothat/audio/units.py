@@ -10,7 +10,7 @@ length so that padding stays small and memory bounded.
 
 Units: a unit is a run of frames ``[start, start + length)``. Its descriptor is the mean of
 its frames' shapes and, with ``spread``, their standard deviation (:func:`window_statistics`,
-from prefix sums: any number of windows of any length in one gather). A one-frame unit's
+from prefix sums computed once: any number of windows of any length in one gather). A one-frame unit's
 descriptor is that frame's shape. Onset units start at the sound's onsets
 (:func:`unit_starts`).
 """
@@ -47,6 +47,10 @@ def unit_descriptors(sounds: Sequence[Tensor], *, sample_rate: int, unit_rate: f
     units = [int(s.numel()) // hop for s in sounds]
     out: list[tuple[Tensor, Tensor]] = [None] * len(sounds)  # type: ignore[list-item]
     for chunk in length_chunks([u * hop for u in units], SAMPLE_BUDGET):
+        if max(units[i] for i in chunk) == 0:  # sounds shorter than one unit: no units
+            for i in chunk:
+                out[i] = (torch.zeros(0, n_mels, device=device), torch.zeros(0, device=device))
+            continue
         for i, described in zip(chunk, _describe_batch([sounds[i] for i in chunk], [units[i] for i in chunk], mel,
                                                        hop, device), strict=True):
             out[i] = described
@@ -67,12 +71,22 @@ def _describe_batch(sounds: Sequence[Tensor], units: Sequence[int], mel: torch.n
     return [(shape[i, : units[i]].contiguous(), loudness[i, : units[i]].contiguous()) for i in range(len(sounds))]
 
 
-def window_statistics(frames: Tensor, bounds: Tensor, starts: Tensor, lengths: Tensor, *, spread: bool) -> Tensor:
+def prefix_sums(frames: Tensor) -> tuple[Tensor, Tensor]:
+    """Running sums of frame descriptors [shape=(N, D)] and of their squares, float64, each
+    [shape=(N + 1, D)] with a zero row first: the sum over frames ``a .. b - 1`` is
+    ``sums[b] - sums[a]``. Computed once, they serve any number of :func:`window_statistics`."""
+    zero = torch.zeros(1, frames.shape[1], dtype=torch.float64, device=frames.device)
+    x = frames.double()
+    return torch.cat([zero, x.cumsum(dim=0)]), torch.cat([zero, (x * x).cumsum(dim=0)])
+
+
+def window_statistics(prefix: tuple[Tensor, Tensor], bounds: Tensor, starts: Tensor, lengths: Tensor, *,
+                      spread: bool) -> Tensor:
     """Mean (and, with ``spread``, standard deviation) of frame descriptors over windows.
 
     Parameters
     ----------
-    frames : [shape=(N, D)] descriptors of frames (several sounds' frames one after another)
+    prefix : :func:`prefix_sums` of the frames [shape=(N, D)] (several sounds' frames one after another)
     bounds : [shape=(...)] int64, the end (exclusive) of the sound each window lies in;
         frames from there on count as silence (descriptor 0): a window may run past its sound
     starts, lengths : [shape=(...)] int64, each window's first frame and length (>= 1)
@@ -81,18 +95,15 @@ def window_statistics(frames: Tensor, bounds: Tensor, starts: Tensor, lengths: T
     -------
     [shape=(..., D)] means, or [shape=(..., 2 D)] means then standard deviations.
     """
+    first, second = prefix
     # pack batch
     shape = starts.shape
     starts, lengths, bounds = starts.reshape(-1), lengths.reshape(-1), bounds.reshape(-1)
-    zero = torch.zeros(1, frames.shape[1], dtype=torch.float64, device=frames.device)
-    x = frames.double()
-    first = torch.cat([zero, x.cumsum(dim=0)])  # prefix sums: sum of frames[a:b] = first[b] - first[a]
     ends = torch.minimum(starts + lengths, bounds).clamp(min=starts)
     n = lengths.double()[:, None]
     mean = (first[ends] - first[starts]) / n
     if not spread:
         return mean.float().reshape(*shape, -1)
-    second = torch.cat([zero, (x * x).cumsum(dim=0)])
     square = (second[ends] - second[starts]) / n
     std = (square - mean * mean).clamp(min=0.0).sqrt()
     # unpack batch

@@ -53,7 +53,10 @@ def folder_lock(folder: Path, *, role: str = "folder") -> Iterator[None]:
             yield
         finally:
             if created and [p.name for p in folder.iterdir()] == [LOCK_FILE]:
-                path.unlink(missing_ok=True)
-                folder.rmdir()
+                try:  # a folder made only for the lock goes again; another writer may just be opening it
+                    path.unlink(missing_ok=True)
+                    folder.rmdir()
+                except OSError:
+                    pass
     finally:
         os.close(fd)

@@ -16,6 +16,8 @@ from videothat.core.errors import ParameterError
 
 log = logging.getLogger(__name__)
 
+NPROBE = 16  # IVF lists searched per query
+
 
 def on_device(index, device: str):
     """(the index to search with, the GPU resources keeping it alive or None): a GPU copy of
@@ -59,6 +61,10 @@ def nearest(queries: np.ndarray, base: np.ndarray, k: int, *, factory: str = "Fl
             raise ParameterError(f"index type {factory!r} cannot be trained on {base.shape[0]} vectors; "
                                  f"use Flat or fewer lists ({str(exc).strip().splitlines()[-1]})") from exc
     index.add(base)
+    try:  # an IVF index searches NPROBE of its lists (FAISS's default, 1, misses too many)
+        faiss.extract_index_ivf(index).nprobe = NPROBE
+    except (RuntimeError, TypeError):  # not an IVF index
+        pass
     searcher, _resources = on_device(index, device)
     squared, ids = searcher.search(np.ascontiguousarray(queries, dtype=np.float32), k)
     distances = np.where(ids >= 0, np.sqrt(np.maximum(squared, 0.0)), np.inf)

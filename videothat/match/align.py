@@ -103,58 +103,74 @@ def best_lags(target: Tensor, sources: Tensor, lengths: Tensor, starts: Tensor, 
               plays: Tensor | None = None, max_elements: int = 1 << 24) -> tuple[Tensor, Tensor, Tensor]:
     """The ``k`` best (source, lag) candidates of every window over all sources and all lags:
     the scores of :func:`window_scores` for every lag at once, from FFT cross-correlations
-    and running sums (exact, not sampled), chunked over sources so memory stays bounded.
+    and running sums (exact, not sampled), in chunks of windows and sources of about
+    ``max_elements`` values each (memory bounded whatever the lengths).
 
-    A window's frames that lie outside the target do not count; a lag at which ``plays``
-    (as in :func:`window_scores`) falls outside its source does not count, nor one whose window
-    would start before the source. Returns (scores, sources, lags), each [shape=(Q, k')],
-    best first, ``k' = min(k, S * L)``; -inf and -1 where fewer candidates exist.
+    A window's frames that lie outside the target do not count; every lag at which the
+    window overlaps its source counts (a source may start or end inside the window), unless
+    ``plays`` (as in :func:`window_scores`) falls outside the source. Returns (scores,
+    sources, lags), each [shape=(Q, k')], best first, ``k' = min(k, S * (L + W - 1))``;
+    -inf and -1 where fewer candidates exist.
     """
     q_n, t = starts.numel(), target.numel()
     a = starts.clamp(0, t)
-    b = (starts + window).clamp(0, t)
-    n = (b - a).clamp(min=1)  # frames of each window inside the target
+    n = ((starts + window).clamp(0, t) - a).clamp(min=1)  # frames of each window inside the target
     steps = torch.arange(window, device=target.device)
-    inside = steps[None, :] < (b - a)[:, None]
+    inside = steps[None, :] < n[:, None]
     x = torch.where(inside, target[(a[:, None] + steps).clamp(max=t - 1)], 0.0).double()
     x = torch.where(inside, x - x.sum(-1, keepdim=True) / n[:, None], 0.0)  # [Q, W], each window's frames first
-    x_energy = (x * x).sum(-1)
     s_n, length = sources.shape
-    size = _fast_len(length + window)
-    spectrum_x = torch.fft.rfft(x, n=size).conj()  # [Q, F]
+    pad = window - 1  # zeros before each source: a window may start before it
+    ys = torch.nn.functional.pad(sources.double(), (pad, window))
     zero = torch.zeros(s_n, 1, dtype=torch.float64, device=target.device)
-    ys = torch.cat([sources.double(), torch.zeros(s_n, window, dtype=torch.float64, device=target.device)], dim=1)
-    first, second = torch.cat([zero, ys.cumsum(1)], 1), torch.cat([zero, (ys * ys).cumsum(1)], 1)
-    m = torch.arange(length, device=target.device)
-    best = (torch.full((q_n, 0), -torch.inf, dtype=torch.float64, device=target.device),
-            torch.zeros(q_n, 0, dtype=torch.int64, device=target.device))
-    rows = max(1, max_elements // max(1, q_n * size))
-    for s0 in range(0, s_n, rows):  # chunks of sources; each one batched FFT over windows and sources
-        spectrum_y = torch.fft.rfft(ys[s0 : s0 + rows], n=size)  # [S_c, F]
-        raw = torch.fft.irfft(spectrum_x[:, None, :] * spectrum_y[None], n=size)[..., :length]  # [Q, S_c, L]
-        chunk = _lag_scores(raw, first[s0 : s0 + rows], second[s0 : s0 + rows], m, n, x_energy)
-        ok = m[None, None, :] < lengths[s0 : s0 + rows, None]
-        if plays is not None:
-            lag = m[None, None, :] - a[:, None, None]
-            ok = ok & (plays[:, 0, None, None] + lag >= 0) & \
-                (plays[:, 1, None, None] + lag <= lengths[s0 : s0 + rows, None])
-        chunk = torch.where(ok, chunk, -torch.inf).reshape(q_n, -1)
-        ids = torch.arange(chunk.shape[1], device=target.device) + s0 * length
-        merged = torch.cat([best[0], chunk], 1)
-        top, at = merged.topk(min(k, merged.shape[1]), dim=1)
-        best = (top, torch.cat([best[1], ids.expand(q_n, -1)], 1).gather(1, at))
-    source, position = best[1] // length, best[1] % length
-    found = torch.isfinite(best[0])
-    lag = torch.where(found, position - a[:, None], 0)
-    return best[0].float(), torch.where(found, source, -1), lag
+    sums = torch.cat([zero, ys.cumsum(1)], 1), torch.cat([zero, (ys * ys).cumsum(1)], 1)
+    size = _fast_len(pad + length + window)
+    positions = pad + length  # window starts at source frame p - pad, p = 0 .. pad + length - 1
+    q_rows = max(1, min(q_n, max_elements // size))
+    s_rows = max(1, max_elements // (q_rows * size))
+    scores, ids = [], []
+    for q0 in range(0, q_n, q_rows):  # chunks of windows ...
+        rows = slice(q0, q0 + q_rows)
+        spectrum_x = torch.fft.rfft(x[rows], n=size).conj()  # [q, F]
+        best = (torch.full((spectrum_x.shape[0], 0), -torch.inf, dtype=torch.float64, device=target.device),
+                torch.zeros(spectrum_x.shape[0], 0, dtype=torch.int64, device=target.device))
+        for s0 in range(0, s_n, s_rows):  # ... and of sources: one batched FFT each
+            cols = slice(s0, s0 + s_rows)
+            raw = torch.fft.irfft(spectrum_x[:, None, :] * torch.fft.rfft(ys[cols], n=size)[None], n=size)
+            chunk = _lag_scores(raw[..., :positions], sums[0][cols], sums[1][cols], n[rows], x[rows])
+            ok = _lag_ok(positions - pad, pad, n[rows], a[rows], lengths[cols],
+                         None if plays is None else plays[rows])
+            chunk = torch.where(ok, chunk, -torch.inf).reshape(chunk.shape[0], -1)
+            merged = torch.cat([best[0], chunk], 1)
+            top, at = merged.topk(min(k, merged.shape[1]), dim=1)
+            flat = torch.arange(chunk.shape[1], device=target.device) + s0 * positions
+            best = (top, torch.cat([best[1], flat.expand(chunk.shape[0], -1)], 1).gather(1, at))
+        scores.append(best[0])
+        ids.append(best[1])
+    score, flat = torch.cat(scores), torch.cat(ids)
+    found = torch.isfinite(score)
+    lag = torch.where(found, flat % positions - pad - a[:, None], 0)
+    return score.float(), torch.where(found, flat // positions, -1), lag
 
 
-def _lag_scores(raw: Tensor, first: Tensor, second: Tensor, m: Tensor, n: Tensor, x_energy: Tensor) -> Tensor:
-    """Pearson correlations [shape=(Q, S, L)] from the cross-correlations ``raw`` of zero-mean
-    windows (``n`` frames, energy ``x_energy``) with sources whose running sums of values and
-    squares are ``first`` and ``second`` [shape=(S, L + W + 1)], the window at source frame ``m``."""
-    end = m[None, :] + n[:, None]  # [Q, L]
-    sum1 = (first[:, end] - first[:, m][:, None, :]).permute(1, 0, 2)  # [Q, S, L]
-    sum2 = (second[:, end] - second[:, m][:, None, :]).permute(1, 0, 2)
+def _lag_ok(length: int, pad: int, n: Tensor, a: Tensor, lengths: Tensor, plays: Tensor | None) -> Tensor:
+    """[shape=(q, s, pad + length)]: the lags at which each window (``n`` frames from target
+    frame ``a``) overlaps its source and, with ``plays``, the played frames lie in the source."""
+    m = torch.arange(-pad, length, device=n.device)  # the window's first frame in the source
+    ok = (m[None, None, :] + n[:, None, None] > 0) & (m[None, None, :] < lengths[None, :, None])
+    if plays is not None:
+        lag = m[None, None, :] - a[:, None, None]
+        ok = ok & (plays[:, 0, None, None] + lag >= 0) & (plays[:, 1, None, None] + lag <= lengths[None, :, None])
+    return ok
+
+
+def _lag_scores(raw: Tensor, first: Tensor, second: Tensor, n: Tensor, x: Tensor) -> Tensor:
+    """Pearson correlations [shape=(q, s, P)] from the cross-correlations ``raw`` of zero-mean
+    windows ``x`` [shape=(q, W)] (``n`` frames each) with sources whose running sums of values
+    and squares are ``first`` and ``second`` [shape=(s, P + W + 1)], the window at position ``p``."""
+    p = torch.arange(raw.shape[-1], device=raw.device)
+    end = p[None, :] + n[:, None]  # [q, P]
+    sum1 = (first[:, end] - first[:, p][:, None, :]).permute(1, 0, 2)  # [q, s, P]
+    sum2 = (second[:, end] - second[:, p][:, None, :]).permute(1, 0, 2)
     spread = (sum2 - sum1 * sum1 / n[:, None, None]).clamp(min=0.0)
-    return raw / torch.sqrt(x_energy[:, None, None] * spread + FLOOR)
+    return raw / torch.sqrt((x * x).sum(-1)[:, None, None] * spread + FLOOR)

@@ -16,6 +16,7 @@ target unit, as any Viterbi must run in time order).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -52,11 +53,12 @@ def best_units(cost: Tensor, source: Tensor, position: Tensor, *, continuity: fl
         joined = total[:, None] + (~follows).double() * continuity  # [from, to]
         total, back[t] = joined.min(dim=0)
         total = total + cost[t]
-    picks = torch.empty(t_units, dtype=torch.int64, device=cost.device)
-    best, picks[-1] = total.min(dim=0)
+    best, last = total.min(dim=0)
+    back, picks = back.cpu().numpy(), np.empty(t_units, dtype=np.int64)  # the backtrack: scalar steps, on the host
+    picks[-1] = int(last)
     for t in range(t_units - 1, 0, -1):
         picks[t - 1] = back[t, picks[t]]
-    return picks, best
+    return torch.from_numpy(picks).to(cost.device), best
 
 
 def continuation_candidates(nearest: Tensor, owner: Tensor, *, follow: int) -> Tensor:
@@ -83,15 +85,3 @@ def continuation_candidates(nearest: Tensor, owner: Tensor, *, follow: int) -> T
     ok = (earlier >= 0)[..., None] & (start >= 0) & (later < owner.numel())  # -1: a search found fewer than K
     ok &= owner[later.clamp(0, owner.numel() - 1)] == owner[start.clamp(min=0)]  # still inside the same source
     return torch.where(ok, later, -1).reshape(t_units, -1)
-
-
-def run_lengths(source: Tensor, position: Tensor) -> Tensor:
-    """Lengths (units) of the runs of a chosen sequence [shape=(T,)] each: a run continues
-    while each unit is the next unit of the same source. Returns [shape=(runs,)] int64."""
-    if source.numel() == 0:
-        return torch.zeros(0, dtype=torch.int64, device=source.device)
-    breaks = torch.ones(source.numel(), dtype=torch.bool, device=source.device)
-    breaks[1:] = (source[1:] != source[:-1]) | (position[1:] != position[:-1] + 1)
-    starts = torch.nonzero(breaks).flatten()
-    ends = torch.cat([starts[1:], torch.tensor([source.numel()], device=source.device)])
-    return ends - starts

@@ -52,10 +52,14 @@ def _copy_pictures(video: Path, sound: np.ndarray, rate: int, output: Path, bit_
             copied = out.add_stream_from_template(pictures)
             audio = out.add_stream("aac", rate=AUDIO_RATE)
             audio.layout, audio.bit_rate = "stereo", bit_rate
+            start = pictures.start_time or 0  # pictures that start later than 0 start at 0, as the sound does
             try:
                 for packet in source.demux(pictures):
                     if packet.dts is None:  # the demuxer's flush packet
                         continue
+                    packet.dts -= start
+                    if packet.pts is not None:
+                        packet.pts -= start
                     packet.stream = copied
                     out.mux(packet)
             except av.error.InvalidDataError as exc:

@@ -29,6 +29,7 @@ class PictureEvents:
     frame_rate: float  # frames per second of ``curve``
     curve: np.ndarray  # [shape=(T,)] float32 event curve: impacts (0..1) plus cuts
     cuts: np.ndarray  # [shape=(C,)] s, the cuts between the video's shots
+    impacts: np.ndarray  # [shape=(I,)] s, the motion impacts a viewer notices (vision.events.impact_frames)
     analysis: FileAnalysis  # the video analysed (shots, their sound's novelty, their impacts)
 
     def as_song(self) -> FileAnalysis:
@@ -39,11 +40,11 @@ class PictureEvents:
                             [self.curve], self.frame_rate)
 
     @property
-    def impacts(self) -> np.ndarray:
-        """Times (s) of the visual events: the event curve's peaks (impacts and cuts)."""
-        from videothat.audio.onsets import onset_frames
-
-        return onset_frames(self.curve, frame_rate=self.frame_rate) / self.frame_rate
+    def events(self) -> np.ndarray:
+        """Times (s) of the visual events, cuts and impacts, sorted (an impact within a frame
+        of a cut is that cut)."""
+        near = np.abs(self.impacts[:, None] - self.cuts[None, :]).min(axis=1, initial=np.inf) < 1.5 / self.frame_rate
+        return np.sort(np.concatenate([self.cuts, self.impacts[~near]]))
 
 
 def picture_events(video: str | Path, analysis: AnalysisConfig, motion: MotionConfig | None, events: EventConfig,
@@ -56,7 +57,7 @@ def picture_events(video: str | Path, analysis: AnalysisConfig, motion: MotionCo
     NoVideoError : the file has no pictures.
     VideoThatError : it cannot be analysed (the message names it and why).
     """
-    from videothat.vision.events import event_curve, placed
+    from videothat.vision.events import event_curve, impact_frames, placed
 
     video = Path(video)
     info = probe(video)
@@ -78,7 +79,7 @@ def picture_events(video: str | Path, analysis: AnalysisConfig, motion: MotionCo
     impacts = placed(a.visual or [np.zeros(0, np.float32)], starts if a.visual else np.zeros(1, np.int64), n)
     cuts = np.array([s.start for s in a.shots[1:]], np.float64)
     curve = event_curve(impacts, np.round(cuts * fr).astype(np.int64), frame_rate=fr, cut_weight=events.cut_weight)
-    return PictureEvents(video, duration, fr, curve, cuts, a)
+    return PictureEvents(video, duration, fr, curve, cuts, impact_frames(impacts, frame_rate=fr) / fr, a)
 
 
 class _NoPicturesOnlyNote(logging.Filter):

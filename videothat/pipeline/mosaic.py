@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 ONSET_FRAME_RATE = 100.0  # descriptor frames per second of onset units (10 ms: where slices start)
 SILENT_PEAK = 1e-4  # a target whose samples all stay under this (full scale 1) is silent
-JOIN_TOLERANCE_S = 0.03  # s: a unit that starts this close to where the stretch before ends plays on from there
+JOIN_TOLERANCE_S = 0.03  # s: an onset unit starting this close to where the stretch before ends plays on from there
 COST_BLOCK = 1 << 22  # candidate descriptor values scored at once (bounds the memory of scoring)
 
 
@@ -56,7 +56,7 @@ class MosaicPlan:
     """The chosen units as a timeline (before rendering) and how it was put together."""
 
     timeline: Timeline
-    runs: np.ndarray  # [shape=(R,)] units per run of consecutive source units
+    runs: np.ndarray  # [shape=(R,)] target units per run (a stretch of one source played on: a segment)
     run_seconds: np.ndarray  # [shape=(R,)] the runs' lengths in seconds
     distance: float  # mean descriptor distance of the chosen units to the target's
     failures: list[Failure] = field(default_factory=list)
@@ -82,7 +82,7 @@ class Mosaic:
 class UnitTable:
     """The units of one or more described sounds, over their frames laid end to end."""
 
-    frames: Tensor  # [shape=(N, D)] every sound's frame descriptors, one sound after another
+    prefix: tuple[Tensor, Tensor]  # prefix sums (audio.units.prefix_sums) of every sound's frames, one after another
     starts: Tensor  # [shape=(U,)] int64 first frame of each unit (in ``frames``)
     lengths: Tensor  # [shape=(U,)] int64 frames of each unit
     bounds: Tensor  # [shape=(U,)] int64 end (exclusive) of the frames of each unit's sound
@@ -103,6 +103,8 @@ def plan_mosaic(target: str | Path, videos: Iterable[str | Path], mosaic: Mosaic
     nominal = mosaic.unit_rate if mosaic.unit == "frame" else ONSET_FRAME_RATE
     frame_rate = SR / round(SR / nominal)  # frames are whole samples apart
     describe = dict(frame_rate=frame_rate, n_mels=mosaic.n_mels, onsets=mosaic.unit == "onset", run=run)
+    if probe(target).audio is None:
+        raise NoAudioError(target, "has no audio stream: a mosaic rebuilds the target's sound, so it needs one")
     with timed("describe", seconds):
         wanted, problem = describe_sounds([target], stage="target", **describe)
     if problem:
@@ -117,7 +119,9 @@ def plan_mosaic(target: str | Path, videos: Iterable[str | Path], mosaic: Mosaic
     failures += problems
     failures += [Failure(s.path, f"{s.path}: its sound is silent or shorter than one unit") for s in sources
                  if s.shape.shape[0] == 0 or s.peak < SILENT_PEAK]
-    sources = [s for s in sources if s.shape.shape[0] > 0 and s.peak >= SILENT_PEAK]
+    failures += [Failure(s.path, f"{s.path}: is the target itself (a mosaic rebuilds it from other footage)")
+                 for s in sources if s.digest == wanted[0].digest]
+    sources = [s for s in sources if s.shape.shape[0] > 0 and s.peak >= SILENT_PEAK and s.digest != wanted[0].digest]
     if not sources:
         reasons = "; ".join(f.message for f in failures[:3]) or "their sound is silent or shorter than one unit"
         raise MosaicError(f"no usable videos for a mosaic: it needs videos with pictures and sound ({reasons})")
@@ -125,7 +129,8 @@ def plan_mosaic(target: str | Path, videos: Iterable[str | Path], mosaic: Mosaic
         goal, table = (unit_table(d, mosaic, frame_rate, run.device) for d in ([wanted[0]], sources))
     chosen, costs = choose_units(goal, table, mosaic, device=run.device, seconds=seconds)
     with timed("timeline", seconds):
-        plan = _plan(goal, table, chosen, costs, wanted[0], sources, frame_rate, failures)
+        tolerance = round(JOIN_TOLERANCE_S * frame_rate) if mosaic.unit == "onset" else 0
+        plan = _plan(goal, table, chosen, costs, wanted[0], sources, frame_rate, failures, tolerance=tolerance)
     plan.seconds = seconds
     return plan
 
@@ -135,7 +140,7 @@ def unit_table(described: Sequence[Described], mosaic: MosaicConfig, frame_rate:
     """The units of ``described`` sounds: every frame (``frame`` units) or onset slices."""
     import torch
 
-    from videothat.audio.units import unit_starts
+    from videothat.audio.units import prefix_sums, unit_starts
 
     sizes = np.array([d.shape.shape[0] for d in described], dtype=np.int64)
     first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -149,9 +154,9 @@ def unit_table(described: Sequence[Described], mosaic: MosaicConfig, frame_rate:
     end = (first + sizes)[owner]
     length = np.diff(np.append(start, sizes.sum()))  # to the next unit; a sound's last unit to its end
     position = np.arange(start.size) - np.searchsorted(owner, owner)  # index within its sound
-    frames = torch.from_numpy(np.concatenate([d.shape for d in described]))
+    frames = torch.from_numpy(np.concatenate([d.shape for d in described])).to(device)
     as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)).to(device)  # noqa: E731
-    return UnitTable(frames.to(device), as_tensor(start), as_tensor(length), as_tensor(end), as_tensor(owner),
+    return UnitTable(prefix_sums(frames), as_tensor(start), as_tensor(length), as_tensor(end), as_tensor(owner),
                      as_tensor(position), first)
 
 
@@ -159,7 +164,7 @@ def describe_units(table: UnitTable, *, spread: bool) -> Tensor:
     """Each unit's descriptor over its own frames [shape=(U, D or 2 D)]."""
     from videothat.audio.units import window_statistics
 
-    return window_statistics(table.frames, table.bounds, table.starts, table.lengths, spread=spread)
+    return window_statistics(table.prefix, table.bounds, table.starts, table.lengths, spread=spread)
 
 
 def choose_units(goal: UnitTable, table: UnitTable, mosaic: MosaicConfig, *, device: torch.device | str,
@@ -181,8 +186,11 @@ def choose_units(goal: UnitTable, table: UnitTable, mosaic: MosaicConfig, *, dev
     with timed("score", seconds):
         candidates = continuation_candidates(torch.from_numpy(near).to(device), table.owner, follow=mosaic.follow)
         cost = _candidate_costs(wanted, goal.lengths, table, candidates, spread=spread)
-    found = near_distance[np.isfinite(near_distance)]
-    jump = mosaic.continuity * float(np.median(found)) if found.size else 0.0
+    if not torch.isfinite(cost).any(dim=1).all():
+        raise MosaicError(f"mosaic.index={mosaic.index} found no source unit for some target units; use "
+                          f"mosaic.index=Flat (exact)")
+    found = near_distance[np.isfinite(near_distance) & (near_distance > 0)]  # silence matches silence at 0
+    jump = mosaic.continuity * (float(np.median(found)) if found.size else 1.0)
     at = candidates.clamp(min=0)
     with timed("viterbi", seconds):
         picks, _ = best_units(cost, table.owner[at], table.position[at], continuity=jump)
@@ -205,26 +213,25 @@ def _candidate_costs(wanted: Tensor, lengths: Tensor, table: UnitTable, candidat
     for a in range(0, t_units, rows):  # blocks of target units bound the memory; each block is one gather
         block = candidates[a : a + rows].clamp(min=0)
         span = lengths[a : a + rows, None].expand_as(block)
-        seen = window_statistics(table.frames, table.bounds[block], table.starts[block], span, spread=spread)
+        seen = window_statistics(table.prefix, table.bounds[block], table.starts[block], span, spread=spread)
         out[a : a + rows] = (seen - wanted[a : a + rows, None, :]).norm(dim=-1)
     return torch.where(candidates >= 0, out, torch.inf)
 
 
 def _plan(goal: UnitTable, table: UnitTable, chosen: np.ndarray, costs: np.ndarray, target: Described,
-          sources: Sequence[Described], frame_rate: float, failures: list[Failure]) -> MosaicPlan:
+          sources: Sequence[Described], frame_rate: float, failures: list[Failure], *, tolerance: int) -> MosaicPlan:
     """The timeline of the chosen units: each target unit's stretch plays the same number of
-    frames from its chosen unit's start; a stretch whose unit starts within JOIN_TOLERANCE_S
-    of where the stretch before ended in the same source plays on from there instead (onset
-    units of one passage, detected a few milliseconds apart), and joins it in one segment."""
-    from videothat.match.units import run_lengths
-
+    frames from its chosen unit's start; a stretch whose unit starts within ``tolerance``
+    frames of where the stretch before ended in the same source plays on from there instead
+    (onset units of one passage, detected a few milliseconds apart; 0 for frame units) and
+    joins it in one segment. The runs are those segments: stretches that really play on."""
     g_start, g_length = goal.starts.cpu().numpy(), goal.lengths.cpu().numpy()
-    owner, position = table.owner.cpu().numpy()[chosen], table.position.cpu().numpy()[chosen]
+    owner = table.owner.cpu().numpy()[chosen]
     source_frame = table.starts.cpu().numpy()[chosen] - table.first[owner]
     joined = np.zeros(chosen.size, dtype=bool)
     for t in range(1, chosen.size):  # sequential: a joined unit plays on from where the stretch before ended
         on = source_frame[t - 1] + g_length[t - 1]
-        joined[t] = owner[t] == owner[t - 1] and abs(source_frame[t] - on) <= round(JOIN_TOLERANCE_S * frame_rate)
+        joined[t] = owner[t] == owner[t - 1] and abs(source_frame[t] - on) <= tolerance
         if joined[t]:
             source_frame[t] = on
     begins = np.flatnonzero(~joined)
@@ -237,11 +244,7 @@ def _plan(goal: UnitTable, table: UnitTable, chosen: np.ndarray, costs: np.ndarr
         cuts.append(Cut(sources[owner[a]].path, source_start, source_start + song_end - song_start, song_start,
                         song_end, -float(costs[a:b].mean())))
     timeline = Timeline(target.path, target.duration, cuts).validate()
-    import torch
-
-    runs = run_lengths(torch.from_numpy(owner), torch.from_numpy(position)).numpy()
-    seconds = np.add.reduceat(g_length, np.concatenate([[0], np.cumsum(runs)[:-1]])) / frame_rate
-    return MosaicPlan(timeline, runs, seconds, float(costs.mean()), failures)
+    return MosaicPlan(timeline, ends - begins, np.array([c.duration for c in cuts]), float(costs.mean()), failures)
 
 
 def make_mosaic(target: str | Path, videos: Iterable[str | Path], configs: Configs, mosaic: MosaicConfig, run: Run,

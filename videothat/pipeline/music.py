@@ -29,6 +29,7 @@ from videothat.pipeline.run import Configs, Run, analyze_files
 from videothat.vision.config import EventConfig
 
 SCORE = ScoreConfig(power=1.0, edge=False, harmony=0.0, visual_weight=0.0)  # a correlation per offset
+MIN_SECONDS = 1.0  # s, the shortest video a song is fitted to
 
 
 class MusicError(VideoThatError):
@@ -63,6 +64,11 @@ def choose_music(video: str | Path, index_root: Path, configs: Configs, music: M
     root = Path(index_root)
     songs, analysis = _library(root, configs)
     found = picture_events(video, analysis, configs.analysis.motion, events, run)
+    if found.duration < MIN_SECONDS:
+        raise MusicError(f"{found.path} lasts {found.duration:.2f} s: too short to fit a song to (at least "
+                         f"{MIN_SECONDS:g} s)")
+    if not found.curve.any() and not found.analysis.has_audio:
+        raise MusicError(f"{found.path} shows no cuts or motion and has no sound: nothing to fit a song to")
     if len(songs) > music.candidates:
         songs = _retrieved(found, root, configs, music, run, video_encoder)
     report = analyze_files(songs, analysis.for_songs(), run)
@@ -157,6 +163,7 @@ def make_music(video: str | Path, index_root: Path, configs: Configs, music: Mus
     from videothat.core.outputs import check_outputs
     from videothat.media.audio import decode_audio_range
     from videothat.media.mux import with_sound
+    from videothat.media.probe import probe
     from videothat.media.render import AUDIO_RATE
     from videothat.pipeline.archive import guarded_inputs
 
@@ -166,8 +173,10 @@ def make_music(video: str | Path, index_root: Path, configs: Configs, music: Mus
                                   video_encoder=video_encoder)
     best = choices[0]
     sound = decode_audio_range(best.song, AUDIO_RATE, best.offset, found.duration)
-    with_sound(Path(video), faded(sound, AUDIO_RATE, fade_in=music.fade_in, fade_out=music.fade_out), AUDIO_RATE,
-               output, render=configs.render)
+    playing = min(sound.size, max(0, round((probe(best.song).duration - best.offset) * AUDIO_RATE)))
+    sound[:playing] = faded(sound[:playing], AUDIO_RATE, fade_in=music.fade_in, fade_out=music.fade_out)
+    sound[playing:] = 0.0  # a song shorter than the video: it fades out at its own end
+    with_sound(Path(video), sound, AUDIO_RATE, output, render=configs.render)
     text = json.dumps({"video": str(found.path), "duration": found.duration,
                        "choices": [asdict(replace(c, offset=round(c.offset, 3))) for c in choices]}, indent=1)
     atomic_write(listing, lambda f: f.write(text.encode()))

@@ -30,6 +30,7 @@ class Described:
     """One sound described frame by frame: ``frame_rate`` frames per second."""
 
     path: Path
+    digest: str  # content hash of the file
     shape: np.ndarray  # [shape=(F, n_mels)] float32 loudness-normalised log-mel spectra
     loudness: np.ndarray  # [shape=(F,)] float32 mean log-mel power
     onsets: np.ndarray  # [shape=(O,)] int64 frames of its onsets (empty unless asked for)
@@ -57,7 +58,7 @@ def describe_sounds(paths: Sequence[Path], *, frame_rate: float, n_mels: int, on
             digest = catalog.hash_of(path)
             cached = catalog.get_arrays(digest, params, ".units")
             if cached is not None:
-                found[path] = _from_arrays(path, cached)
+                found[path] = _from_arrays(path, digest, cached)
                 run.progress.advance(stage, 1, "cached")
                 continue
             try:
@@ -81,7 +82,7 @@ def _describe_pending(pending: list[tuple[Path, str, np.ndarray]], found: dict[P
         return
     for (path, digest, _), described in zip(pending, _describe([s for _, _, s in pending], params, run), strict=True):
         catalog.put_arrays(digest, params, ".units", _to_arrays(described))
-        found[path] = Described(path, *described)
+        found[path] = Described(path, digest, *described)
         run.progress.advance(stage, 1, "analysed")
     pending.clear()
 
@@ -124,6 +125,6 @@ def _to_arrays(described: tuple[np.ndarray, np.ndarray, np.ndarray, int, float])
             "peak": np.array(peak)}
 
 
-def _from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> Described:
-    return Described(path, arrays["shape"], arrays["loudness"], arrays["onsets"].astype(np.int64),
+def _from_arrays(path: Path, digest: str, arrays: dict[str, np.ndarray]) -> Described:
+    return Described(path, digest, arrays["shape"], arrays["loudness"], arrays["onsets"].astype(np.int64),
                      int(arrays["samples"]), float(arrays["peak"]))

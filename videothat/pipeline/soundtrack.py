@@ -137,16 +137,25 @@ def _hits(found: PictureEvents, store, configs: Configs, soundtrack: SoundtrackC
     from videothat.pipeline.queries import picture_vectors
 
     index = replace(configs.index, query_hop=soundtrack.hop)
+    if not found.curve.any():
+        raise SoundtrackError(f"{found.path}: its pictures show no cuts or motion to put sound on")
     if video_encoder is not None:
         vectors, starts, _ = picture_vectors(found.path, store, index, video_encoder=video_encoder, run=run)
         window = float(store.encoder.get("model", {}).get("window", soundtrack.window))
     else:
-        vectors, starts, _ = query_fingerprints(found.as_song(), store, index, device=str(run.device))
         window = float(store.encoder["params"]["window"])
+        if found.duration < window:
+            raise SoundtrackError(f"{found.path} lasts {found.duration:.2f} s: too short for the index's {window:g} s "
+                                  f"fingerprints")
+        vectors, starts, _ = query_fingerprints(found.as_song(), store, index, device=str(run.device))
     similarity, ids = store.search_arrays(vectors, k=index.k)
     if ids.size == 0 or not (ids >= 0).any():
         raise SoundtrackError(f"{store.root}: the index returned no sound for {found.path}")
     names, file_of, _, start_of = store.shots_of(ids[ids >= 0])
+    everything = store.files()
+    if len(everything) <= soundtrack.candidates:  # a small index: every file is aligned, not only those hit
+        extra = sorted(set(everything) - set(names))
+        names, file_of = names + extra, file_of  # hit files keep their indices; the others follow
     source = np.full(ids.shape, -1, np.int64)
     lag = np.zeros(ids.shape, np.float64)
     source[ids >= 0] = file_of
@@ -230,7 +239,7 @@ def _choose(found: PictureEvents, hits: Hits, curves, lengths, soundtrack: Sound
         pick, _ = best_units(cost, source, position, continuity=soundtrack.continuity)
     rows = torch.arange(q_n, device=device)
     chosen = [t[rows, pick].cpu().numpy() for t in (source, lag, score)]
-    return chosen[0], chosen[1], chosen[2]
+    return chosen[0], chosen[1], np.where(np.isfinite(chosen[2]), chosen[2], 0.0)  # unplayable: no alignment
 
 
 def _timeline(found: PictureEvents, paths: list[Path], source: np.ndarray, lag: np.ndarray, hop: float) -> Timeline:

@@ -68,7 +68,7 @@ def write_soundtrack_report(plan, sound: np.ndarray, rate: int, path: Path, *, v
     from videothat.core.atomic import atomic_write
 
     events, timeline = plan.events, plan.timeline
-    visual = np.union1d(events.cuts, events.impacts)
+    visual = events.events
     f, offset, onsets = sync_figures(visual, sound, rate)
     segments = timeline.segments
     figures = [

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from videothat.audio.onsets import SPREAD, onset_spikes
+from videothat.audio.onsets import onset_frames, onset_spikes, spread
 
 SCALE_QUANTILE = 0.99  # the impacts are measured against this quantile of themselves
+LISTED = 0.25  # impacts at least this high (in units of that quantile) are listed as events (weaker ones only weigh)
 
 
 def event_curve(impacts: np.ndarray, cuts: np.ndarray, *, frame_rate: float, cut_weight: float) -> np.ndarray:
@@ -28,7 +29,18 @@ def event_curve(impacts: np.ndarray, cuts: np.ndarray, *, frame_rate: float, cut
     cuts = np.asarray(cuts, np.int64)
     train = np.zeros(impacts.size)
     np.add.at(train, cuts[(cuts >= 0) & (cuts < train.size)], cut_weight)
-    return (peaks + np.convolve(train, SPREAD, mode="same")).astype(np.float32)
+    return (peaks + spread(train)).astype(np.float32)
+
+
+def impact_frames(impacts: np.ndarray, *, frame_rate: float) -> np.ndarray:
+    """The frames of an impact curve's peaks (as :func:`event_curve` finds them) that stand
+    at least LISTED high against its 99th percentile: the motion events a viewer notices."""
+    impacts = np.clip(np.asarray(impacts, np.float64), 0.0, None)
+    if impacts.size == 0:
+        return np.zeros(0, np.int64)
+    scale = float(np.quantile(impacts, SCALE_QUANTILE)) or 1.0
+    peaks = onset_frames(impacts, frame_rate=frame_rate)
+    return peaks[impacts[peaks] >= LISTED * scale]
 
 
 def placed(curves: list[np.ndarray], starts: np.ndarray, n: int) -> np.ndarray:
