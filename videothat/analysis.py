@@ -15,7 +15,6 @@ the motion parameters as key), and read per shot on the novelty frames.
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,8 +40,6 @@ if TYPE_CHECKING:  # heavy imports wait until a file really needs decoding
 
     from videothat.audio.novelty import SpectralNovelty
     from videothat.media.probe import MediaInfo
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,9 +179,6 @@ def analyze(
                                                  device=novelty.device, seconds=report.seconds)
         report.failures += [Failure(path, message) for path, message in failed]
         report.pictures_only = [a.source for a in report.analyses if not a.has_audio]
-        for a in report.analyses:
-            if not a.has_audio:
-                log.warning("pictures only: %s (%s): its shots are placed by their motion", a.source, a.audio_problem)
     order = {p: i for i, p in enumerate(files)}
     report.analyses.sort(key=lambda a: order.get(a.source, len(order)))
     return report

@@ -5,7 +5,6 @@ sound for pictures)."""
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -57,33 +56,31 @@ def picture_events(video: str | Path, analysis: AnalysisConfig, motion: MotionCo
     NoVideoError : the file has no pictures.
     VideoThatError : it cannot be analysed (the message names it and why).
     """
-    from videothat.vision.events import event_curve, impact_frames, placed
+    from videothat.vision.events import event_curve, impact_frames
 
     video = Path(video)
     info = probe(video)
     if info.video is None:
         raise NoVideoError(video, "has no video stream: this job needs pictures")
-    quiet = _NoPicturesOnlyNote()  # a video without sound is what this job expects: no note about it
-    logging.getLogger("videothat.analysis").addFilter(quiet)
-    try:
-        report = analyze_files([video], replace(analysis, motion=motion or MotionConfig()), run, progress=False)
-    finally:
-        logging.getLogger("videothat.analysis").removeFilter(quiet)
+    report = analyze_files([video], replace(analysis, motion=motion or MotionConfig()), run, progress=False,
+                           note_pictures_only=False)  # a video without sound is what this job expects
     if report.failures:
         raise VideoThatError(f"video {report.failures[0].message}")
     a = report.analyses[0]
     fr = a.frame_rate
     duration = info.video.duration or a.duration
     n = max(1, math.ceil(duration * fr - 1e-9))
-    starts = np.round(np.array([s.start for s in a.shots]) * fr).astype(np.int64)
-    impacts = placed(a.visual or [np.zeros(0, np.float32)], starts if a.visual else np.zeros(1, np.int64), n)
+    impacts = laid_out(a, a.visual, n)
     cuts = np.array([s.start for s in a.shots[1:]], np.float64)
     curve = event_curve(impacts, np.round(cuts * fr).astype(np.int64), frame_rate=fr, cut_weight=events.cut_weight)
     return PictureEvents(video, duration, fr, curve, cuts, impact_frames(impacts, frame_rate=fr) / fr, a)
 
 
-class _NoPicturesOnlyNote(logging.Filter):
-    """Drops the analysis's note that a video without sound takes part by its pictures."""
+def laid_out(a: FileAnalysis, curves: list[np.ndarray] | None, n: int) -> np.ndarray:
+    """Per-shot curves of analysis ``a`` (its ``novelty`` or ``visual``, on its frames; None:
+    none) laid on one whole-file curve of ``n`` frames, each from its shot's start."""
+    from videothat.vision.events import placed
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("pictures only")
+    if not curves:
+        return np.zeros(n, np.float32)
+    return placed(list(curves), np.round(np.array([s.start for s in a.shots]) * a.frame_rate).astype(np.int64), n)

@@ -3,6 +3,7 @@ analysis of files through a run's cache, which every job starts with."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from videothat.match.config import MatchConfig
 from videothat.media.config import RenderConfig
 from videothat.media.discover import find_media
 from videothat.vision.people import PersonConfig
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import torch
@@ -68,12 +71,19 @@ def input_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def analyze_files(paths: Iterable[str | Path], analysis: AnalysisConfig, run: Run, *,
-                  progress: bool = True) -> AnalysisReport:
+                  progress: bool = True, note_pictures_only: bool = True) -> AnalysisReport:
     """Analyse files through ``run``'s cache on ``run``'s device (resolved only if a file is
-    not cached yet), reporting to ``run.progress`` unless ``progress`` is false."""
+    not cached yet), reporting to ``run.progress`` unless ``progress`` is false; with
+    ``note_pictures_only``, a warning for each video without usable sound that the matcher
+    will place by its motion (the jobs that want silent video leave it out)."""
     with run.catalog(analysis) as catalog:
-        return analyze(paths, analysis, catalog=catalog, progress=run.progress if progress else None,
-                       device=lambda: run.device)
+        report = analyze(paths, analysis, catalog=catalog, progress=run.progress if progress else None,
+                         device=lambda: run.device)
+    if note_pictures_only:
+        for a in report.analyses:
+            if a.source in report.pictures_only:
+                log.warning("pictures only: %s (%s): its shots are placed by their motion", a.source, a.audio_problem)
+    return report
 
 
 def analyze_whole(path: str | Path, analysis: AnalysisConfig, run: Run, *, role: str) -> AnalysisReport:
