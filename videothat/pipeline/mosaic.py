@@ -117,11 +117,9 @@ def plan_mosaic(target: str | Path, videos: Iterable[str | Path], mosaic: Mosaic
     with timed("describe", seconds):
         sources, problems = describe_sounds(paths, stage="sources", **describe)
     failures += problems
-    failures += [Failure(s.path, f"{s.path}: its sound is silent or shorter than one unit") for s in sources
-                 if s.shape.shape[0] == 0 or s.peak < SILENT_PEAK]
-    failures += [Failure(s.path, f"{s.path}: is the target itself (a mosaic rebuilds it from other footage)")
-                 for s in sources if s.digest == wanted[0].digest]
-    sources = [s for s in sources if s.shape.shape[0] > 0 and s.peak >= SILENT_PEAK and s.digest != wanted[0].digest]
+    why = {s.path: _unusable(s, wanted[0]) for s in sources}
+    failures += [Failure(path, f"{path}: {reason}") for path, reason in why.items() if reason]
+    sources = [s for s in sources if not why[s.path]]
     if not sources:
         reasons = "; ".join(f.message for f in failures[:3]) or "their sound is silent or shorter than one unit"
         raise MosaicError(f"no usable videos for a mosaic: it needs videos with pictures and sound ({reasons})")
@@ -133,6 +131,15 @@ def plan_mosaic(target: str | Path, videos: Iterable[str | Path], mosaic: Mosaic
         plan = _plan(goal, table, chosen, costs, wanted[0], sources, frame_rate, failures, tolerance=tolerance)
     plan.seconds = seconds
     return plan
+
+
+def _unusable(source: Described, target: Described) -> str | None:
+    """Why a described source cannot give units to ``target``'s mosaic, or None."""
+    if source.shape.shape[0] == 0 or source.peak < SILENT_PEAK:
+        return "its sound is silent or shorter than one unit"
+    if source.digest == target.digest:
+        return "is the target itself (a mosaic rebuilds it from other footage)"
+    return None
 
 
 def unit_table(described: Sequence[Described], mosaic: MosaicConfig, frame_rate: float,

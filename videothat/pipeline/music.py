@@ -76,7 +76,8 @@ def choose_music(video: str | Path, index_root: Path, configs: Configs, music: M
     if not usable:
         reasons = "; ".join(f.message for f in report.failures[:3]) or "none has sound"
         raise MusicError(f"{root}: no usable song for {found.path} ({reasons})")
-    choices = [_best_offset(found, a, music, run) for a in usable]
+    bank = _video_bank(found, run)
+    choices = [_best_offset(bank, found, a, music, run) for a in usable]
     return sorted(choices, key=lambda c: (-c.score, c.song))[:top], found
 
 
@@ -117,23 +118,32 @@ def _retrieved(found: PictureEvents, root: Path, configs: Configs, music: MusicC
     return [Path(p) for p in dict.fromkeys(ranked)][:k]
 
 
-def _best_offset(found: PictureEvents, song, music: MusicConfig, run: Run) -> MusicChoice:
-    """The offset of ``song`` (analysed whole) where the video fits best, with its scores."""
+def _video_bank(found: PictureEvents, run: Run):
+    """The video's curves ready for scoring against every song: its picture events and, when
+    it has sound, that sound's onsets as spikes (a :class:`~videothat.match.correlate.ShotBank`)."""
     import torch
 
     from videothat.audio.onsets import onset_spikes
-    from videothat.match.correlate import correlate, prepare_song, shot_bank
-    from videothat.vision.events import placed
+    from videothat.match.correlate import shot_bank
+    from videothat.pipeline.events import laid_out
+
+    curves = [torch.from_numpy(found.curve)]
+    if found.analysis.has_audio:
+        sound = laid_out(found.analysis, found.analysis.novelty, found.curve.size)
+        curves.append(torch.from_numpy(onset_spikes(sound, frame_rate=found.frame_rate)))
+    return shot_bank(curves, SCORE, device=run.device)
+
+
+def _best_offset(bank, found: PictureEvents, song, music: MusicConfig, run: Run) -> MusicChoice:
+    """The offset of ``song`` (analysed whole) where the video (its ``bank``) fits best, with its scores."""
+    import torch
+
+    from videothat.audio.onsets import onset_spikes
+    from videothat.match.correlate import correlate, prepare_song
 
     fr = found.frame_rate
     n = found.curve.size
-    curves = [torch.from_numpy(found.curve)]
-    if found.analysis.has_audio:
-        a = found.analysis
-        starts = np.round(np.array([s.start for s in a.shots]) * a.frame_rate).astype(np.int64)
-        curves.append(torch.from_numpy(onset_spikes(placed(list(a.novelty), starts, n), frame_rate=fr)))
     target = torch.from_numpy(onset_spikes(np.concatenate(song.novelty), frame_rate=song.frame_rate))
-    bank = shot_bank(curves, SCORE, device=run.device)
     scores = correlate(bank, prepare_song(target, SCORE, device=run.device), frame_rate=fr, config=SCORE)
     last = max(0, target.numel() - n)  # offsets where the whole video lies inside the song
     scores = scores[:, : last + 1].cpu().numpy()

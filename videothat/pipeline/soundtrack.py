@@ -29,7 +29,7 @@ from videothat.core.errors import ParameterError, VideoThatError
 from videothat.core.progress import timed
 from videothat.core.timeline import Cut, Timeline
 from videothat.match.config import SoundtrackConfig
-from videothat.pipeline.events import PictureEvents, picture_events
+from videothat.pipeline.events import PictureEvents, laid_out, picture_events
 from videothat.pipeline.make import write_timeline
 from videothat.pipeline.run import Configs, Run, analyze_files
 from videothat.vision.config import EventConfig
@@ -154,8 +154,7 @@ def _hits(found: PictureEvents, store, configs: Configs, soundtrack: SoundtrackC
     names, file_of, _, start_of = store.shots_of(ids[ids >= 0])
     everything = store.files()
     if len(everything) <= soundtrack.candidates:  # a small index: every file is aligned, not only those hit
-        extra = sorted(set(everything) - set(names))
-        names, file_of = names + extra, file_of  # hit files keep their indices; the others follow
+        names = names + sorted(set(everything) - set(names))  # hit files keep their indices; the others follow
     source = np.full(ids.shape, -1, np.int64)
     lag = np.zeros(ids.shape, np.float64)
     source[ids >= 0] = file_of
@@ -178,7 +177,6 @@ def _source_curves(hits: Hits, files: list[int] | None, store, analysis, found: 
     import torch
 
     from videothat.audio.onsets import onset_spikes
-    from videothat.vision.events import placed
 
     files = list(range(len(hits.paths))) if files is None else files
     wanted = analysis.for_songs() if store.mode == "songs" else replace(analysis, motion=None)
@@ -189,17 +187,14 @@ def _source_curves(hits: Hits, files: list[int] | None, store, analysis, found: 
         a = by_path.get(Path(hits.paths[i]).resolve())
         if a is None or a.content_hash == found.analysis.content_hash or not a.has_audio:
             continue
-        starts = np.round(np.array([s.start for s in a.shots]) * a.frame_rate).astype(np.int64)
         keep[i] = len(curves)
-        whole = placed(list(a.novelty), starts, max(1, math.ceil(a.duration * a.frame_rate - 1e-9)))
-        curves.append(onset_spikes(whole, frame_rate=a.frame_rate))
+        whole = laid_out(a, a.novelty, max(1, math.ceil(a.duration * a.frame_rate - 1e-9)))
+        curves.append(torch.from_numpy(onset_spikes(whole, frame_rate=a.frame_rate)))
     if not curves:
         reasons = "; ".join(f.message for f in report.failures[:3]) or "only the video itself"
         raise SoundtrackError(f"no usable sound among the index's answers for {found.path} ({reasons})")
-    lengths = torch.tensor([c.size for c in curves])
-    padded = torch.zeros(len(curves), int(lengths.max()))
-    for i, c in enumerate(curves):  # host copies into one padded tensor
-        padded[i, : c.size] = torch.from_numpy(c)
+    lengths = torch.tensor([c.numel() for c in curves])
+    padded = torch.nn.utils.rnn.pad_sequence(curves, batch_first=True)  # [S, L_max], zero-padded
     source = np.where(hits.source >= 0, keep[np.maximum(hits.source, 0)], -1)
     kept = [p for p, k in zip(hits.paths, keep, strict=True) if k >= 0]
     return padded.to(run.device), lengths.to(run.device), Hits(source, hits.lag, kept, hits.similarity)
