@@ -260,17 +260,6 @@ def repeat_accuracy(timeline, truths: dict[Path, Truth], song: np.ndarray) -> fl
     return float(np.mean(right | similar))
 
 
-def assembled_audio(timeline, audio_of: dict[Path, np.ndarray]) -> np.ndarray:
-    """The sources' own sound as the timeline plays it (retimed pieces resampled)."""
-    pieces = []
-    for c in timeline.segments:
-        n = round(c.song_end * SR) - round(c.song_start * SR)
-        source = audio_of[Path(c.source)]
-        at = c.source_start * SR + c.speed * np.arange(n)
-        pieces.append(np.interp(at, np.arange(source.size), source, right=0.0).astype(np.float32))
-    return np.concatenate(pieces)
-
-
 def true_timeline(truths: dict[Path, Truth], duration: float):
     """The timeline that plays every shot at its own place and speed (the truth), for the
     onset F a perfect placement gets: the ceiling of the measure on this task (the sources'
@@ -294,8 +283,10 @@ def onset_f_measure(timeline, song: np.ndarray, audio_of: dict[Path, np.ndarray]
     import librosa
     import mir_eval
 
+    from videothat.audio.splice import splice
+
     ref = librosa.onset.onset_detect(y=song, sr=SR, units="time")
-    est = librosa.onset.onset_detect(y=assembled_audio(timeline, audio_of), sr=SR, units="time")
+    est = librosa.onset.onset_detect(y=splice(timeline, audio_of, rate=SR), sr=SR, units="time")
     return float(mir_eval.onset.f_measure(ref, est, window=0.05)[0])
 
 

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_motion import naive_curve
-from eval_reconstruct import MAX_SILENT_SECONDS, SILENT_DBFS, SR, assembled_audio, find_tasks
+from eval_reconstruct import MAX_SILENT_SECONDS, SILENT_DBFS, SR, find_tasks
 
 METHODS = {
     "default": [],
@@ -132,9 +132,10 @@ def measures(timeline, song: np.ndarray, audio_of, curves, ref_onsets, beats) ->
     import librosa
     import mir_eval
 
+    from videothat.audio.splice import splice
     from videothat.report import beat_alignment
 
-    est = librosa.onset.onset_detect(y=assembled_audio(timeline, audio_of), sr=SR, units="time")
+    est = librosa.onset.onset_detect(y=splice(timeline, audio_of, rate=SR), sr=SR, units="time")
     cuts = np.array([c.song_start for c in timeline.segments[1:]])
     near = np.abs(cuts[:, None] - ref_onsets[None, :]).min(axis=1) <= 0.05 if cuts.size and ref_onsets.size else []
     impacts = output_impacts(timeline, curves)
