@@ -1,4 +1,4 @@
-"""Shared test fixtures: real clips from ../shared/data/fixtures and devices to run on."""
+"""Shared test fixtures: the real clips kept in tests/data and the devices to run on."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.fixture(scope="session", autouse=True)
 def _fixtures_present() -> None:
     if not AUDIO_FIXTURES or not VIDEO_FIXTURE.exists():
-        pytest.exit(f"fixtures missing under {FIXTURES}: the tests need ../shared/data/fixtures", 2)
+        pytest.exit(f"test clips missing under {FIXTURES} (they are part of the repository)", 2)
 
 
 @pytest.fixture(params=DEVICES)

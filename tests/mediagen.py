@@ -1,4 +1,4 @@
-"""Test media: the real fixtures' folder and the synthetic media writers."""
+"""Test media: the real clips' folder (``tests/data``) and the synthetic media writers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from videothat.media.synthetic import (  # noqa: F401  (re-exported for the test
     write_video,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "data"  # real clips kept in the repository (tests/data)
 SR = 22050
 
 # The rock fixture's first 24 s cut into 8 pieces, spread over three videos in shuffled order.

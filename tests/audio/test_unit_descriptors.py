@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import librosa
 import numpy as np
 import pytest
 import torch
 
+from mediagen import FIXTURES
 from videothat.audio.units import LOG_FLOOR, N_FFT, unit_descriptors
 from videothat.core.errors import ParameterError
 from videothat.media.audio import decode_audio
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures"
 SR = 22050
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from mediagen import FIXTURES
 from videothat.core.errors import CacheError, ParameterError
 from videothat.index.config import LandmarkConfig
 from videothat.index.landmarks import (
@@ -22,7 +21,6 @@ from videothat.index.landmarks import (
 )
 from videothat.media.audio import decode_audio
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures"
 CONFIG = LandmarkConfig()
 SR = CONFIG.sample_rate
 
