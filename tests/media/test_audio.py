@@ -133,3 +133,25 @@ def test_lossy_round_trip_is_aligned_and_degraded():
     assert y.shape == x.shape
     r = float(np.corrcoef(x, y)[0, 1])
     assert 0.8 < r < 0.9999  # the same sound, aligned (codec delay removed), but not identical
+
+
+def test_mono_into_a_stereo_stream_keeps_its_level(tmp_path):
+    """A mono song in a stereo sound track plays at its own level on each channel (no -3 dB upmix)."""
+    import av
+
+    from videothat.media.audio import encode_audio
+
+    rate = 44100
+    y = tone(2.0, rate, 440.0, amp=0.5)
+    path = tmp_path / "stereo.m4a"
+    with av.open(str(path), mode="w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=rate)
+        stream.layout = "stereo"
+        encode_audio(out, stream, y, rate)
+    with av.open(str(path)) as container:
+        decoded = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1)  # planar [2, n]
+    assert decoded.shape[0] == 2
+    middle = slice(rate // 2, 3 * rate // 2)  # away from the codec's priming and padding
+    for channel in decoded:
+        ratio_db = 20 * np.log10(np.sqrt(np.mean(channel[middle] ** 2)) / np.sqrt(np.mean(y[0, middle] ** 2)))
+        assert abs(ratio_db) < 0.3

@@ -122,6 +122,9 @@ def test_duration_size_and_sound(rendered):
     assert info.duration == pytest.approx(3.0, abs=1 / 30)
     sound = decode_audio(out, 22050)[: song.size]
     assert np.corrcoef(sound, song[: sound.size])[0, 1] > 0.95
+    middle = slice(11025, sound.size - 11025)  # away from the codec's priming and padding
+    level_db = 10 * np.log10(np.mean(sound[middle] ** 2) / np.mean(song[middle] ** 2))
+    assert abs(level_db) < 0.3  # the song plays at its own level (mono on both channels)
 
 
 def test_fit_keeps_the_aspect_ratio():

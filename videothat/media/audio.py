@@ -160,9 +160,13 @@ def peak_dbfs(samples: np.ndarray) -> float:
 
 def encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, audio: np.ndarray, rate: int) -> None:
     """Encode float audio [shape=(channels, n)] at ``rate`` Hz into ``stream`` of ``out``
-    (converted to the stream's rate, layout and sample format), then flush it."""
+    (converted to the stream's rate, layout and sample format), then flush it. Mono audio
+    into a stereo stream plays at its own level on both channels (libswresample's upmix
+    would lower it by 3 dB)."""
     from fractions import Fraction
 
+    if audio.shape[0] == 1 and stream.layout.nb_channels == 2:
+        audio = np.repeat(audio, 2, axis=0)
     layout = "mono" if audio.shape[0] == 1 else "stereo"
     resampler = av.AudioResampler(format=stream.codec_context.codec.audio_formats[0].name,
                                   layout=stream.layout.name, rate=stream.rate)
