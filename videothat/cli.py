@@ -18,8 +18,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from videothat.core.errors import ParameterError, VideoThatError
+
+if TYPE_CHECKING:
+    from videothat.demo import DemoMaterial
 
 log = logging.getLogger("videothat")
 
@@ -161,8 +165,9 @@ def cmd_make(args: argparse.Namespace) -> int:
     config = configs(compose_config(overrides, args.cache_dir))
     if args.preview:
         config = replace(config, render=config.render.preview())
-    if demo:
-        song, paths, args.index = *_demo_material(args, output), None
+    material = _demo_material(args, output) if demo else None
+    if material is not None:
+        song, paths, args.index = material.song, [str(v) for v in material.videos], None
     else:
         song = args.song
     t0 = time.perf_counter()
@@ -171,19 +176,25 @@ def cmd_make(args: argparse.Namespace) -> int:
                           report=args.report, index=args.index)
     rendering = config.render
     _print_outcome(made.result, made.report, f", {rendering.width}x{rendering.height} at {rendering.fps:g} fps", t0)
+    if material is not None:
+        from videothat.demo import placed_seconds
+
+        placed, duration = placed_seconds(made.result.timeline, material), made.result.timeline.duration
+        print(f"demo: {placed:.1f} of {duration:.1f} s of the song show the footage that carries that part of it "
+              f"({100 * placed / duration:.0f} %)")
     _print_written(made.video, made.timeline, made.otio, made.html)
     return 0
 
 
-def _demo_material(args: argparse.Namespace, output: Path) -> tuple[Path, list[str]]:
-    """The demo's song and videos (made in the cache folder once the outputs are checked)."""
+def _demo_material(args: argparse.Namespace, output: Path) -> DemoMaterial:
+    """The demo's song and videos, made once the outputs are checked, in a folder beside the
+    output (``OUT_material/``) so that the timeline and OTIO files keep pointing at them."""
     from videothat.core.outputs import check_outputs
-    from videothat.demo import build_demo
+    from videothat.demo import build_demo, demo_folder
     from videothat.pipeline.make import video_outputs
 
     check_outputs(video_outputs(output, report=args.report))
-    song, videos = build_demo(args.cache_dir / "demo-material")
-    return song, [str(v) for v in videos]
+    return build_demo(demo_folder(output))
 
 
 def cmd_mosaic(args: argparse.Namespace) -> int:
