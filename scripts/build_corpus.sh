@@ -90,6 +90,17 @@ put() { mv -f "$1" "$2"; }
 tmpname() { mktemp "$TMP/XXXXXX.$1"; }   # tmpname EXT -> a fresh path under $TMP ending in .EXT
 duration() { ffprobe -v error -show_entries format=duration -of csv=p=0 "$1"; }
 
+# existing files are kept, so say when they were cut to other lengths than asked for now
+# (.knobs: the lengths of the tracks there, written when a build starts with none)
+KNOBS="MAX_SEC=$MAX_SEC PAIR_SEC=$PAIR_SEC"
+OLD_KNOBS=$(cat "$T/.knobs" 2>/dev/null || true)
+if compgen -G "$T/music/*.$EXT" >/dev/null || compgen -G "$T/pairs/*.$EXT" >/dev/null; then
+  [ -z "$OLD_KNOBS" ] || [ "$OLD_KNOBS" = "$KNOBS" ] \
+    || note "the tracks in $T were made with $OLD_KNOBS, now $KNOBS: they are kept; delete music/ and pairs/ to remake them"
+else
+  echo "$KNOBS" > "$TMP/knobs" && put "$TMP/knobs" "$T/.knobs"
+fi
+
 # ---------------------------------------------------------------- 1. tools
 TOOL_PKGS="ffmpeg fluidsynth timidity freepats fluid-soundfont-gm timgm6mb-soundfont unzip"
 SF_FLUID=/usr/share/sounds/sf2/FluidR3_GM.sf2
@@ -143,7 +154,7 @@ download_deb() {  # download_deb PACKAGE VERSION -> .deb in $CACHE/debs
       note "$p $v not in the apt sources; used $(dpkg-deb -f "$(ls "$d"/*.deb)" Version)"
     else
       sed 's/^/  /' "$d/err" >&2; rm -rf "$d"
-      die "Debian package '$p' not found by apt-get download (run apt-get update as root; it is in Debian's main archive, bookworm and later)"
+      die "Debian package '$p' not found by apt-get download (run apt-get update as root; the corpus's packages are in Debian 12 (bookworm) main)"
     fi
   fi
   mv "$d"/*.deb "$CACHE/debs/"; rm -rf "$d"
@@ -311,7 +322,7 @@ while IFS='|' read -r name root src pkg lic desc; do
     fi
   fi
   audio=no; has_audio "$out" && audio=yes
-  echo "$name.mp4,\"${shown%.gz}\",\"$pkg\",\"$lic\",\"$desc\",$(duration "$out"),$audio" >> "$MANIFEST"
+  echo "$name.mp4,\"$shown\",\"$pkg\",\"$lic\",\"$desc\",$(duration "$out"),$audio" >> "$MANIFEST"
 done <<< "$VIDEOS"
 put "$MANIFEST" "$V/manifest.csv"
 
