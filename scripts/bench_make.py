@@ -29,7 +29,7 @@ def main() -> int:
     args = parser.parse_args()
     song = args.corpus / args.song
     if not song.exists():
-        print(f"{song}: missing; build the corpus with\n  bash ../shared/data/build_corpus.sh {args.corpus}",
+        print(f"{song}: missing; build the corpus with\n  bash scripts/build_corpus.sh {args.corpus}",
               file=sys.stderr)
         return 2
     from dataclasses import replace

@@ -107,7 +107,7 @@ def main() -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     if not (args.corpus / "music").is_dir():
-        sys.exit(f"{args.corpus}: not a development corpus (bash ../shared/data/build_corpus.sh {args.corpus})")
+        sys.exit(f"{args.corpus}: not a development corpus (bash scripts/build_corpus.sh {args.corpus})")
     import torch
 
     from videothat.pipeline.mosaic import make_mosaic, plan_mosaic

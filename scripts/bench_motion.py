@@ -45,7 +45,8 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     if not args.folder.is_dir():
-        print(f"{args.folder}: no such folder (build the corpus with ../shared/data/build_corpus.sh)", file=sys.stderr)
+        print(f"{args.folder}: no such folder (build the corpus with bash scripts/build_corpus.sh CORPUS_DIR)",
+              file=sys.stderr)
         return 2
     import torch
 

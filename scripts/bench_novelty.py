@@ -2,7 +2,7 @@
 
     python scripts/bench_novelty.py CORPUS_DIR [--repeat 3] [--device auto]
 
-CORPUS_DIR comes from ``bash ../shared/data/build_corpus.sh CORPUS_DIR``. Every file of
+CORPUS_DIR comes from ``bash scripts/build_corpus.sh CORPUS_DIR``. Every file of
 the corpus with sound is decoded once (PyAV, 22050 Hz mono; timed), then analysed two
 ways in the same run, on the same samples:
 
@@ -82,7 +82,7 @@ def main() -> int:
     args = parser.parse_args()
     if not (args.corpus / "music").is_dir():
         print(f"{args.corpus}: not a development corpus; build it with\n"
-              f"  bash ../shared/data/build_corpus.sh {args.corpus}", file=sys.stderr)
+              f"  bash scripts/build_corpus.sh {args.corpus}", file=sys.stderr)
         return 2
 
     import librosa

@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--cache-dir", type=Path, help="keep the sound descriptions here (default: a temporary folder)")
     args = parser.parse_args()
     if not (args.corpus / "music").is_dir():
-        sys.exit(f"{args.corpus}: not a development corpus (bash ../shared/data/build_corpus.sh {args.corpus})")
+        sys.exit(f"{args.corpus}: not a development corpus (bash scripts/build_corpus.sh {args.corpus})")
     import librosa
     import mir_eval
     import soundfile

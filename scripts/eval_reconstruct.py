@@ -4,7 +4,7 @@
         [--seconds 60] [--beams 1 16] [--json OUT.json] [--limit N] [--set search.KEY=VALUE ...]
 
 Tasks come from every track and pair the corpus holds: ``music/`` and ``pairs/`` of the
-development corpus (``../shared/data/build_corpus.sh``) and, when present, ``eval/music/``
+development corpus (``bash scripts/build_corpus.sh CORPUS_DIR``) and, when present, ``eval/music/``
 and ``eval/pairs/`` (``bash scripts/make_eval_set.sh CORPUS_DIR``: the packages' other
 tracks and MIDI files). Each track is ``tune`` or ``heldout`` by a hash of its name (one
 in three held out): tune on ``--split tune`` only; ``heldout`` is for confirming, without
@@ -395,7 +395,7 @@ def main() -> int:
     args.overrides = dict(item.split("=", 1) for item in args.overrides)
     if not (args.corpus / "music").is_dir():
         print(f"{args.corpus}: not a development corpus; build it with\n"
-              f"  bash ../shared/data/build_corpus.sh {args.corpus}\n  bash scripts/make_eval_set.sh {args.corpus}",
+              f"  bash scripts/build_corpus.sh {args.corpus}\n  bash scripts/make_eval_set.sh {args.corpus}",
               file=sys.stderr)
         return 2
     if not (args.corpus / "eval").is_dir():

@@ -119,7 +119,7 @@ def main() -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     if not (args.corpus / "music").is_dir():
-        sys.exit(f"{args.corpus}: not a development corpus (bash ../shared/data/build_corpus.sh {args.corpus})")
+        sys.exit(f"{args.corpus}: not a development corpus (bash scripts/build_corpus.sh {args.corpus})")
     with tempfile.TemporaryDirectory(prefix="videothat-soundtrack-") as tmp:
         rows = run(args, args.work or Path(tmp))
     print_tables(rows)

@@ -273,7 +273,7 @@ def main() -> int:
     args = parser.parse_args()
     if not (args.corpus / "music").is_dir() or not (args.corpus / "videos").is_dir():
         print(f"{args.corpus}: not a development corpus; build it with\n"
-              f"  bash ../shared/data/build_corpus.sh {args.corpus}", file=sys.stderr)
+              f"  bash scripts/build_corpus.sh {args.corpus}", file=sys.stderr)
         return 2
     import av
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make_eval_set.sh CORPUS_DIR   (data tool: a wider evaluation set for scripts/eval_reconstruct.py)
 #
-# The development corpus (../shared/data/build_corpus.sh) uses 10 of the tracks and 2 of the
+# The development corpus (scripts/build_corpus.sh) uses 10 of the tracks and 2 of the
 # MIDI files its Debian packages hold. This script makes the rest into an evaluation set,
 # from the corpus's own download cache (CORPUS_DIR/.cache, so nothing new is fetched):
 #
@@ -17,9 +17,9 @@ set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 CORPUS_DIR" >&2; exit 2; }
 T=$(cd "$1" && pwd)
 X=$T/.cache/x
-[ -d "$X" ] || { echo "$T/.cache/x: no corpus cache; build the corpus first: bash ../shared/data/build_corpus.sh $T" >&2; exit 2; }
+[ -d "$X" ] || { echo "$T/.cache/x: no corpus cache; build the corpus first (without CLEAN_CACHE=1): bash scripts/build_corpus.sh $T" >&2; exit 2; }
 for tool in ffmpeg ffprobe fluidsynth timidity; do
-  command -v $tool >/dev/null || { echo "$tool missing: run ../shared/data/build_corpus.sh first (it installs it)" >&2; exit 2; }
+  command -v $tool >/dev/null || { echo "$tool missing: run bash scripts/build_corpus.sh $T first (it installs it)" >&2; exit 2; }
 done
 MIN_SEC=${MIN_SEC:-60}
 MAX_SEC=${MAX_SEC:-90}
