@@ -87,8 +87,8 @@ def write_soundtrack_report(plan, sound: np.ndarray, rate: int, path: Path, *, v
         ("alignment", f"{float(np.mean(plan.scores)):.2f}", "mean correlation of the chosen sounds' onsets with "
                                                             "the video's events, -1 to 1 (1: in step, 0: "
                                                             "unrelated); per source in the table"),
-        ("sources", f"{len({c.source for c in segments})}", f"{len(segments)} stretches over "
-                                                             f"{timeline.duration:.1f} s"),
+        ("sources", f"{len({c.source for c in segments})}",
+         f"{len(segments)} {'stretch' if len(segments) == 1 else 'stretches'} over {timeline.duration:.1f} s"),
     ]
     colours = source_colours(segments)
     alignment = Column("alignment", [f"{c.score:.2f}" for c in segments],
