@@ -83,7 +83,7 @@ def random_plan(video: Path, duration: float, paths: list[Path], rng: np.random.
         start = rng.uniform(0.0, max(0.0, probe(path).duration - (end - t)))
         cuts.append(Cut(path, start, start + end - t, t, end, 0.0))
         t = end
-    return Timeline(video, duration, cuts)
+    return Timeline(video, duration, cuts, over="video")
 
 
 def measures(timeline, truth_path: Path, truth_start: float, turns: np.ndarray, audio_of: dict) -> dict:
@@ -162,7 +162,8 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
                  "retrieval": plan_soundtrack(query, index, config, soundtrack, events, run_, align=False).timeline}
         plans["random"] = random_plan(query, plans["default"].duration, indexed, rng)
         duration = plans["default"].duration
-        plans["original"] = Timeline(query, duration, [Cut(video, start, start + duration, 0.0, duration, 0.0)])
+        plans["original"] = Timeline(query, duration, [Cut(video, start, start + duration, 0.0, duration, 0.0)],
+                                     over="video")
         for method, timeline in plans.items():
             rows.append({"track": track.stem, "split": split_of(track.stem), "method": method,
                          **measures(timeline, video, start, inside, audio_of)})

@@ -150,4 +150,11 @@ def test_the_sound_track_is_the_rebuilt_sound_or_a_mix_and_the_report_shows_it(m
     assert page.count("data:image/png;base64,") == 2
     distance = float(re.search(r'<div class="v">([\d.]+) dB</div><div class="k">spectral distance', page)[1])
     assert distance < 2.0
+    # a mosaic's times are the target's, not a song's; its distances are shown, not negated scores
+    assert ">target start</th>" in page and ">target end</th>" in page and "song start" not in page
+    shown = re.findall(r"<td>(-?[\d.]+)</td></tr>", page)
+    assert len(shown) == len(made.timeline.segments) and all(not d.startswith("-") for d in shown)
+    assert [float(d) for d in shown] == pytest.approx([-c.score for c in made.timeline.segments], abs=5e-4)
+    legend = page.split("<table>")[0]
+    assert all(f"</span>{c.source.name}</span>" in legend for c in made.timeline.segments)
     assert not list(tmp_path.glob(".*tmp*"))

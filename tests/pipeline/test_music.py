@@ -3,6 +3,8 @@ sound, must get that song back at the place they were cut from."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -77,7 +79,10 @@ def test_the_job_writes_the_song_under_the_pictures_faded(library, tmp_path, cap
     assert printed.startswith(" 1.") and song.name in printed.splitlines()[0] and "from 2.0" in printed
     import json
 
-    offset = json.loads((tmp_path / "out.music.json").read_text())["choices"][0]["offset"]
+    listing = json.loads((tmp_path / "out.music.json").read_text())
+    assert Path(listing["video"]).resolve() == silent.resolve() and "song" not in listing  # the video: "video"
+    assert all(c["song"] for c in listing["choices"])  # each choice's song is a song
+    offset = listing["choices"][0]["offset"]
     heard, want = decode_audio(out, SR), decode_audio(song, SR)[round(offset * SR) : round((offset + LENGTH) * SR)]
     assert abs(heard.size / SR - LENGTH) < 0.1
     assert np.abs(heard[: SR // 100]).max() < 0.05 * np.abs(want).max()  # faded in

@@ -72,6 +72,37 @@ def test_the_silent_video_gets_its_own_sound_back_on_its_turns(sounds, tmp_path)
     assert abs(mean_offset(truth, onsets)) <= 0.03
     assert made.timeline_json.is_file() and made.otio.is_file() and "onsets on events" in made.html.read_text()
     assert not list(tmp_path.glob(".*tmp*"))
+    _check_outputs_name_the_video(made)
+
+
+def _check_outputs_name_the_video(made):
+    """The timeline file names the video ``video`` (not ``song``); each segment's score is its
+    alignment, which the report's table shows beside a card of the same mean, under the
+    video's own column names, each source in its legend's colour."""
+    import json
+    import re
+
+    from videothat.core.timeline import Timeline
+    from videothat.match.config import SoundtrackConfig
+
+    data = json.loads(made.timeline_json.read_text())
+    assert data["video"] == str(made.plan.timeline.song) and "song" not in data
+    assert Timeline.load_json(made.timeline_json).over == "video"
+    scores = [s["score"] for s in data["segments"]]
+    assert all(0 < s <= 1 for s in scores)
+    hop = SoundtrackConfig().hop  # each segment: the stretches of hop s it covers
+    spans = [(round(s["song_start"] / hop), min(made.plan.scores.size, round(s["song_end"] / hop + 0.49)))
+             for s in data["segments"]]
+    assert scores == pytest.approx([float(np.mean(made.plan.scores[a:b])) for a, b in spans])
+    page = made.html.read_text()
+    card = float(re.search(r'<div class="v">([-\d.]+)</div><div class="k">alignment', page)[1])
+    assert card == pytest.approx(float(np.mean(made.plan.scores)), abs=0.005)
+    shown = re.findall(r"<td>(-?[\d.]+)</td></tr>", page)  # the alignment column, last in each row
+    assert shown == [f"{s:.2f}" for s in scores] and "0.000" not in page
+    assert ">video start</th>" in page and ">song start</th>" not in page and "<b>alignment</b>:" in page
+    for source in {s["source"].rsplit("/", 1)[-1] for s in data["segments"]}:
+        assert re.search(rf'<span class="item" title="[^"]+"><span class="sw" style="background:#[0-9a-f]{{6}}">'
+                         rf"</span>{re.escape(source)}</span>", page)
 
 
 def test_the_alignment_pass_beats_the_retrieval_alone(sounds):

@@ -6,6 +6,11 @@ JSON (see DESIGN.md)::
      "segments": [{"source": "path/to/video.mp4", "source_start": 3.2, "source_end": 5.9,
                    "song_start": 0.0, "song_end": 2.7, "score": 0.81, "speed": 1.0}]}
 
+A sound track made for a video (``videothat soundtrack``) is a timeline over the video, not a
+song: its file names the video under ``"video"`` instead of ``"song"`` (:attr:`Timeline.over`;
+the segment keys stay ``song_start``/``song_end``: times on what the timeline runs over).
+Files written before that, with the video under ``"song"``, load as timelines over a song.
+
 Segments are ordered by ``song_start`` and tile ``[0, duration]`` without gaps or
 overlaps; times are seconds. A segment plays its source at ``speed`` (1 = as recorded;
 a "retimed" shot): ``source_end - source_start = speed * (song_end - song_start)``. Files
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 FORMAT_VERSION = 1
+OVER = ("song", "video")  # what a timeline runs over: the key its file names that file under
 TOLERANCE_S = 1e-6  # seconds two touching segments may differ by
 SPAN_TOLERANCE_S = 1e-3  # seconds of song time by which a source span may miss speed * song span
 
@@ -69,11 +75,18 @@ class Cut:
 
 @dataclass
 class Timeline:
-    """The cuts of a music video over a song of ``duration`` seconds."""
+    """The cuts of a music video over a song of ``duration`` seconds. ``over``: what ``song``
+    is, and the key the JSON names it under: ``"song"`` (the sound the pictures are cut to:
+    make, mosaic) or ``"video"`` (the video sounds are laid under: soundtrack)."""
 
     song: Path
     duration: float
     segments: list[Cut] = field(default_factory=list)
+    over: str = "song"
+
+    def __post_init__(self) -> None:
+        if self.over not in OVER:
+            raise ParameterError(f"over={self.over!r} must be one of {', '.join(OVER)}")
 
     def validate(self) -> Timeline:
         """Raise :class:`TimelineError` unless the segments tile [0, duration] exactly and
@@ -99,7 +112,7 @@ class Timeline:
     def to_dict(self) -> dict:
         return {
             "format_version": FORMAT_VERSION,
-            "song": str(self.song),
+            self.over: str(self.song),
             "duration": self.duration,
             "segments": [{**asdict(c), "source": str(c.source)} for c in self.segments],
         }
@@ -111,7 +124,8 @@ class Timeline:
                         float(s["song_start"]), float(s["song_end"]), float(s.get("score", 0.0)),
                         float(s.get("speed", 1.0)))
                     for s in data["segments"]]
-            return cls(Path(data["song"]), float(data["duration"]), cuts).validate()
+            over = "song" if "song" in data or "video" not in data else "video"  # older soundtracks: "song"
+            return cls(Path(data[over]), float(data["duration"]), cuts, over).validate()
         except (KeyError, TypeError, ValueError) as exc:
             raise TimelineError(f"not a VideoThat timeline ({exc!r})") from exc
 
@@ -133,7 +147,8 @@ class Timeline:
     # ---- OpenTimelineIO -----------------------------------------------------------
     def to_otio(self, *, rate: float = 25.0):
         """An ``opentimelineio.schema.Timeline``: a video track of the cuts over an audio
-        track holding the song. Times are in frames of ``rate`` per second.
+        track holding the song (named ``over``: "song", or "video" for a sound track's video).
+        Times are in frames of ``rate`` per second.
 
         Each clip's ``source_range`` starts at ``source_start`` and lasts the song span
         (``song_end - song_start``), so the video track lasts the song; a clip with
@@ -149,7 +164,7 @@ class Timeline:
         video = otio.schema.Track(name="shots", kind=otio.schema.TrackKind.Video)
         for i, cut in enumerate(self.validate().segments):
             video.append(_otio_clip(i, cut, rate))
-        audio = otio.schema.Track(name="song", kind=otio.schema.TrackKind.Audio)
+        audio = otio.schema.Track(name=self.over, kind=otio.schema.TrackKind.Audio)
         audio.append(otio.schema.Clip(
             name=self.song.name,
             media_reference=otio.schema.ExternalReference(target_url=str(Path(self.song).resolve())),
@@ -168,7 +183,8 @@ class Timeline:
         ``LinearTimeWarp`` effects (their product; 1 without), ``source_end = source_start
         + speed * song span``; the score from ``metadata["videothat"]`` (0 without). The
         song is the first clip of the first audio track and the duration that track's
-        (without one: the OTIO timeline's name and the video track's duration). Paths are
+        (without one: the OTIO timeline's name and the video track's duration); ``over`` is
+        "video" when that track is named "video", else "song". Paths are
         as stored (:meth:`to_otio` writes absolute ones); times may differ from the
         written seconds by float rounding.
 
@@ -184,11 +200,12 @@ class Timeline:
             raise TimelineError(f"OTIO timeline {timeline.name!r} has no video track")
         cuts = [_cut_from_otio(clip, videos[0].range_of_child_at_index(i))
                 for i, clip in enumerate(videos[0]) if isinstance(clip, otio.schema.Clip)]
+        over = "video" if audios and audios[0].name == "video" else "song"
         if audios and len(audios[0]):
             song, duration = _otio_path(audios[0][0]), audios[0].duration()
         else:
             song, duration = Path(timeline.name), videos[0].duration()
-        return cls(song, duration.to_seconds(), cuts).validate()
+        return cls(song, duration.to_seconds(), cuts, over).validate()
 
     def save_otio(self, path: str | Path, *, rate: float = 25.0) -> Path:
         import opentimelineio as otio

@@ -64,7 +64,7 @@ class Hits:
 class SoundtrackPlan:
     """The sound track before it is rendered, and how it was chosen."""
 
-    timeline: Timeline  # sound sources over the video (``song``: the video)
+    timeline: Timeline  # sound sources over the video (``over="video"``: ``song`` is the video; scores: alignment)
     events: PictureEvents
     scores: np.ndarray  # [shape=(Q,)] correlation of each stretch's chosen alignment with the events
     seconds: dict[str, float] = field(default_factory=dict)
@@ -108,7 +108,7 @@ def plan_soundtrack(video: str | Path, index_root: Path, configs: Configs, sound
                                                analysis, found, run)
     with timed("align", seconds):
         state, lag, scores = _choose(found, hits, curves, lengths, soundtrack, run, align=align)
-    timeline = _timeline(found, hits.paths, state, lag, soundtrack.hop)
+    timeline = _timeline(found, hits.paths, state, lag, scores, soundtrack.hop)
     return SoundtrackPlan(timeline, found, scores, seconds)
 
 
@@ -237,9 +237,12 @@ def _choose(found: PictureEvents, hits: Hits, curves, lengths, soundtrack: Sound
     return chosen[0], chosen[1], np.where(np.isfinite(chosen[2]), chosen[2], 0.0)  # unplayable: no alignment
 
 
-def _timeline(found: PictureEvents, paths: list[Path], source: np.ndarray, lag: np.ndarray, hop: float) -> Timeline:
+def _timeline(found: PictureEvents, paths: list[Path], source: np.ndarray, lag: np.ndarray, scores: np.ndarray,
+              hop: float) -> Timeline:
     """Runs of stretches with one (source, lag) as segments tiling the video (a lag within
-    JOIN_TOLERANCE_S of the stretch before's is taken as the same: no skip of a few ms)."""
+    JOIN_TOLERANCE_S of the stretch before's is taken as the same: no skip of a few ms), over
+    the video (``over="video"``); a segment's score is the mean of its stretches' ``scores``
+    (their alignment with the events)."""
     if (source < 0).any():
         raise SoundtrackError(f"the index has no sound for part of {found.path}")
     lag = lag.copy()
@@ -252,8 +255,9 @@ def _timeline(found: PictureEvents, paths: list[Path], source: np.ndarray, lag: 
     for a, b in zip(breaks.tolist(), ends.tolist(), strict=True):  # one Cut per segment
         start, stop = a * hop, found.duration if b == source.size else b * hop
         source_start = max(0.0, start + lag[a] / found.frame_rate)
-        cuts.append(Cut(paths[source[a]], source_start, source_start + stop - start, start, stop, 0.0))
-    return Timeline(found.path, found.duration, cuts).validate()
+        cuts.append(Cut(paths[source[a]], source_start, source_start + stop - start, start, stop,
+                        float(np.mean(scores[a:b]))))
+    return Timeline(found.path, found.duration, cuts, over="video").validate()
 
 
 def make_soundtrack(video: str | Path, index_root: Path, configs: Configs, soundtrack: SoundtrackConfig,

@@ -4,7 +4,9 @@ What it shows: the song's novelty with the chosen segments drawn over it and eac
 segment's own novelty overlaid; cut points against the song's onsets and beats; summary figures
 (onset F-measure between the song and the assembled shots' sound, the fraction of cuts
 within 50 ms of a song onset, the visual beat alignment of the placed shots' motion with
-the song's beats both ways, shots used of those available); and the segment table.
+the song's beats both ways, shots used of those available); and the segment table. Each
+source video has one colour (a legend names them) in the plot and the table; the table says
+what its score is and gives it as a percentage of the best, and speeds as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 from videothat.audio.onsets import onset_frames
 from videothat.match.assemble import MatchResult
 from videothat.report.measures import SIGMA_S, WINDOW_S, beat_alignment, onset_f_measure
-from videothat.report.page import SEGMENT_HEADER, figure_png, html_page, segment_rows
+from videothat.report.page import (Column, figure_png, html_page, legend_html, segment_table, shade_sources,
+                                   source_colours)
 
 __all__ = ["Summary", "beat_alignment", "onset_f_measure", "summarize", "visual_impacts", "write_report"]
 
@@ -92,7 +95,7 @@ def visual_impacts(result: MatchResult) -> np.ndarray | None:
     return onset_frames(assembled_curve(result, which="visual"), frame_rate=result.frame_rate) / result.frame_rate
 
 
-def _timeline_plot(result: MatchResult) -> str:
+def _timeline_plot(result: MatchResult, colours: dict[str, str]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,11 +103,8 @@ def _timeline_plot(result: MatchResult) -> str:
 
     fr = result.frame_rate
     t = np.arange(result.song_curve.size) / fr
-    sources = sorted({str(c.source) for c in result.timeline.segments})
-    colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(sources)}
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 6.6), sharex=True, height_ratios=[3, 1.6])
-    for cut in result.timeline.segments:
-        top.axvspan(cut.song_start, cut.song_end, color=colours[str(cut.source)], alpha=0.13, lw=0)
+    shade_sources(top, result.timeline.segments, colours)
     top.plot(t, result.song_curve, color="#222", lw=0.8, label="song novelty")
     shot = assembled_curve(result, which="sound")
     top.plot(t, shot, color="#d1495b", lw=0.9, alpha=0.85, label="each segment's own sound (novelty)")
@@ -112,7 +112,8 @@ def _timeline_plot(result: MatchResult) -> str:
         top.axvline(cut.song_start, color="#1f5fbf", lw=1.0, alpha=0.8)
     top.set_ylabel("onset strength")
     top.legend(loc="upper right", fontsize=9, frameon=False)
-    top.set_title("Segments over the song (background: source video; blue lines: cuts)", fontsize=11, loc="left")
+    top.set_title("Segments over the song (background: source video, as in the legend; blue lines: cuts)",
+                  fontsize=11, loc="left")
     for beat in result.beats / fr:
         bottom.axvline(beat, ymin=0.51, ymax=0.74, color="#e09f3e", lw=1.0)
     for cut in result.timeline.segments[1:]:
@@ -132,6 +133,21 @@ def _timeline_plot(result: MatchResult) -> str:
     return figure_png(fig)
 
 
+SCORE_NOTE = ("how well the segment's onsets (its sound, and its motion where the pictures count) line up with "
+              "the song's there: their correlation summed over the segment's frames, divided by a power of its "
+              "length (match.power), plus how alike their chords are (match.harmony). Higher is better, 0 is "
+              "no relation; it grows with the segment's length and has no fixed top, so compare the segments "
+              "of one report")
+
+
+def score_columns(segments) -> list[Column]:
+    """The match score of each segment, and that score as a percentage of the report's best."""
+    best = max((c.score for c in segments), default=0.0)
+    return [Column("score", [f"{c.score:.3f}" for c in segments], SCORE_NOTE),
+            Column("of best", [f"{100 * c.score / best:.0f} %" if best > 0 else "-" for c in segments],
+                   "the score as a percentage of the highest score in this report")]
+
+
 def write_report(result: MatchResult, path: Path, *, video: Path | None = None) -> Path:
     """Write the HTML report to ``path`` (atomically) and return it."""
     from videothat.core.atomic import atomic_write
@@ -143,13 +159,18 @@ def write_report(result: MatchResult, path: Path, *, video: Path | None = None) 
         ("cuts on onsets", f"{100 * summary.cuts_on_onsets:.0f} %", "cuts within 50 ms of a song onset"),
         *([] if summary.visual_on_beats is None else [
             ("visual beats", f"{summary.visual_on_beats:.2f} / {summary.beats_on_visual:.2f}",
-             f"song beats on the motion's {summary.visual_impacts} impacts / impacts on beats "
-             f"(exp(-d^2/2s^2), s = {1000 * SIGMA_S:.0f} ms)")]),
+             f"how closely the song's beats fall on the placed shots' {summary.visual_impacts} motion impacts "
+             f"/ the impacts on the beats: 1 = right on, 0.6 = {1000 * SIGMA_S:.0f} ms off, "
+             f"near 0 = {3000 * SIGMA_S:.0f} ms or more")]),
         ("shots used", f"{summary.shots_used} / {summary.shots_available}", "of the usable shots"),
         ("segments", f"{summary.segments}", f"over {result.timeline.duration:.1f} s of song at {bpm:.0f} BPM"),
     ]
-    body = (f'<img alt="segments over the song\'s novelty" src="data:image/png;base64,{_timeline_plot(result)}">\n'
-            f"<h2>Segments</h2>\n<table>{SEGMENT_HEADER}\n{segment_rows(result.timeline.segments)}\n</table>")
+    segments = result.timeline.segments
+    colours = source_colours(segments)
+    body = (f"{legend_html(colours, what='source videos')}\n"
+            f'<img alt="segments over the song\'s novelty" src="data:image/png;base64,'
+            f'{_timeline_plot(result, colours)}">\n'
+            f"<h2>Segments</h2>\n{segment_table(segments, colours, over='song', columns=score_columns(segments))}")
     page = html_page(Path(result.timeline.song).name, "VideoThat match report", figures, body, video=video)
     atomic_write(path, lambda f: f.write(page.encode()))
     return path

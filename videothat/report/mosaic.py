@@ -4,17 +4,20 @@ side by side, the lengths of the runs of consecutive frames, figures and the cut
 Figures: log-spectral distance between the target and the rebuilt sound (dB RMS of the
 difference of their 40-band log-mel spectra, each frame's mean level removed, as the unit
 descriptors are loudness-normalised), onset F-measure of the rebuilt sound's onsets against
-the target's (50 ms), runs and their lengths, videos used.
+the target's (50 ms), runs and their lengths, videos used. Each video has one colour (a
+legend names them) in the strip under the spectrograms and in the table; the table's times
+are the target's, and its distance is the chosen units' (lower is closer), not a negated score.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from videothat.report.measures import onset_f_measure, onset_times
-from videothat.report.page import SEGMENT_HEADER, figure_png, html_page, segment_rows
+from videothat.report.page import Column, figure_png, html_page, legend_html, segment_table, source_colours
 
 N_FFT, HOP = 2048, 512  # samples of the report's spectrogram frames at 44.1 kHz (46 ms / 11.6 ms)
 DISTANCE_BANDS = 40  # mel bands of the log-spectral distance
@@ -23,6 +26,9 @@ FLOOR_DB = 80.0  # dB under a spectrogram's peak where it is floored
 PLOT_BANDS = 96  # mel bands of the plotted spectrograms
 DB = 10 / np.log(10)  # natural log of power -> dB
 MAX_ROWS = 400  # segments listed in the table
+DISTANCE_NOTE = ("how far the sound the segment plays is from the target's there: the mean distance between their "
+                 "units' loudness-normalised spectra (0 = the same sound; lower is closer; the timeline file stores "
+                 "it negated, as its score)")
 
 
 def log_mel(sound: np.ndarray, rate: int, n_mels: int) -> np.ndarray:
@@ -52,7 +58,7 @@ def log_spectral_distance(target: np.ndarray, rebuilt: np.ndarray, rate: int) ->
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
-def _spectrogram_plot(target: np.ndarray, rebuilt: np.ndarray, rate: int, cuts: np.ndarray) -> str:
+def _spectrogram_plot(target: np.ndarray, rebuilt: np.ndarray, rate: int, segments, colours: dict[str, str]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,17 +66,38 @@ def _spectrogram_plot(target: np.ndarray, rebuilt: np.ndarray, rate: int, cuts: 
 
     spectra = [log_mel(x, rate, PLOT_BANDS) for x in (target, rebuilt)]
     top = max(float(s.max()) for s in spectra)
-    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2), sharey=True)
+    fig, axes = plt.subplots(2, 2, figsize=(14, 4.8), sharex=True, height_ratios=[10, 1],
+                             gridspec_kw={"hspace": 0.08})
+    axes, strips = axes[0], axes[1]
     for ax, spectrum, name in zip(axes, spectra, ("target", "rebuilt from the videos' own sound"), strict=True):
         image = ax.imshow(spectrum, origin="lower", aspect="auto", cmap="magma", vmin=top - 80, vmax=top,
                           extent=(0, spectrum.shape[1] * HOP / rate, 0, PLOT_BANDS))
         ax.set_title(name, fontsize=11, loc="left")
-        ax.set_xlabel("time (s)")
-    for cut in cuts[: 2000]:  # the joins, as ticks along the top of the rebuilt sound
-        axes[1].axvline(cut, ymin=0.96, ymax=1.0, color="#7fd4ff", lw=0.6)
+    for strip in strips:  # which video each stretch of the output comes from, under both (the same times)
+        for cut in segments:
+            strip.axvspan(cut.song_start, cut.song_end, color=colours[str(cut.source)], lw=0)
+        strip.set_yticks([])
+        strip.set_xlabel("target time (s)")
+    for cut in segments[1 : 2001]:  # the joins, as ticks along the top of the rebuilt sound
+        axes[1].axvline(cut.song_start, ymin=0.96, ymax=1.0, color="#7fd4ff", lw=0.6)
     axes[0].set_ylabel("mel band")
-    fig.colorbar(image, ax=axes, label="dB", fraction=0.025)
+    strips[0].set_ylabel("video", rotation=0, ha="right", va="center")
+    fig.colorbar(image, ax=[*axes, *strips], label="dB", fraction=0.025)
     return figure_png(fig)
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Ticks (s) for a log axis from ``low`` to ``high`` (> 0): the 1-2-5 steps inside it, or,
+    when fewer than two fall inside (a narrow range), three values spread over it rounded to as
+    few significant digits as keep two or more inside; for labels in plain numbers (0.05, 2, 3.7)."""
+    steps = [m * 10.0 ** e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+             for m in (1, 2, 5)]
+    inside = [float(f"{t:.3g}") for t in steps if low <= t <= high]
+    for digits in range(2, 17):
+        if len(inside) >= 2:
+            break
+        inside = sorted({v for t in np.geomspace(low, high, 5)[1:-1] if low <= (v := float(f"{t:.{digits}g}")) <= high})
+    return inside
 
 
 def _run_plot(run_seconds: np.ndarray) -> str:
@@ -78,11 +105,16 @@ def _run_plot(run_seconds: np.ndarray) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    edges = np.geomspace(max(1e-3, run_seconds.min()) * 0.99, run_seconds.max() * 1.01 + 1e-6, 25)
-    ax.hist(run_seconds, bins=edges, weights=run_seconds, color="#2a9d8f")
+    low, high = max(1e-3, float(run_seconds.min())) * 0.9, float(run_seconds.max()) * 1.1 + 1e-6
+    ax.hist(run_seconds, bins=np.geomspace(low, high, 25), weights=run_seconds, color="#2a9d8f")
     ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ticks = log_ticks(low, high)
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("run length (s): consecutive frames of one video")
     ax.set_ylabel("seconds of output")
     ax.spines[["top", "right"]].set_visible(False)
@@ -102,21 +134,24 @@ def write_mosaic_report(plan, target: np.ndarray, rebuilt: np.ndarray, rate: int
     used = len({c.source for c in timeline.segments})
     figures = [
         ("spectral distance", f"{log_spectral_distance(target, rebuilt, rate):.2f} dB",
-         "target vs rebuilt sound: RMS of 40-band log-mel differences to 11 kHz, loudness removed"),
+         "how far the rebuilt sound's spectrum is from the target's, loudness aside (the RMS "
+         "difference of 40 bands up to 11 kHz): 0 dB = the same, lower is closer"),
         ("onset F-measure", f"{onset_f_measure(*(onset_times(x, rate, hop=HOP) for x in (target, rebuilt))):.2f}",
          "the rebuilt sound's onsets against the target's, 50 ms"),
         ("runs", f"{len(seconds)}", f"mean {seconds.mean():.2f} s, longest {seconds.max():.2f} s, "
                                     f"{len(seconds) / timeline.duration:.1f} per second"),
         ("videos used", f"{used}", f"over {timeline.duration:.1f} s of target"),
     ]
-    cuts = np.array([c.song_start for c in timeline.segments[1:]])
+    colours = source_colours(timeline.segments)
     listed = timeline.segments[:MAX_ROWS]
-    more = len(timeline.segments) - len(listed)
-    body = (f'<img alt="spectrograms of the target and the rebuilt sound" src="data:image/png;base64,'
-            f'{_spectrogram_plot(target, rebuilt, rate, cuts)}">\n'
+    distance = Column("distance", [f"{max(0.0, -c.score):.3f}" for c in listed], DISTANCE_NOTE)
+    table = segment_table(listed, colours, over="target", columns=[distance], more=len(timeline.segments) - len(listed))
+    body = (f"{legend_html(colours, what='videos')}\n"
+            f'<img alt="spectrograms of the target and the rebuilt sound" src="data:image/png;base64,'
+            f'{_spectrogram_plot(target, rebuilt, rate, timeline.segments, colours)}">\n'
             f'<h2>Run lengths</h2>\n<img alt="run lengths" src="data:image/png;base64,{_run_plot(seconds)}">\n'
-            f"<h2>Segments</h2>\n<table>{SEGMENT_HEADER}\n{segment_rows(listed)}"
-            f"\n</table>" + (f"<p>... and {more} more in the timeline file.</p>" if more else ""))
+            f"<h2>Segments</h2>\n"
+            f"{table}")
     page = html_page(Path(timeline.song).name, "VideoThat mosaic report", figures, body, video=video)
     atomic_write(path, lambda f: f.write(page.encode()))
     return path

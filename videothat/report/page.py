@@ -1,11 +1,20 @@
-"""The parts every HTML report shares: the page, its figure cards, embedded plots, cut lists."""
+"""The parts every HTML report shares: the page, its figure cards, embedded plots, the colour
+of each source, cut lists."""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+# matplotlib's tab20 reordered: its ten strong colours first, then their light variants
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+           "#dbdb8d", "#9edae5")
+SHADE_ALPHA = 0.16  # opacity of a source's colour behind a plot's curves
 
 
 def figure_png(fig) -> str:
@@ -16,6 +25,77 @@ def figure_png(fig) -> str:
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def source_colours(segments) -> dict[str, str]:
+    """A colour (``#rrggbb``) per source file of ``segments`` (timeline cuts), in the order of
+    their file names (then paths): the same source has the same colour in every plot, legend
+    and table of a report. Past len(PALETTE) sources the colours repeat (the legend and the
+    table still name each)."""
+    sources = sorted({str(c.source) for c in segments}, key=lambda s: (Path(s).name, s))
+    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(sources)}
+
+
+def shade_sources(ax, segments, colours: dict[str, str]) -> None:
+    """Shade each segment's song span on ``ax`` in its source's colour: faint behind the
+    curves, with a strip of the full colour along the top (what the legend's swatches show)."""
+    for cut in segments:
+        colour = colours[str(cut.source)]
+        ax.axvspan(cut.song_start, cut.song_end, color=colour, alpha=SHADE_ALPHA, lw=0)
+        ax.axvspan(cut.song_start, cut.song_end, ymin=0.965, ymax=1.0, color=colour, lw=0)
+
+
+def legend_html(colours: dict[str, str], *, what: str = "source") -> str:
+    """A legend of ``colours`` (source path -> colour): a swatch and the file name each."""
+    items = "".join(f'<span class="item" title="{html.escape(s)}"><span class="sw" style="background:{c}"></span>'
+                    f"{html.escape(Path(s).name)}</span>" for s, c in colours.items())
+    return f'<div class="legend"><span class="what">{html.escape(what)}:</span> {items}</div>'
+
+
+def speed_text(speed: float) -> str:
+    """A playback speed as it is: ``×1`` as recorded, else with the digits that tell it from 1
+    (at least four significant: ``×1.005``, ``×0.995``; never a rounded ``×1.00``)."""
+    if speed == 1.0:
+        return "×1"
+    digits = 4
+    while float(f"{speed:.{digits}g}") == 1.0 and digits < 17:
+        digits += 1
+    return f"×{speed:.{digits}g}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """An extra column of a segment table: ``name`` (header), one ``values`` entry per segment
+    (HTML-safe text) and a ``note`` saying what it is (the header's tooltip and a caption)."""
+
+    name: str
+    values: Sequence[str]
+    note: str
+
+
+def segment_table(segments, colours: dict[str, str], *, over: str = "song", columns: Sequence[Column] = (),
+                  more: int = 0) -> str:
+    """Timeline cuts as an HTML table: #, source (with its colour), in, out, ``over`` start and
+    end (what the segment times run over: ``song``, ``target``, ``video``), length, speed,
+    then ``columns``; a caption under it says what the columns mean (and that ``more``
+    segments are only in the timeline file)."""
+    tip = {"in (s)": "where the segment starts in its source", "out (s)": "where it ends in its source",
+           f"{over} start": f"where it starts in the {over} (s)", f"{over} end": f"where it ends in the {over} (s)",
+           "length": f"{over} seconds", "speed": f"source seconds per {over} second: ×1 plays as recorded"}
+    header = "".join(f'<th title="{html.escape(t)}">{html.escape(k)}</th>' for k, t in tip.items())
+    header += "".join(f'<th title="{html.escape(c.note)}">{html.escape(c.name)}</th>' for c in columns)
+    rows = "\n".join(
+        f'<tr><td>{i + 1}</td><td><span class="sw" style="background:{colours[str(c.source)]}"></span>'
+        f"{html.escape(Path(c.source).name)}</td><td>{c.source_start:.2f}</td><td>{c.source_end:.2f}</td>"
+        f"<td>{c.song_start:.2f}</td><td>{c.song_end:.2f}</td><td>{c.duration:.2f}</td><td>{speed_text(c.speed)}</td>"
+        + "".join(f"<td>{col.values[i]}</td>" for col in columns) + "</tr>"
+        for i, c in enumerate(segments))
+    notes = [f"<b>speed</b>: {tip['speed']}", *(f"<b>{html.escape(c.name)}</b>: {html.escape(c.note)}"
+                                                 for c in columns)]
+    if more:
+        notes.append(f"... and {more} more segments in the timeline file")
+    return (f"<table><tr><th>#</th><th>source</th>{header}</tr>\n{rows}\n</table>\n"
+            f'<p class="note">{"<br>".join(notes)}</p>')
 
 
 def html_page(title: str, kind: str, figures: list[tuple[str, str, str]], body: str, *, video: Path | None) -> str:
@@ -35,25 +115,14 @@ h1 {{ font-size: 1.5em; margin-bottom: .2em; }} .sub {{ color: #666; margin-top:
 .v {{ font-size: 1.9em; font-weight: 600; }} .k {{ font-weight: 600; }} .n {{ color: #666; font-size: .85em; }}
 img {{ max-width: 100%; }} table {{ border-collapse: collapse; width: 100%; font-size: .9em; }}
 th, td {{ text-align: right; padding: .3em .6em; border-bottom: 1px solid #eee; }}
-th:nth-child(2), td:nth-child(2) {{ text-align: left; }} th {{ background: #f6f6f6; }}
+th:nth-child(2), td:nth-child(2) {{ text-align: left; }} th {{ background: #f6f6f6; }} th[title] {{ cursor: help; }}
+.sw {{ display: inline-block; width: .9em; height: .9em; border-radius: 2px; margin-right: .4em;
+       vertical-align: -.1em; }}
+.legend {{ margin: .6em 0; font-size: .9em; }} .legend .item {{ margin-right: 1.2em; white-space: nowrap; }}
+.legend .what {{ color: #666; margin-right: .4em; }} .note {{ color: #555; font-size: .85em; }}
 </style></head><body>
 <h1>{title}</h1><p class="sub">{html.escape(kind)}</p>{video_line}
 <div class="cards">{cards}</div>
 {body}
 </body></html>
 """
-
-
-def segment_rows(segments) -> str:
-    """Timeline segments (:class:`~videothat.core.timeline.Cut`) as HTML table rows (#, source,
-    in, out, song start, end, length, speed, score)."""
-    return "\n".join(
-        f"<tr><td>{i + 1}</td><td>{html.escape(Path(c.source).name)}</td><td>{c.source_start:.2f}</td>"
-        f"<td>{c.source_end:.2f}</td><td>{c.song_start:.2f}</td><td>{c.song_end:.2f}</td>"
-        f"<td>{c.duration:.2f}</td><td>{c.speed:.2f}</td><td>{c.score:.3f}</td></tr>"
-        for i, c in enumerate(segments)
-    )
-
-
-SEGMENT_HEADER = ("<tr><th>#</th><th>source</th><th>in (s)</th><th>out (s)</th><th>song start</th><th>song end</th>"
-                  "<th>length</th><th>speed</th><th>score</th></tr>")

@@ -3,8 +3,9 @@ impacts and cuts) with the new sound's onsets and the sources over them, figures
 list of sound sources.
 
 Figures: onset F-measure of the new sound's onsets against the video's events (impact peaks
-and cuts, 50 ms), the mean offset of the matched pairs (positive: the sound comes late), and
-the sources used.
+and cuts, 50 ms), the mean offset of the matched pairs (positive: the sound comes late), the
+alignment the choice was made by (its mean; the table gives each segment's) and the sources
+used. Each source has one colour (a legend names them) in the plot and the table.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from videothat.report.measures import WINDOW_S, mean_offset, onset_curve, onset_f_measure, onset_times
-from videothat.report.page import SEGMENT_HEADER, figure_png, html_page, segment_rows
+from videothat.report.page import (Column, figure_png, html_page, legend_html, segment_table, shade_sources,
+                                   source_colours)
+
+
+ALIGNMENT_NOTE = ("how well the chosen sounds' onsets follow the video's events: the mean, over the video's "
+                  "short stretches (soundtrack.hop), of the correlation of the sound's onset strength with the "
+                  "events around each, from -1 to 1 (1: in step; 0: no relation)")
 
 
 def sync_figures(events: np.ndarray, sound: np.ndarray, rate: int) -> tuple[float, float | None, np.ndarray]:
@@ -24,7 +31,7 @@ def sync_figures(events: np.ndarray, sound: np.ndarray, rate: int) -> tuple[floa
     return onset_f_measure(events, onsets), mean_offset(events, onsets), onsets
 
 
-def _plot(plan, sound: np.ndarray, rate: int, onsets: np.ndarray) -> str:
+def _plot(plan, sound: np.ndarray, rate: int, onsets: np.ndarray, colours: dict[str, str]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,18 +40,19 @@ def _plot(plan, sound: np.ndarray, rate: int, onsets: np.ndarray) -> str:
     events, timeline = plan.events, plan.timeline
     t = np.arange(events.curve.size) / events.frame_rate
     strength, frame_rate = onset_curve(sound, rate)
-    sources = sorted({str(c.source) for c in timeline.segments})
-    colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(sources)}
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 5.6), sharex=True, height_ratios=[3, 1.2])
-    for cut in timeline.segments:
-        top.axvspan(cut.song_start, cut.song_end, color=colours[str(cut.source)], alpha=0.13, lw=0)
+    shade_sources(top, timeline.segments, colours)
     top.plot(t, events.curve / (events.curve.max() or 1.0), color="#2a9d8f", lw=0.9,
              label="the video's events (impacts and cuts)")
     top.plot(np.arange(strength.size) / frame_rate, -strength / (strength.max() or 1.0), color="#d1495b", lw=0.9,
              label="the new sound's onset strength (downwards)")
     top.legend(loc="upper right", fontsize=9, frameon=False)
-    top.set_title("The new sound under the video (background: sound source)", fontsize=11, loc="left")
-    top.set_yticks([])
+    top.set_title("The new sound under the video (background: sound source, as in the legend)", fontsize=11,
+                  loc="left")
+    top.set_ylim(-1.08, 1.12)
+    top.set_yticks([1, 0.5, 0, -0.5, -1], ["1", "0.5", "0", "0.5", "1"])
+    top.axhline(0, color="#999", lw=0.5)
+    top.set_ylabel("strength, 1 = its peak\n(video events up, sound onsets down)")
     for x in events.cuts:
         bottom.axvline(x, ymin=0.0, ymax=0.3, color="#1f5fbf", lw=1.2)
     for x in events.impacts:
@@ -76,13 +84,19 @@ def write_soundtrack_report(plan, sound: np.ndarray, rate: int, path: Path, *, v
                                          f"events (impacts and cuts), {1000 * WINDOW_S:.0f} ms"),
         ("mean offset", "-" if offset is None else f"{1000 * offset:+.0f} ms", "sound onset minus visual event, "
                                                                                 "matched pairs (+: sound late)"),
-        ("alignment", f"{float(np.mean(plan.scores)):.2f}", "mean correlation of the chosen sounds' onset "
-                                                            "strength with the events"),
-        ("sources", f"{len({c.source for c in segments})}", f"{len(segments)} stretches over "
-                                                             f"{timeline.duration:.1f} s"),
+        ("alignment", f"{float(np.mean(plan.scores)):.2f}", "mean correlation of the chosen sounds' onsets with "
+                                                            "the video's events, -1 to 1 (1: in step, 0: "
+                                                            "unrelated); per source in the table"),
+        ("sources", f"{len({c.source for c in segments})}",
+         f"{len(segments)} {'stretch' if len(segments) == 1 else 'stretches'} over {timeline.duration:.1f} s"),
     ]
-    body = (f'<img alt="the new sound under the video" src="data:image/png;base64,{_plot(plan, sound, rate, onsets)}">'
-            f"\n<h2>Sound sources</h2>\n<table>{SEGMENT_HEADER}\n{segment_rows(segments)}\n</table>")
+    colours = source_colours(segments)
+    alignment = Column("alignment", [f"{c.score:.2f}" for c in segments],
+                       ALIGNMENT_NOTE + " over the segment's stretches (the card above: over the whole video)")
+    body = (f"{legend_html(colours, what='sound sources')}\n"
+            f'<img alt="the new sound under the video" src="data:image/png;base64,'
+            f'{_plot(plan, sound, rate, onsets, colours)}">'
+            f"\n<h2>Sound sources</h2>\n{segment_table(segments, colours, over='video', columns=[alignment])}")
     page = html_page(Path(timeline.song).name, "VideoThat sound track report", figures, body, video=video)
     atomic_write(path, lambda f: f.write(page.encode()))
     return path
