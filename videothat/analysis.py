@@ -31,8 +31,8 @@ from videothat.core.device import check_device_name, resolve_device
 from videothat.core.errors import MediaError, NoAudioError, ParameterError, VideoThatError
 from videothat.core.progress import NoProgress, Progress, timed
 from videothat.core.records import FileAnalysis, Shot
-from videothat.media.config import ShotConfig
 from videothat.media.discover import find_media
+from videothat.media.shots import ShotConfig
 from videothat.vision.config import MotionConfig
 
 if TYPE_CHECKING:  # heavy imports wait until a file really needs decoding

@@ -25,7 +25,8 @@ from videothat.core.device import check_device_name
 from videothat.core.errors import ParameterError
 from videothat.index.config import IndexConfig
 from videothat.match.config import MatchConfig, MosaicConfig, MusicConfig, SoundtrackConfig
-from videothat.media.config import RenderConfig, ShotConfig
+from videothat.media.config import RenderConfig
+from videothat.media.shots import ShotConfig
 from videothat.pipeline.run import Configs
 from videothat.vision.config import EventConfig, MotionConfig
 from videothat.vision.people import PersonConfig
