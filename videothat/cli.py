@@ -388,15 +388,12 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise ParameterError("--by and --video-encoder apply to --video queries (music for a video), not --song")
     if args.song is not None:
         parts = queries.query_song(args.song, args.index, analysis, index, run=run, top=args.top)
-        rows = [{"song_time": p.start, "matches": [{"source": h.info.path, "shot": h.info.shot,
-                                                    "source_time": round(h.info.start, 3), "score": round(h.score, 4)}
-                                                   for h in p.hits]} for p in parts]
-        for row in rows:
-            best = row["matches"][0] if row["matches"] else None
-            line = f"{best['score']:.3f}  {best['source']} shot {best['shot']} at {best['source_time']:.2f} s" \
-                if best else "no match"
-            if not args.json:
-                print(f"song {row['song_time']:7.2f} s  {line}")
+        rows = [{"song_time": round(p.start, 3), "song_end": round(p.end, 3),
+                 "matches": [{"source": h.info.path, "shot": h.info.shot, "source_time": round(h.info.start, 3),
+                              "score": round(h.score, 4)} for h in p.hits]} for p in parts]
+        if not args.json:
+            for row in rows:
+                _print_song_part(row)
     else:
         if args.by == "pictures":
             if args.video_encoder is None:
@@ -414,6 +411,15 @@ def cmd_query(args: argparse.Namespace) -> int:
                       f"({row['votes']} windows)")
     _write_rows(args, rows)
     return 0
+
+
+def _print_song_part(row: dict) -> None:
+    """One line per match of a ``query --song`` window (its rank, as in ``--json``), or ``no match``."""
+    head = f"song {row['song_time']:7.2f} s"
+    if not row["matches"]:
+        print(f"{head}  no match")
+    for rank, m in enumerate(row["matches"], 1):
+        print(f"{head}  {rank:2d}. {m['score']:.3f}  {m['source']} shot {m['shot']} at {m['source_time']:.2f} s")
 
 
 def _query_landmarks(args: argparse.Namespace) -> int:
