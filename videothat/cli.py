@@ -513,7 +513,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     """Cache folder, quiet flag and trailing config overrides of the job commands."""
     p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                    help="analysis cache folder (default: %(default)s)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars; only errors on stderr")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
 
 
@@ -522,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="videothat",
         description="Match shots to a song by their sound and cut music videos.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages and FFmpeg's own log")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "analyze",
@@ -533,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("items", nargs="+", metavar="PATH|key=value")
     p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                    help="analysis cache folder (default: %(default)s)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; only errors on stderr")
     p.set_defaults(func=cmd_analyze, overrides=[])
     p = sub.add_parser(
         "match",
@@ -646,7 +646,7 @@ def _add_index_parsers(sub) -> None:
                            help="a running Ray cluster (auto, or ray://HEAD:10001); default: start a local one")
             a.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                            help="analysis cache folder (default: %(default)s)")
-            a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+            a.add_argument("-q", "--quiet", action="store_true", help="no progress bar; only errors on stderr")
             a.set_defaults(overrides=[])
         a.set_defaults(func=cmd_index)
     p = sub.add_parser("query", help="ask an index: shots for a song, or music for a video",
@@ -677,8 +677,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
     if extra:  # key=value overrides after options: `... --index DIR index.type=Flat`
         args.overrides = [*args.overrides, *extra]
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    _set_log_levels(verbose=args.verbose, quiet=getattr(args, "quiet", False))
     try:
         with contextlib.ExitStack() as cleanup:
             _usable_cache_dir(args, cleanup)
@@ -695,6 +694,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("videothat: interrupted; finished work is cached, rerun to resume", file=sys.stderr)
         return 130
+
+
+def _set_log_levels(*, verbose: bool, quiet: bool) -> None:
+    """How much the command logs on stderr: with ``-v`` debug messages and FFmpeg's own log
+    (its INFO level: encoder settings and statistics, decoder complaints); with ``-q`` errors
+    only; otherwise warnings too. FFmpeg's log stays off without ``-v`` (PyAV's default, which
+    the library keeps), so a default run never imports PyAV for it."""
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose:
+        import av.logging
+
+        # FFmpeg's printer, not PyAV's bridge into logging: that one takes the GIL in decoder threads
+        av.logging.restore_default_callback()
+        av.logging.set_libav_level(av.logging.INFO)
 
 
 def _usable_cache_dir(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None:

@@ -76,7 +76,9 @@ class _SceneDetect(ShotDetector):
         logging.getLogger("pyscenedetect").setLevel(logging.WARNING)  # it logs INFO per video
         path = check_file(path)
         try:
-            video = scenedetect.open_video(str(path), backend="pyav")
+            # suppress_output: leave FFmpeg's log as the application set it (PySceneDetect would
+            # restore FFmpeg's own printer, and every later encode would print its statistics)
+            video = scenedetect.open_video(str(path), backend="pyav", suppress_output=True)
         except Exception as exc:  # PySceneDetect wraps backend errors in several types
             raise CorruptMediaError(path, f"cannot open the video stream ({exc})") from exc
         fps = float(video.frame_rate)
