@@ -360,6 +360,42 @@ def _index_landmarks(args: argparse.Namespace, paths: list[str], overrides: list
     return _print_ingest(report, "landmarks", t0)
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """Every config key (or those under ``args.prefix``): default, range, meaning."""
+    from videothat.settings import SECTION_CLASSES, config_keys
+
+    keys = [k for k in config_keys() if k.key.startswith(args.prefix or "")]
+    if not keys:
+        raise ParameterError(f"no config key starts with {args.prefix!r}; the sections are "
+                             f"{', '.join(['device', *SECTION_CLASSES])}")
+    shown = [(k.key, _config_default(k), _config_range(k), _config_meaning(k)) for k in keys]
+    widths = [min(max(len(row[i]) for row in shown), cap) for i, cap in ((0, 40), (1, 16), (2, 16))]
+    for key, default, bounds, meaning in shown:
+        print(f"{key:<{widths[0]}}  {default:<{widths[1]}}  {bounds:<{widths[2]}}  {meaning}".rstrip())
+    return 0
+
+
+def _config_default(key) -> str:
+    """A key's default (with its group's other options where they differ), or a group's."""
+    if key.variants:
+        return f"{key.default} ({key.option}); " + "; ".join(f"{v} ({o})" for o, v in key.variants)
+    return key.default
+
+
+def _config_meaning(key) -> str:
+    """A key's meaning; for a group, the options to choose with ``group=option``."""
+    if key.options:
+        return f"config group: {key.key}={' | '.join(key.options)} (each sets the {key.key}.* keys below)"
+    return key.meaning
+
+
+def _config_range(key) -> str:
+    """``[low, high]``, or ``-`` for a key without bounds (or a group)."""
+    if key.bounds is None:
+        return "-"
+    return "[" + ", ".join(f"{b:g}" if isinstance(b, float) else str(b) for b in key.bounds) + "]"
+
+
 def _print_stats(stats: dict) -> None:
     stats = {**stats, "bytes": f"{stats['bytes'] / 1e6:.2f} MB"}
     width = max(len(k) for k in stats)
@@ -588,6 +624,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_mosaic)
     _add_retrieval_jobs(sub)
     _add_index_parsers(sub)
+    p = sub.add_parser("config", help="list the config keys: default, allowed range, meaning",
+                       description="Every key the key=value overrides may set (and each config group: "
+                       "group=option), with its default, the range a number must lie in and what it does, "
+                       "from the configs VideoThat ships. PREFIX keeps the keys that start with it: a "
+                       "section (match) or a longer prefix (index.rhythm).")
+    p.add_argument("prefix", nargs="?", metavar="PREFIX", help="a section or key prefix (default: every key)")
+    p.set_defaults(func=cmd_config)
     return parser
 
 
@@ -678,6 +721,11 @@ def main(argv: list[str] | None = None) -> int:
     if extra:  # key=value overrides after options: `... --index DIR index.type=Flat`
         args.overrides = [*args.overrides, *extra]
     _set_log_levels(verbose=args.verbose, quiet=getattr(args, "quiet", False))
+    return _run_command(args)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """``args.func(args)``, its errors turned into one line on stderr and an exit code."""
     try:
         with contextlib.ExitStack() as cleanup:
             _usable_cache_dir(args, cleanup)
