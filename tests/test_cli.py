@@ -1,8 +1,11 @@
-"""The command's own behaviour: `videothat config`."""
+"""The command's own behaviour: `videothat config`, and a stdout closed early."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import typing
 
 import pytest
@@ -66,3 +69,14 @@ def test_every_bound_of_the_config_classes_is_listed():
     assert listed == expected
     assert key_bounds("match.snap") is None and key_bounds("index.rhythm.window") == (0.05, 60.0)
 
+
+def test_a_stdout_closed_early_ends_quietly():
+    """`videothat config | head -1`: no `Broken pipe` error, no traceback; exit 141 as SIGPIPE would."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes a byte
+    try:
+        run = subprocess.run([sys.executable, "-m", "videothat.cli", "config"], stdout=write, stderr=subprocess.PIPE,
+                             text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert (run.returncode, run.stderr) == (141, "")

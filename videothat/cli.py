@@ -721,7 +721,14 @@ def main(argv: list[str] | None = None) -> int:
     if extra:  # key=value overrides after options: `... --index DIR index.type=Flat`
         args.overrides = [*args.overrides, *extra]
     _set_log_levels(verbose=args.verbose, quiet=getattr(args, "quiet", False))
-    return _run_command(args)
+    try:
+        code = _run_command(args)
+        sys.stdout.flush()  # a reader gone from stdout shows here, not as a complaint at the interpreter's exit
+    except BrokenPipeError:  # stdout closed early (`videothat config | head`): stop without a word
+        with contextlib.suppress(OSError, ValueError):  # and without one at exit, flushing the rest
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a process that SIGPIPE ends
+    return code
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -734,6 +741,8 @@ def _run_command(args: argparse.Namespace) -> int:
         print(f"videothat: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the system refused a read or write (disk full, permissions, ...)
+        if isinstance(exc, BrokenPipeError) and _stdout_gone():
+            raise
         if args.verbose:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
@@ -742,6 +751,18 @@ def _run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("videothat: interrupted; finished work is cached, rerun to resume", file=sys.stderr)
         return 130
+
+
+def _stdout_gone() -> bool:
+    """Is stdout a pipe whose reader has closed it? (Not some other pipe the job wrote to.)"""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no descriptor (a captured stdout), or no poll
+        return False
 
 
 def _set_log_levels(*, verbose: bool, quiet: bool) -> None:
