@@ -412,8 +412,33 @@ def cmd_query(args: argparse.Namespace) -> int:
         from videothat.core.outputs import check_outputs
 
         args.output = check_outputs([_output_path(args.output, ".json")], inputs=[args.song or args.video])[0]
-    if is_landmark_index(args.index):
-        return _query_landmarks(args)
+    query = _query_landmarks if is_landmark_index(args.index) else _query_faiss
+    return _with_pictures_hint(args, query) if args.video is not None and args.by == "sound" else query(args)
+
+
+# the options that find music for a video without usable sound (query --by pictures)
+PICTURES_HINT = ("to find music for what it shows, query --by pictures --video-encoder RUN/video_encoder.safetensors "
+                 "(a soundtrack run's visual encoder) on a music index of that run's audio encoder (index build "
+                 "--songs index.encoder=learned index.learned.checkpoint=RUN/audio_encoder.safetensors)")
+
+
+def _with_pictures_hint(args: argparse.Namespace, query) -> int:
+    """``query(args)``; a ``--video`` with pictures whose sound is missing or silent gets
+    :data:`PICTURES_HINT`."""
+    from videothat.core.errors import NoAudioError
+
+    try:
+        return query(args)
+    except NoAudioError as exc:
+        from videothat.media.probe import probe
+
+        if args.video is None or exc.path.resolve() != args.video.resolve() or probe(exc.path).video is None:
+            raise
+        raise NoAudioError(exc.path, f"{exc.problem}; {PICTURES_HINT}") from exc
+
+
+def _query_faiss(args: argparse.Namespace) -> int:
+    """``query`` on a FAISS index: shots for a song, or music for a video by its sound or pictures."""
     from videothat.pipeline import queries
     from videothat.settings import analysis_config, index_config
 

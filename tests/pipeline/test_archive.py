@@ -228,6 +228,28 @@ def test_errors_are_one_line(case, tmp_path, capsys, args, words):
     assert words in err and len(err.splitlines()) == 1
 
 
+def test_music_for_a_video_without_sound_points_to_query_by_pictures(case, tmp_path, capsys):
+    from mediagen import cut_video
+    from videothat.cli import PICTURES_HINT, build_parser
+
+    mute = cut_video(tmp_path / "mute.mp4", [1.0], 3.0)
+    silent = cut_video(tmp_path / "silent.mp4", [1.0], 3.0, audio=np.zeros((1, 3 * SR), np.float32), sr=SR)
+    quiet_song = write_audio(tmp_path / "quiet.wav", np.zeros((1, 3 * SR), np.float32), sr=SR)
+    library = _fixture_music_index(case, tmp_path, "index.encoder=timbre")
+    assert _build(case, tmp_path / "marks", library, extra=["--songs"]) == 0  # landmarks
+    capsys.readouterr()
+    for index in ("music", "marks"):
+        for clip in (mute, silent, quiet_song):
+            assert main(["query", "--video", str(clip), "--index", str(tmp_path / index),
+                         "--cache-dir", str(case[3])]) == 2
+            err = capsys.readouterr().err.strip()
+            assert len(err.splitlines()) == 1 and clip.name in err
+            assert (PICTURES_HINT in err) == (clip != quiet_song), (index, err)  # a sound file has no pictures
+    # the hint names options the command has
+    hint = PICTURES_HINT.split("query ", 1)[1].split(" (", 1)[0].split()
+    assert build_parser().parse_args(["query", "--video", "v.mp4", "--index", "i", *hint]).by == "pictures"
+
+
 def test_querying_the_wrong_kind_of_index_says_so(case, tmp_path, capsys):
     assert _build(case, tmp_path / "idx", case[1][0]) == 0
     capsys.readouterr()
