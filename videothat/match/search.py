@@ -201,7 +201,8 @@ def _check_material(ctx: _Context) -> None:
     whole = whole[whole >= min(ctx.min_f, t)]
     if whole.numel() == 0:
         raise SearchError(f"no shot is at least {ctx.config.min_length} s long (match.min_length)")
-    if not ctx.config.reuse and int(whole.clamp(max=ctx.max_f).sum()) + whole.numel() < t:  # a frame of rounding per shot
+    usable = int(whole.clamp(max=ctx.max_f).sum()) + whole.numel()  # a frame of rounding per shot
+    if not ctx.config.reuse and usable < t:
         raise SearchError(_not_enough_footage(ctx, whole.cpu().numpy(), t))
 
 
