@@ -220,7 +220,7 @@ def test_with_pictures_silent_videos_are_kept_and_every_video_has_impacts(archiv
 
 def test_impacts_follow_a_change_of_shots_without_decoding_again(archive, tmp_path, monkeypatch):
     """The whole-file curve is keyed by content and motion parameters only: other shots read it again."""
-    from videothat.media.config import ShotConfig
+    from videothat.media.shots import ShotConfig
     from videothat.vision.config import MotionConfig
     from videothat.vision.pictures import with_impacts
 

@@ -10,7 +10,9 @@ Layers, lowest first (a module may import its own package and any lower layer):
 5. ``settings``: configuration composed with Hydra into the config objects
 6. ``cli``: the command
 
-Imports under ``if TYPE_CHECKING:`` are annotations only and are not counted.
+Imports under ``if TYPE_CHECKING:`` count too: an annotation that needs a module above, or
+one that closes a circle, is a dependency all the same (it only hides until the type is
+evaluated: ``typing.get_type_hints``, a documentation build).
 """
 
 from __future__ import annotations
@@ -34,23 +36,11 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _type_checking_lines(tree: ast.AST) -> set[int]:
-    lines = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.body:
-                lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
-    return lines
-
-
 def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     tree = ast.parse(path.read_text())
-    skip = _type_checking_lines(tree)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
     for node in ast.walk(tree):
-        if getattr(node, "lineno", None) in skip:
-            continue
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -112,3 +102,12 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     bad = [f"{a} -> {b}" for a, targets in fake.items() for b in targets
            if _part(a) != _part(b) and RANK[_part(b)] >= RANK[_part(a)]]
     assert bad == ["videothat.media.x -> videothat.match.search"]
+
+
+def test_an_import_for_annotations_only_counts(tmp_path):
+    """An import under ``if TYPE_CHECKING:`` is an edge like any other (it closed the
+    media.config <-> media.shots circle while it was not counted)."""
+    fake = tmp_path / "shots.py"
+    fake.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from videothat.media.config import X\n")
+    known = {"videothat.media.shots", "videothat.media.config"}
+    assert _imports("videothat.media.shots", fake, known) == {"videothat.media.config"}

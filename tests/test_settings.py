@@ -25,7 +25,8 @@ from videothat.core.configs import defaults_of
 from videothat.core.errors import ParameterError
 from videothat.index.config import IndexConfig, LandmarkConfig
 from videothat.match.config import MatchConfig, MosaicConfig, MusicConfig, SoundtrackConfig
-from videothat.media.config import RenderConfig, ShotConfig
+from videothat.media.config import RenderConfig
+from videothat.media.shots import ShotConfig
 from videothat.settings import (
     CONFIG_DIR,
     analysis_config,

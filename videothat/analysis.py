@@ -31,8 +31,8 @@ from videothat.core.device import check_device_name, resolve_device
 from videothat.core.errors import MediaError, NoAudioError, ParameterError, VideoThatError
 from videothat.core.progress import NoProgress, Progress, timed
 from videothat.core.records import FileAnalysis, Shot
-from videothat.media.config import ShotConfig
 from videothat.media.discover import find_media
+from videothat.media.shots import ShotConfig
 from videothat.vision.config import MotionConfig
 
 if TYPE_CHECKING:  # heavy imports wait until a file really needs decoding
@@ -81,10 +81,12 @@ class AnalysisConfig:
 
 @dataclass(frozen=True)
 class Failure:
-    """A file that could not be analysed and why (one line)."""
+    """A file that could not be analysed and why (one line); ``audio_problem`` is set when its
+    only problem is its sound (a video that its pictures alone could place)."""
 
     path: Path
     message: str
+    audio_problem: str | None = None
 
 
 @dataclass
@@ -195,7 +197,8 @@ def _keep_silent_footage(report: AnalysisReport, config: AnalysisConfig) -> None
             kept.append(a)
         else:
             report.failures.append(Failure(a.source, f"{a.source}: {a.audio_problem} (VideoThat matches shots by "
-                                                     "their sound; match.visual_weight > 0 uses it by its pictures)"))
+                                                     "their sound; match.visual_weight > 0 uses it by its pictures)",
+                                           audio_problem=a.audio_problem))
     report.analyses = kept
 
 

@@ -371,6 +371,42 @@ def _index_landmarks(args: argparse.Namespace, paths: list[str], overrides: list
     return _print_ingest(report, "landmarks", t0)
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """Every config key (or those under ``args.prefix``): default, range, meaning."""
+    from videothat.settings import SECTION_CLASSES, config_keys
+
+    keys = [k for k in config_keys() if k.key.startswith(args.prefix or "")]
+    if not keys:
+        raise ParameterError(f"no config key starts with {args.prefix!r}; the sections are "
+                             f"{', '.join(['device', *SECTION_CLASSES])}")
+    shown = [(k.key, _config_default(k), _config_range(k), _config_meaning(k)) for k in keys]
+    widths = [min(max(len(row[i]) for row in shown), cap) for i, cap in ((0, 40), (1, 16), (2, 16))]
+    for key, default, bounds, meaning in shown:
+        print(f"{key:<{widths[0]}}  {default:<{widths[1]}}  {bounds:<{widths[2]}}  {meaning}".rstrip())
+    return 0
+
+
+def _config_default(key) -> str:
+    """A key's default (with its group's other options where they differ), or a group's."""
+    if key.variants:
+        return f"{key.default} ({key.option}); " + "; ".join(f"{v} ({o})" for o, v in key.variants)
+    return key.default
+
+
+def _config_meaning(key) -> str:
+    """A key's meaning; for a group, the options to choose with ``group=option``."""
+    if key.options:
+        return f"config group: {key.key}={' | '.join(key.options)} (each sets the {key.key}.* keys below)"
+    return key.meaning
+
+
+def _config_range(key) -> str:
+    """``[low, high]``, or ``-`` for a key without bounds (or a group)."""
+    if key.bounds is None:
+        return "-"
+    return "[" + ", ".join(f"{b:g}" if isinstance(b, float) else str(b) for b in key.bounds) + "]"
+
+
 def _print_stats(stats: dict) -> None:
     stats = {**stats, "bytes": f"{stats['bytes'] / 1e6:.2f} MB"}
     width = max(len(k) for k in stats)
@@ -387,8 +423,33 @@ def cmd_query(args: argparse.Namespace) -> int:
         from videothat.core.outputs import check_outputs
 
         args.output = check_outputs([_output_path(args.output, ".json")], inputs=[args.song or args.video])[0]
-    if is_landmark_index(args.index):
-        return _query_landmarks(args)
+    query = _query_landmarks if is_landmark_index(args.index) else _query_faiss
+    return _with_pictures_hint(args, query) if args.video is not None and args.by == "sound" else query(args)
+
+
+# the options that find music for a video without usable sound (query --by pictures)
+PICTURES_HINT = ("to find music for what it shows, query --by pictures --video-encoder RUN/video_encoder.safetensors "
+                 "(a soundtrack run's visual encoder) on a music index of that run's audio encoder (index build "
+                 "--songs index.encoder=learned index.learned.checkpoint=RUN/audio_encoder.safetensors)")
+
+
+def _with_pictures_hint(args: argparse.Namespace, query) -> int:
+    """``query(args)``; a ``--video`` with pictures whose sound is missing or silent gets
+    :data:`PICTURES_HINT`."""
+    from videothat.core.errors import NoAudioError
+
+    try:
+        return query(args)
+    except NoAudioError as exc:
+        from videothat.media.probe import probe
+
+        if args.video is None or exc.path.resolve() != args.video.resolve() or probe(exc.path).video is None:
+            raise
+        raise NoAudioError(exc.path, f"{exc.problem}; {PICTURES_HINT}") from exc
+
+
+def _query_faiss(args: argparse.Namespace) -> int:
+    """``query`` on a FAISS index: shots for a song, or music for a video by its sound or pictures."""
     from videothat.pipeline import queries
     from videothat.settings import analysis_config, index_config
 
@@ -399,15 +460,12 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise ParameterError("--by and --video-encoder apply to --video queries (music for a video), not --song")
     if args.song is not None:
         parts = queries.query_song(args.song, args.index, analysis, index, run=run, top=args.top)
-        rows = [{"song_time": p.start, "matches": [{"source": h.info.path, "shot": h.info.shot,
-                                                    "source_time": round(h.info.start, 3), "score": round(h.score, 4)}
-                                                   for h in p.hits]} for p in parts]
-        for row in rows:
-            best = row["matches"][0] if row["matches"] else None
-            line = f"{best['score']:.3f}  {best['source']} shot {best['shot']} at {best['source_time']:.2f} s" \
-                if best else "no match"
-            if not args.json:
-                print(f"song {row['song_time']:7.2f} s  {line}")
+        rows = [{"song_time": round(p.start, 3), "song_end": round(p.end, 3),
+                 "matches": [{"source": h.info.path, "shot": h.info.shot, "source_time": round(h.info.start, 3),
+                              "score": round(h.score, 4)} for h in p.hits]} for p in parts]
+        if not args.json:
+            for row in rows:
+                _print_song_part(row)
     else:
         if args.by == "pictures":
             if args.video_encoder is None:
@@ -425,6 +483,15 @@ def cmd_query(args: argparse.Namespace) -> int:
                       f"({row['votes']} windows)")
     _write_rows(args, rows)
     return 0
+
+
+def _print_song_part(row: dict) -> None:
+    """One line per match of a ``query --song`` window (its rank, as in ``--json``), or ``no match``."""
+    head = f"song {row['song_time']:7.2f} s"
+    if not row["matches"]:
+        print(f"{head}  no match")
+    for rank, m in enumerate(row["matches"], 1):
+        print(f"{head}  {rank:2d}. {m['score']:.3f}  {m['source']} shot {m['shot']} at {m['source_time']:.2f} s")
 
 
 def _query_landmarks(args: argparse.Namespace) -> int:
@@ -518,7 +585,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     """Cache folder, quiet flag and trailing config overrides of the job commands."""
     p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                    help="analysis cache folder (default: %(default)s)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars; only errors on stderr")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
 
 
@@ -527,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="videothat",
         description="Match shots to a song by their sound and cut music videos.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages and FFmpeg's own log")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "analyze",
@@ -538,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("items", nargs="+", metavar="PATH|key=value")
     p.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                    help="analysis cache folder (default: %(default)s)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; only errors on stderr")
     p.set_defaults(func=cmd_analyze, overrides=[])
     p = sub.add_parser(
         "match",
@@ -593,6 +660,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_mosaic)
     _add_retrieval_jobs(sub)
     _add_index_parsers(sub)
+    p = sub.add_parser("config", help="list the config keys: default, allowed range, meaning",
+                       description="Every key the key=value overrides may set (and each config group: "
+                       "group=option), with its default, the range a number must lie in and what it does, "
+                       "from the configs VideoThat ships. PREFIX keeps the keys that start with it: a "
+                       "section (match) or a longer prefix (index.rhythm).")
+    p.add_argument("prefix", nargs="?", metavar="PREFIX", help="a section or key prefix (default: every key)")
+    p.set_defaults(func=cmd_config)
     return parser
 
 
@@ -651,7 +725,7 @@ def _add_index_parsers(sub) -> None:
                            help="a running Ray cluster (auto, or ray://HEAD:10001); default: start a local one")
             a.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                            help="analysis cache folder (default: %(default)s)")
-            a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+            a.add_argument("-q", "--quiet", action="store_true", help="no progress bar; only errors on stderr")
             a.set_defaults(overrides=[])
         a.set_defaults(func=cmd_index)
     p = sub.add_parser("query", help="ask an index: shots for a song, or music for a video",
@@ -682,8 +756,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
     if extra:  # key=value overrides after options: `... --index DIR index.type=Flat`
         args.overrides = [*args.overrides, *extra]
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    _set_log_levels(verbose=args.verbose, quiet=getattr(args, "quiet", False))
+    try:
+        code = _run_command(args)
+        sys.stdout.flush()  # a reader gone from stdout shows here, not as a complaint at the interpreter's exit
+    except BrokenPipeError:  # stdout closed early (`videothat config | head`): stop without a word
+        with contextlib.suppress(OSError, ValueError):  # and without one at exit, flushing the rest
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a process that SIGPIPE ends
+    return code
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """``args.func(args)``, its errors turned into one line on stderr and an exit code."""
     try:
         with contextlib.ExitStack() as cleanup:
             _usable_cache_dir(args, cleanup)
@@ -692,6 +777,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"videothat: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the system refused a read or write (disk full, permissions, ...)
+        if isinstance(exc, BrokenPipeError) and _stdout_gone():
+            raise
         if args.verbose:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
@@ -700,6 +787,33 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("videothat: interrupted; finished work is cached, rerun to resume", file=sys.stderr)
         return 130
+
+
+def _stdout_gone() -> bool:
+    """Is stdout a pipe whose reader has closed it? (Not some other pipe the job wrote to.)"""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no descriptor (a captured stdout), or no poll
+        return False
+
+
+def _set_log_levels(*, verbose: bool, quiet: bool) -> None:
+    """How much the command logs on stderr: with ``-v`` debug messages and FFmpeg's own log
+    (its INFO level: encoder settings and statistics, decoder complaints); with ``-q`` errors
+    only; otherwise warnings too. FFmpeg's log stays off without ``-v`` (PyAV's default, which
+    the library keeps), so a default run never imports PyAV for it."""
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose:
+        import av.logging
+
+        # FFmpeg's printer, not PyAV's bridge into logging: that one takes the GIL in decoder threads
+        av.logging.restore_default_callback()
+        av.logging.set_libav_level(av.logging.INFO)
 
 
 def _usable_cache_dir(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None:

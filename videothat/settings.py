@@ -3,8 +3,9 @@
 
 The YAML files are the one source of defaults: every dataclass field has its key there,
 with its unit and effect in a comment (``tests/test_settings.py`` checks both that the
-defaults agree and that every key is present), and ``docs/configuration.md``'s table is
-generated from them (``python scripts/config_table.py``). Only this module and the CLI
+defaults agree and that every key is present); :func:`config_keys` lists the keys with their
+defaults, ranges and meanings (``videothat config``, and ``docs/configuration.md``'s table,
+``python scripts/config_table.py``). Only this module and the CLI
 touch Hydra; the library takes the objects.
 """
 
@@ -14,6 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -25,7 +27,8 @@ from videothat.core.device import check_device_name
 from videothat.core.errors import ParameterError
 from videothat.index.config import IndexConfig
 from videothat.match.config import MatchConfig, MosaicConfig, MusicConfig, SoundtrackConfig
-from videothat.media.config import RenderConfig, ShotConfig
+from videothat.media.config import RenderConfig
+from videothat.media.shots import ShotConfig
 from videothat.pipeline.run import Configs
 from videothat.vision.config import EventConfig, MotionConfig
 from videothat.vision.people import PersonConfig
@@ -80,8 +83,8 @@ def _override_problem(exc: Exception, overrides: list[str]) -> str:
     text = str(exc)
     unknown = re.match(r"Could not override '([^']+)'", text)
     if unknown:
-        return (f"unknown key {unknown.group(1)} ({' '.join(overrides)}); every key is listed in "
-                f"docs/configuration.md")
+        return (f"unknown key {unknown.group(1)} ({' '.join(overrides)}); see 'videothat config' for every key, "
+                f"its default, range and meaning")
     line = text.splitlines()[0] if text.strip() else type(exc).__name__
     options = re.search(r"Available options in '([^']+)':\n((?:\t.*\n?)+)", text)
     if options:
@@ -179,3 +182,128 @@ def soundtrack_config(cfg: Mapping[str, object]) -> SoundtrackConfig:
 def music_config(cfg: Mapping[str, object]) -> MusicConfig:
     """:class:`MusicConfig` from the ``music`` section."""
     return build_config(MusicConfig, cfg.get("music", {}), "music")
+
+
+# -- every key: its default, bounds and meaning (videothat config, docs/configuration.md) -------------
+
+COMMAND_GROUPS = ("audio", "shots", "analysis", "match", "render", "index", "vision", "mosaic", "soundtrack", "music")
+TRAINING_GROUPS = ("embed", "augment", "train")  # fit.yaml's, in the order the docs list them
+KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[\w.]+):(?P<rest>.*)$")
+# the config class of each section of the videothat command (vision: of each subsection)
+SECTION_CLASSES: dict[str, type | dict[str, type]] = {
+    "audio": NoveltyConfig, "shots": ShotConfig, "analysis": AnalysisConfig, "match": MatchConfig,
+    "render": RenderConfig, "index": IndexConfig, "mosaic": MosaicConfig, "soundtrack": SoundtrackConfig,
+    "music": MusicConfig, "vision": {"motion": MotionConfig, "person": PersonConfig, "events": EventConfig},
+}
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One key of the composed config (or one config group) as the YAML files describe it.
+
+    ``default`` is the value as the YAML writes it (a group: its default option); ``meaning``
+    the key's comment; ``bounds`` the closed range its config class's ``BOUNDS`` allows (None
+    for a key with none: text, flags, a number checked otherwise). A group lists its
+    ``options``; a key of a group with several options names the default one (``option``) and
+    the values the others give it where they differ (``variants``: (option, value) pairs).
+    """
+
+    key: str
+    default: str
+    meaning: str
+    bounds: tuple[float, float] | None = None
+    options: tuple[str, ...] = ()
+    option: str | None = None
+    variants: tuple[tuple[str, str], ...] = ()
+
+
+def yaml_entries(path: Path) -> list[tuple[str, str, str]]:
+    """(dotted key, value as written, comment) for every key with a value in a YAML file: the
+    comment inline, or the comment line directly above the key; ``defaults`` lists, list
+    items and ``_target_`` are left out."""
+    out: list[tuple[str, str, str]] = []
+    parents: list[tuple[int, str]] = []  # (indent, key) of the open mapping headers
+    above = ""  # the comment line directly above, if the previous non-blank line is one
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            above = stripped.lstrip("#").strip()
+            continue
+        match = KEY_LINE.match(line)
+        if match is None:  # a list item or other continuation line
+            above = ""
+            continue
+        indent, key = len(match["indent"]), match["key"]
+        parts = re.split(r"\s#\s?", match["rest"], maxsplit=1)
+        value, comment = parts[0].strip(), (parts[1].strip() if len(parts) > 1 else above)
+        above = ""
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        if not value:  # a mapping header (or the defaults list)
+            parents.append((indent, key))
+        elif key != "_target_" and all(k != "defaults" for _, k in parents):
+            out.append((".".join([k for _, k in parents] + [key]), value, comment))
+    return out
+
+
+def default_options(root: str) -> dict[str, str]:
+    """Group -> the option the root config's ``defaults`` list selects."""
+    import yaml
+
+    defaults = yaml.safe_load((CONFIG_DIR / f"{root}.yaml").read_text()).get("defaults", [])
+    return {k: v for item in defaults if isinstance(item, dict) for k, v in item.items()}
+
+
+def config_keys(root: str = "config", groups: tuple[str, ...] = COMMAND_GROUPS, *, own: bool = True
+                ) -> list[ConfigKey]:
+    """The keys of the ``root`` config (``own``: its own keys, such as ``device``, first), then
+    of each of its ``groups`` in order, preceded by the group itself when it has several
+    options; bounds from :data:`SECTION_CLASSES`."""
+    rows = [ConfigKey(key, value, comment) for key, value, comment in yaml_entries(CONFIG_DIR / f"{root}.yaml")
+            ] if own else []
+    chosen = default_options(root)
+    for group in groups:
+        options = tuple(sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml")))
+        default = chosen[group]
+        several = len(options) > 1
+        if several:
+            rows.append(ConfigKey(group, default, "", options=options))
+        others = {o: {k: v for k, v, _ in yaml_entries(CONFIG_DIR / group / f"{o}.yaml")}
+                  for o in options if o != default}
+        for key, value, comment in yaml_entries(CONFIG_DIR / group / f"{default}.yaml"):
+            variants = tuple((o, vals[key]) for o, vals in others.items() if vals.get(key, value) != value)
+            rows.append(ConfigKey(f"{group}.{key}", value, comment, key_bounds(f"{group}.{key}"),
+                                  option=default if several else None, variants=variants))
+    return rows
+
+
+def key_bounds(key: str) -> tuple[float, float] | None:
+    """The closed range the config classes allow the dotted ``key`` (``index.rhythm.window``),
+    or None when its class bounds it not (or no class of :data:`SECTION_CLASSES` holds it)."""
+    section, _, rest = key.partition(".")
+    cls = SECTION_CLASSES.get(section)
+    if isinstance(cls, dict):
+        sub, _, rest = rest.partition(".")
+        cls = cls.get(sub)
+    return None if cls is None or not rest else _field_bounds(cls, rest.split("."))
+
+
+def _field_bounds(cls: type, parts: list[str]) -> tuple[float, float] | None:
+    """The ``BOUNDS`` entry of the field ``parts`` of ``cls``: through nested config fields
+    and the parts a ``FLAT`` class shares its section with."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    for flat in getattr(cls, "FLAT", ()):
+        found = _field_bounds(hints[flat], parts)
+        if found is not None:
+            return found
+    head, *tail = parts
+    if tail:
+        sub = hints.get(head)
+        return _field_bounds(sub, tail) if dataclasses.is_dataclass(sub) else None
+    bound = getattr(cls, "BOUNDS", {}).get(head)
+    return None if bound is None else (bound[0], bound[1])

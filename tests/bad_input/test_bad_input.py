@@ -74,7 +74,8 @@ CASES = {
                                            ("text.mp4", "empty.mp4", "truncated.mp4", "noaudio.mp4")),
     "analyze/no-paths": Case("analyze audio.n_fft=1024", 2, ("at least one file",), early=True),
     # -- analyze: overrides ------------------------------------------------------------------------------
-    "analyze/unknown-key": Case("analyze {m}/good.mp4 audio.nonsense=1", 2, ("unknown key audio.nonsense",), True),
+    "analyze/unknown-key": Case("analyze {m}/good.mp4 audio.nonsense=1", 2,
+                                 ("unknown key audio.nonsense", "see 'videothat config'"), True),
     "analyze/unknown-key-added": Case("analyze {m}/good.mp4 +audio.nonsense=1", 2, ("audio.nonsense",), True),
     "analyze/unknown-section": Case("analyze {m}/good.mp4 nonsense.key=1", 2, ("nonsense.key",), True),
     "analyze/unknown-option": Case("analyze {m}/good.mp4 shots=histogram", 2, ("histogram",), True),

@@ -42,6 +42,17 @@ def test_round_trip_search_remove(tmp_path):
     assert reopened.generation == 2 and len(list((tmp_path / "idx").glob("gen-*"))) == 1
 
 
+def test_first_windows_are_each_shots_earliest_window(tmp_path):
+    rng = np.random.default_rng(2)
+    store = FingerprintStore.create(tmp_path / "idx", dim=8)
+    starts = [(0, 0.12), (0, 0.37), (1, 4.62), (1, 4.87), (1, 5.12)]  # (shot, window start in s), rhythm-like
+    store.add(_unit(rng, 5, 8), [VectorInfo("a.mp4", shot, t, "rhythm") for shot, t in starts[::-1]], path="a.mp4",
+              content_hash="ha")
+    store.add(_unit(rng, 1, 8), [VectorInfo("b.mp4", 0, 2.0, "rhythm")], path="b.mp4", content_hash="hb")
+    assert store.first_windows(["a.mp4"]) == {("a.mp4", 0): 0.12, ("a.mp4", 1): 4.62}
+    assert store.first_windows(["b.mp4", "gone.mp4"]) == {("b.mp4", 0): 2.0}
+
+
 def test_crash_while_publishing_keeps_the_previous_index(tmp_path, monkeypatch):
     rng = np.random.default_rng(1)
     store = FingerprintStore.create(tmp_path / "idx", dim=8)

@@ -117,6 +117,26 @@ def test_not_enough_footage_is_a_clear_error_unless_reuse():
     assert placements[-1].end == len(song) and len({p.shot for p in placements}) < len(placements)
 
 
+def test_long_takes_under_the_length_cap_say_which_cap_would_cover_the_song():
+    """Three 20 s takes (silent footage often is) and a 30 s song: capped at match.max_length
+    = 8 s each they give 24 s; the refusal names the cap, why it is there, and the value
+    (10 s) that covers the song, which then does."""
+    rng = np.random.default_rng(7)
+    curve = novelty_like(rng, round(30 * FR))
+    bank = shot_bank([torch.from_numpy(novelty_like(rng, round(20 * FR))) for _ in range(3)], SCORE)
+    song, onsets = prepare_song(torch.from_numpy(curve), SCORE), torch.from_numpy(np.flatnonzero(curve > 2.0))
+    with pytest.raises(SearchError) as refused:
+        _run(bank, song, onsets)
+    message = str(refused.value)
+    for words in ("at most 8.0 s each: match.max_length, the longest segment", "placed once",
+                  "3 of the 3 shots are longer than 8.0 s", "match.max_length=10 (or more)", "match.reuse=true"):
+        assert words in message
+    _check_cover(_run(bank, song, onsets, max_length=10.0), bank, song, SearchConfig(max_length=10.0),
+                 len(song) / FR - 0.004)
+    with pytest.raises(SearchError, match="add videos or allow reuse"):  # short shots: no cap would do
+        _run(*_setup(5, 4, 60.0))
+
+
 def test_shortlist_search_equals_full_search_when_it_holds_every_shot():
     bank, song, onsets = _setup(6, 30, 20.0)
     assert _run(bank, song, onsets, shortlist=0) == _run(bank, song, onsets, shortlist=64)

@@ -9,8 +9,7 @@ import pytest
 from conftest import VIDEO_FIXTURE
 from mediagen import cut_video
 from videothat.core.errors import CorruptMediaError, ParameterError
-from videothat.media.config import ShotConfig
-from videothat.media.shots import detect_shots
+from videothat.media.shots import ShotConfig, detect_shots
 
 FPS = 25
 CUTS = [1.2, 2.6, 4.4, 5.0, 7.36]  # s, on frame boundaries at 25 fps

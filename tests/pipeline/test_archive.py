@@ -156,8 +156,18 @@ def test_query_song_names_shot_and_source_time(case, tmp_path, capsys):
     out = tmp_path / "q.json"
     assert main(["query", "--song", str(song), "--index", str(tmp_path / "idx"), "-k", "3", "-o", str(out),
                  "--cache-dir", str(cache)]) == 0
-    assert "song    0.00 s" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
     rows, checked, right = json.loads(out.read_text()), 0, 0
+    # the text lists what the JSON holds: the -k best shots of every window, a line each
+    assert lines == [f"song {r['song_time']:7.2f} s  {i:2d}. {m['score']:.3f}  {m['source']} shot {m['shot']} at "
+                     f"{m['source_time']:.2f} s" for r in rows for i, m in enumerate(r["matches"], 1)]
+    assert all(len(r["matches"]) == 3 for r in rows)
+    # windows of the index's hop tile the whole song, its last partial window included
+    duration = decode_audio(song, SR).size / SR
+    assert len(rows) == int(np.ceil(duration / 0.25 - 1e-6)) and rows[0]["song_time"] == 0.0
+    assert all(a["song_end"] == b["song_time"] for a, b in zip(rows, rows[1:], strict=False))
+    assert rows[-1]["song_end"] == pytest.approx(duration, abs=1e-3)
+    assert min(m["source_time"] for r in rows for m in r["matches"]) >= 0.0
     spans = [(song_t, song_t + b - a, name, a) for name, shots in truth.items() for a, b, song_t in shots]
     for row in rows:
         inside = [s for s in spans if s[0] <= row["song_time"] and row["song_time"] + 2.0 <= s[1]]
@@ -168,6 +178,17 @@ def test_query_song_names_shot_and_source_time(case, tmp_path, capsys):
                          for m in row["matches"])
     # a riff repeats across the rock song, so other shots can fit a part equally well; chance is ~0
     assert checked >= 10 and right >= 0.6 * checked
+
+
+def test_song_windows_take_the_query_windows_starting_in_them():
+    from videothat.pipeline.queries import _windows_per_part
+
+    starts = np.round(np.arange(0.1, 3.0 - 1.5 + 1e-9, 0.025), 6)  # 1.5 s windows of a 3.1 s song, after a 0.1 s edge
+    parts = _windows_per_part(starts, 0.25, 3.1)
+    assert len(parts) == 13  # 12 whole windows and 0.1 s
+    for p, members in enumerate(parts):
+        inside = np.flatnonzero((starts >= p * 0.25 - 1e-9) & (starts < (p + 1) * 0.25 - 1e-9))
+        assert members.tolist() == (inside.tolist() or [len(starts) - 1])  # past the last start: the last one
 
 
 def test_query_video_finds_the_song_and_where(case, tmp_path, capsys):
@@ -205,6 +226,28 @@ def test_errors_are_one_line(case, tmp_path, capsys, args, words):
     assert main([*args, "--cache-dir", str(case[3])] if args[0] == "query" else args) == 2
     err = capsys.readouterr().err.strip()
     assert words in err and len(err.splitlines()) == 1
+
+
+def test_music_for_a_video_without_sound_points_to_query_by_pictures(case, tmp_path, capsys):
+    from mediagen import cut_video
+    from videothat.cli import PICTURES_HINT, build_parser
+
+    mute = cut_video(tmp_path / "mute.mp4", [1.0], 3.0)
+    silent = cut_video(tmp_path / "silent.mp4", [1.0], 3.0, audio=np.zeros((1, 3 * SR), np.float32), sr=SR)
+    quiet_song = write_audio(tmp_path / "quiet.wav", np.zeros((1, 3 * SR), np.float32), sr=SR)
+    library = _fixture_music_index(case, tmp_path, "index.encoder=timbre")
+    assert _build(case, tmp_path / "marks", library, extra=["--songs"]) == 0  # landmarks
+    capsys.readouterr()
+    for index in ("music", "marks"):
+        for clip in (mute, silent, quiet_song):
+            assert main(["query", "--video", str(clip), "--index", str(tmp_path / index),
+                         "--cache-dir", str(case[3])]) == 2
+            err = capsys.readouterr().err.strip()
+            assert len(err.splitlines()) == 1 and clip.name in err
+            assert (PICTURES_HINT in err) == (clip != quiet_song), (index, err)  # a sound file has no pictures
+    # the hint names options the command has
+    hint = PICTURES_HINT.split("query ", 1)[1].split(" (", 1)[0].split()
+    assert build_parser().parse_args(["query", "--video", "v.mp4", "--index", "i", *hint]).by == "pictures"
 
 
 def test_querying_the_wrong_kind_of_index_says_so(case, tmp_path, capsys):

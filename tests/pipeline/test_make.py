@@ -201,3 +201,36 @@ def test_speed_range_one_gives_todays_timeline_and_retimed_timelines_validate(ca
         assert cut.source_end - cut.source_start == pytest.approx(cut.speed * cut.duration, abs=1e-3)
     near_one = sum(c.duration for c in retimed.segments if abs(c.speed - 1.0) <= 0.011)  # within 2 steps
     assert near_one / retimed.duration >= 0.9
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A 4 s song and one video of its halves swapped, each shot with its own piece of the song."""
+    from mediagen import FIXTURES, write_audio
+
+    root = tmp_path_factory.mktemp("tiny")
+    song = decode_audio(FIXTURES / "rock_war_of_freedom_30s.ogg", SR)[: 4 * SR]
+    write_audio(root / "song.wav", song[None], sr=SR)
+    swapped = np.concatenate([song[2 * SR :], song[: 2 * SR]])
+    cut_video(root / "v.mp4", [2.0], 4.0, audio=swapped[None], sr=SR)
+    return root
+
+
+@pytest.mark.parametrize("flags", [["-q"], [], ["-v"]], ids=["quiet", "default", "verbose"])
+def test_make_keeps_ffmpeg_quiet_unless_verbose(tiny, tmp_path, flags):
+    """A fresh cache runs shot detection (PySceneDetect would switch FFmpeg's printer back on)
+    and then encodes: -q leaves stderr empty, a default run shows no encoder statistics, -v does."""
+    import subprocess
+    import sys
+
+    verbose = flags == ["-v"]  # before the command; -q after it
+    argv = [sys.executable, "-m", "videothat.cli", *(flags if verbose else []), "make", "--song",
+            str(tiny / "song.wav"), "--videos", str(tiny / "v.mp4"), "-o", str(tmp_path / "mv.mp4"), "--cache-dir",
+            str(tmp_path / "cache"), *([] if verbose else flags), "render.width=64", "render.height=64",
+            "render.fps=5"]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert f"video: {tmp_path / 'mv.mp4'}" in run.stdout
+    if flags == ["-q"]:
+        assert run.stderr == ""
+    assert ("[libx264 @" in run.stderr) == verbose and ("[aac @" in run.stderr) == verbose

@@ -305,6 +305,14 @@ class FingerprintStore:
                              "GROUP BY file, shot")  # by the file index, no join
         return {(path_of[file], shot): n for file, shot, n in rows}
 
+    def first_windows(self, paths: list[str]) -> dict[tuple[str, int], float]:
+        """Where each shot of the files ``paths`` starts as the index holds it: (path, shot) ->
+        the time in s of its first fingerprinted window in the file."""
+        path_of = dict(self._rows_in("SELECT id, path FROM files WHERE path IN", paths))
+        rows = self._rows_in("SELECT file, shot, MIN(start) FROM vectors WHERE file IN", list(path_of),
+                             "GROUP BY file, shot")
+        return {(path_of[file], shot): float(start) for file, shot, start in rows}
+
     def _infos(self, ids: set[int]) -> dict[int, VectorInfo]:
         """Metadata of vectors."""
         rows = self._rows_in("SELECT v.id, f.path, v.shot, v.start, v.kind FROM vectors v JOIN files f "

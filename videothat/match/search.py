@@ -50,6 +50,7 @@ from videothat.match.frontier import Hypotheses, Tree, Waiting, best_per_frame
 
 log = logging.getLogger(__name__)
 
+MAX_LENGTH = SearchConfig.BOUNDS["max_length"][1]  # s, the largest match.max_length
 MAX_IN_POINTS = 64  # in-points tried per shot at most (memory of the per-frame score tensor)
 CANDIDATE_ELEMENTS = 1 << 22  # (frame, shot, in-point, length) scores per batched call at most (memory)
 PICK_PREFIX = 64  # candidates looked at first per hypothesis for its free best ones (all, where too few)
@@ -196,16 +197,41 @@ def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, durati
 
 def _check_material(ctx: _Context) -> None:
     t = len(ctx.song)
-    usable = ctx.bank.lengths.clamp(max=ctx.max_f).view(-1, ctx.speeds).max(dim=1).values  # best speed per shot
-    usable = usable[usable >= min(ctx.min_f, t)]
-    if usable.numel() == 0:
+    whole = ctx.bank.lengths.view(-1, ctx.speeds).max(dim=1).values  # song frames per shot, best speed
+    whole = whole[whole >= min(ctx.min_f, t)]
+    if whole.numel() == 0:
         raise SearchError(f"no shot is at least {ctx.config.min_length} s long (match.min_length)")
-    if not ctx.config.reuse and int(usable.sum()) + usable.numel() < t:  # a frame of rounding per shot
-        raise SearchError(
-            f"not enough footage: the usable shots add up to {int(usable.sum()) / ctx.frame_rate:.1f} s "
-            f"(at most {ctx.config.max_length} s each), the song lasts {t / ctx.frame_rate:.1f} s; "
-            "add videos or allow reuse with match.reuse=true"
-        )
+    usable = int(whole.clamp(max=ctx.max_f).sum()) + whole.numel()  # a frame of rounding per shot
+    if not ctx.config.reuse and usable < t:
+        raise SearchError(_not_enough_footage(ctx, whole.cpu().numpy(), t))
+
+
+def _not_enough_footage(ctx: _Context, whole: np.ndarray, t: int) -> str:
+    """Why the shots ``whole`` (song frames each plays at most, uncapped) cannot cover the
+    song's ``t`` frames once each under ``match.max_length``, and what would let them."""
+    fr, cap = ctx.frame_rate, ctx.config.max_length
+    usable, longer = np.minimum(whole, ctx.max_f), int((whole > ctx.max_f).sum())
+    head = (f"not enough footage: the usable shots add up to {usable.sum() / fr:.1f} s (at most {cap} s each: "
+            f"match.max_length, the longest segment, keeps the cuts following the song; each shot is placed once), "
+            f"the song lasts {t / fr:.1f} s")
+    if longer == 0 or whole.sum() + whole.size < t:  # a longer cap would not help
+        return f"{head}; add videos or allow reuse with match.reuse=true (shots may appear more than once)"
+    need = _cap_that_covers(whole, t - whole.size, fr)
+    raise_cap = f"raise the cap with match.max_length={need:g} (or more), " if need <= MAX_LENGTH else ""
+    return (f"{head}; {longer} of the {whole.size} shots are longer than {cap} s (long takes, as silent footage "
+            f"often is): {raise_cap}allow reuse with match.reuse=true (shots may appear more than once), or add "
+            f"videos")
+
+
+def _cap_that_covers(whole: np.ndarray, frames: int, frame_rate: float) -> float:
+    """The smallest cap in s, a multiple of 0.5 s, under which shots that play ``whole`` song
+    frames each add up to at least ``frames`` (their sum, each cut to the cap, <= their sum)."""
+    lengths = np.sort(whole.astype(np.float64))
+    # a cap between lengths[i - 1] and lengths[i] plays the i shorter shots whole and the rest to the cap
+    below = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+    caps = (frames - below) / (lengths.size - np.arange(lengths.size))
+    cap = math.ceil(float(caps[np.flatnonzero(caps <= lengths)[0]]))  # frames
+    return math.ceil(cap / frame_rate * 2) / 2
 
 
 def _beam(ctx: _Context, span: _Range, used: np.ndarray | None) -> list[Placement]:

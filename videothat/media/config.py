@@ -1,8 +1,9 @@
-"""The media package's configs: shot detection and rendering (units in field comments)."""
+"""The media package's render config (units in field comments). The shot detection config,
+:class:`~videothat.media.shots.ShotConfig`, lives beside the detectors it names."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import ClassVar
 
 from videothat.core.configs import Bounds, check_fields
@@ -11,31 +12,6 @@ from videothat.core.errors import ParameterError
 FITS = ("letterbox", "crop")
 OUTLINES = ("none", "people")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ShotConfig:
-    """Shot detection parameters (units in field comments)."""
-
-    detector: str = "content"  # content | adaptive | whole (one shot per file, as for songs)
-    threshold: float = 27.0  # content: HSV change (0-255) that cuts; adaptive: ratio to neighbours
-    min_length: float = 0.5  # s, shortest shot; a cut closer than this to the last is ignored
-    min_content_val: float = 15.0  # adaptive only: minimum HSV change for a cut
-    window_width: int = 2  # adaptive only: frames either side of the rolling average
-
-    BOUNDS: ClassVar[Bounds] = {"threshold": (1e-3, 255.0), "min_length": (0.0, 3600.0),
-                                "min_content_val": (0.0, 255.0), "window_width": (1, 100)}
-
-    def __post_init__(self) -> None:
-        from videothat.media.shots import DETECTORS  # the registry (names only; no decoder import)
-
-        check_fields(self)
-        if self.detector not in DETECTORS:
-            raise ParameterError(f"detector={self.detector!r} must be one of {', '.join(DETECTORS.names)}")
-
-    def as_dict(self) -> dict[str, object]:
-        """The parameters that change the shots (``whole`` has none beside its name)."""
-        return {"detector": "whole"} if self.detector == "whole" else asdict(self)
 
 
 @dataclass(frozen=True, kw_only=True)

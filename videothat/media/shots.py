@@ -3,7 +3,8 @@
 A shot is a stretch of one source between two cuts. ``content`` and ``adaptive`` are
 PySceneDetect's ContentDetector and AdaptiveDetector (a video without cuts is one shot);
 ``whole`` makes the file one shot spanning its audio (songs, and files without pictures).
-Add a detector by subclassing :class:`ShotDetector` under ``@DETECTORS.register("name")``.
+Add a detector by subclassing :class:`ShotDetector` under ``@DETECTORS.register("name")``;
+:class:`ShotConfig` (here, beside the registry it checks names against) holds its parameters.
 """
 
 from __future__ import annotations
@@ -11,18 +12,18 @@ from __future__ import annotations
 import logging
 import math
 from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from videothat.core.errors import CorruptMediaError
+from videothat.core.configs import Bounds, check_fields
+from videothat.core.errors import CorruptMediaError, ParameterError
 from videothat.core.records import Shot
 from videothat.core.registry import Registry
 from videothat.media.discover import check_file
 
 if TYPE_CHECKING:
     import scenedetect
-
-    from videothat.media.config import ShotConfig
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,29 @@ class ShotDetector(ABC):
 DETECTORS: Registry[type[ShotDetector]] = Registry("shot detector")
 
 
+@dataclass(frozen=True, kw_only=True)
+class ShotConfig:
+    """Shot detection parameters (units in field comments)."""
+
+    detector: str = "content"  # content | adaptive | whole (one shot per file, as for songs)
+    threshold: float = 27.0  # content: HSV change (0-255) that cuts; adaptive: ratio to neighbours
+    min_length: float = 0.5  # s, shortest shot; a cut closer than this to the last is ignored
+    min_content_val: float = 15.0  # adaptive only: minimum HSV change for a cut
+    window_width: int = 2  # adaptive only: frames either side of the rolling average
+
+    BOUNDS: ClassVar[Bounds] = {"threshold": (1e-3, 255.0), "min_length": (0.0, 3600.0),
+                                "min_content_val": (0.0, 255.0), "window_width": (1, 100)}
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.detector not in DETECTORS:
+            raise ParameterError(f"detector={self.detector!r} must be one of {', '.join(DETECTORS.names)}")
+
+    def as_dict(self) -> dict[str, object]:
+        """The parameters that change the shots (``whole`` has none beside its name)."""
+        return {"detector": "whole"} if self.detector == "whole" else asdict(self)
+
+
 class _SceneDetect(ShotDetector):
     """A PySceneDetect detector run over the video with the PyAV backend."""
 
@@ -52,7 +76,9 @@ class _SceneDetect(ShotDetector):
         logging.getLogger("pyscenedetect").setLevel(logging.WARNING)  # it logs INFO per video
         path = check_file(path)
         try:
-            video = scenedetect.open_video(str(path), backend="pyav")
+            # suppress_output: leave FFmpeg's log as the application set it (PySceneDetect would
+            # restore FFmpeg's own printer, and every later encode would print its statistics)
+            video = scenedetect.open_video(str(path), backend="pyav", suppress_output=True)
         except Exception as exc:  # PySceneDetect wraps backend errors in several types
             raise CorruptMediaError(path, f"cannot open the video stream ({exc})") from exc
         fps = float(video.frame_rate)

@@ -24,8 +24,8 @@ from videothat.core.progress import NoProgress, Progress
 from videothat.index.config import IndexConfig
 from videothat.index.encode import encode_analyses
 from videothat.index.store import FingerprintStore, VectorInfo
-from videothat.media.config import ShotConfig
 from videothat.media.discover import find_media
+from videothat.media.shots import ShotConfig
 from videothat.pipeline.ingest import IngestReport, content_digest, index_writer
 from videothat.pipeline.run import Run, analyze_files
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from videothat.analysis import Failure
 from videothat.catalog import Catalog
-from videothat.core.errors import CacheError, MediaError, ParameterError
+from videothat.core.errors import CacheError, MediaError, NoAudioError, ParameterError
 from videothat.core.progress import NoProgress, Progress
 from videothat.index.config import IndexConfig, LandmarkConfig
 from videothat.index.landmarks import INDEX_FILE, LandmarkIndex, Landmarks, Match, landmarks, query_landmarks
@@ -145,10 +145,19 @@ def _add_one(path: Path, hashes: Catalog, config: LandmarkConfig, known: set[str
 
 def identify(audio_file: str | Path, root: Path, *, top: int = 10, shifts: int = 4) -> list[Match]:
     """The indexed files the sound of ``audio_file`` comes from, best first, each with the
-    time (s) in it where the query starts (see :meth:`LandmarkIndex.query`)."""
+    time (s) in it where the query starts (see :meth:`LandmarkIndex.query`).
+
+    Raises
+    ------
+    NoAudioError : the file has no audio stream, or a sound without a single landmark (silent).
+    """
     index = _load(root).index
     audio = decode_audio(audio_file, index.config.sample_rate)
-    return index.query(query_landmarks(audio, index.config, shifts=shifts), top=top)
+    marks = query_landmarks(audio, index.config, shifts=shifts)
+    if len(marks) == 0:
+        raise NoAudioError(audio_file, "its sound has no landmarks to look up (silent, or no spectral peak "
+                                       f"{index.config.min_db:g} dB above its frame: index.landmarks.min_db)")
+    return index.query(marks, top=top)
 
 
 def landmark_items(root: Path) -> list[str]:

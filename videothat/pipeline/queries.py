@@ -3,6 +3,7 @@ index), by the video's sound or, with a soundtrack run's visual encoder, by its 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,37 +21,61 @@ from videothat.pipeline.run import Run, analyze_whole
 
 @dataclass(frozen=True)
 class SongPart:
-    """The best shots for the song window starting at ``start`` s (one hit per shot)."""
+    """The best shots for the song window ``[start, end)`` s, best first (one hit per shot);
+    each hit's ``info.start`` is the source time in s that lines up with ``start``."""
 
     start: float
+    end: float
     hits: list[Hit]
 
 
 def _query_fingerprints(path: str | Path, store: FingerprintStore, analysis: AnalysisConfig, index: IndexConfig,
-                        run: Run) -> tuple[np.ndarray, np.ndarray, float]:
-    """(vectors, window starts in s, the index's hop in s) of a query file analysed whole,
-    with windows every ``index.query_hop`` s."""
+                        run: Run) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(vectors, window starts in s, the index's hop in s, the file's duration in s) of a
+    query file analysed whole, with windows every ``index.query_hop`` s."""
     report = analyze_whole(path, index_analysis(store, analysis), run, role="query")
-    return query_fingerprints(report.analyses[0], store, index, device=str(run.device))
+    analysed = report.analyses[0]
+    return (*query_fingerprints(analysed, store, index, device=str(run.device)), analysed.duration)
 
 
 def query_song(song: str | Path, root: Path, analysis: AnalysisConfig, index: IndexConfig, *,
                run: Run, top: int = 5) -> list[SongPart]:
-    """For each index hop of the song, the ``top`` shots of a ``shots`` index that fit it best;
-    each hit's ``info.start`` is the source time that lines up with the part's start."""
+    """The ``top`` shots of a ``shots`` index that fit each window of the song best: windows
+    of the index's hop (0.25 s by default) tiling ``[0, duration]``, the last one shorter.
+
+    A window's candidates are the hits of the query windows (every ``index.query_hop`` s)
+    starting in it, or, in the song's last fingerprint length where none starts, of the last
+    query window (which covers it). A hit's source time is its indexed window's time moved
+    by the distance from its query window to the song window's start, but never before the
+    shot's first fingerprinted window: a match at a shot's very start can put the song
+    window's start a few hundredths of a second before the shot (query windows start after
+    the song's first novelty frames, ``index.rhythm.edge``).
+    """
     store = open_store(root, index=None, mode="shots")
-    vectors, starts, hop = _query_fingerprints(song, store, analysis, index, run)
-    parts: dict[int, dict[tuple[str, int], Hit]] = {}
-    for q, row in zip(starts, store.search(vectors, k=index.k), strict=True):
-        part = int(q / hop + 1e-6)
-        best = parts.setdefault(part, {})
-        for hit in row:
-            key = (hit.info.path, hit.info.shot)
-            if key not in best or hit.score > best[key].score:
-                aligned = replace(hit.info, start=hit.info.start - (q - part * hop))
-                best[key] = Hit(hit.score, hit.id, aligned)
-    return [SongPart(part * hop, sorted(best.values(), key=lambda h: -h.score)[:top])
-            for part, best in sorted(parts.items())]
+    vectors, starts, hop, duration = _query_fingerprints(song, store, analysis, index, run)
+    rows = store.search(vectors, k=index.k)
+    first = store.first_windows(sorted({h.info.path for row in rows for h in row}))
+    parts = []
+    for p, members in enumerate(_windows_per_part(starts, hop, duration)):
+        t, best = p * hop, {}
+        for i in members:
+            for hit in rows[i]:
+                key = (hit.info.path, hit.info.shot)
+                if key not in best or hit.score > best[key].score:
+                    source = max(first.get(key, 0.0), hit.info.start + t - float(starts[i]))
+                    best[key] = Hit(hit.score, hit.id, replace(hit.info, start=source))
+        parts.append(SongPart(t, min(t + hop, duration), sorted(best.values(), key=lambda h: -h.score)[:top]))
+    return parts
+
+
+def _windows_per_part(starts: np.ndarray, hop: float, duration: float) -> list[np.ndarray]:
+    """For each ``hop``-s window of ``[0, duration]`` s (the last one shorter), the indices of
+    the query windows (``starts`` in s, ascending) starting in it; a window none starts in
+    takes the last one starting before it, or the first one if none does."""
+    n = max(1, math.ceil(duration / hop - 1e-6))
+    edges = np.arange(n + 1) * hop
+    lo, hi = np.searchsorted(starts, edges[:-1] - 1e-6), np.searchsorted(starts, edges[1:] - 1e-6)
+    return [np.arange(a, b) if b > a else np.array([max(a - 1, 0)]) for a, b in zip(lo, hi, strict=True)]
 
 
 def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: IndexConfig, *,
@@ -58,7 +83,7 @@ def query_video(video: str | Path, root: Path, analysis: AnalysisConfig, index: 
     """Songs of a ``songs`` index ranked by how well they fit the video's sound, with the
     time in each song where the video would start."""
     store = open_store(root, index=None, mode="songs")
-    vectors, starts, hop = _query_fingerprints(video, store, analysis, index, run)
+    vectors, starts, hop, _ = _query_fingerprints(video, store, analysis, index, run)
     return vote(store.search(vectors, k=index.k), starts, bin_seconds=hop, top=top, per_window=index.query_votes)
 
 

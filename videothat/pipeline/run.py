@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from videothat.analysis import AnalysisConfig, AnalysisReport, analyze
 from videothat.catalog import Catalog
 from videothat.core.device import check_device_name, resolve_device
-from videothat.core.errors import VideoThatError
+from videothat.core.errors import NoAudioError, VideoThatError
 from videothat.core.progress import NoProgress, Progress
 from videothat.index.config import IndexConfig
 from videothat.match.config import MatchConfig
@@ -91,9 +91,14 @@ def analyze_whole(path: str | Path, analysis: AnalysisConfig, run: Run, *, role:
 
     Raises
     ------
-    VideoThatError : the file cannot be used; the message starts with ``role`` and names it.
+    NoAudioError : a video without usable sound (no audio stream, silent): the message names
+        it, the problem and that a ``role`` is matched by its sound.
+    VideoThatError : the file cannot be used otherwise; the message starts with ``role`` and names it.
     """
     report = analyze_files([path], analysis.for_songs(), run, progress=False)
     if report.failures:  # the message names the file and the problem
-        raise VideoThatError(f"{role} {report.failures[0].message}")
+        failure = report.failures[0]
+        if failure.audio_problem is not None:  # pictures are no use here: say so, not how the matcher uses them
+            raise NoAudioError(failure.path, f"{failure.audio_problem}: a {role} is matched by its sound")
+        raise VideoThatError(f"{role} {failure.message}")
     return report
