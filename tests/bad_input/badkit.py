@@ -122,7 +122,7 @@ def broken_cache_entries(cache: Path) -> list[str]:
 
 def work_done(cache: Path) -> list[Path]:
     """What a command left in its cache beside the remembered configs (``configs/``): an
-    analysis entry, a verdict, the hash memo, demo material. A command refused before any
+    analysis entry, a verdict, the hash memo. A command refused before any
     work leaves none."""
     return sorted(p for p in cache.rglob("*") if p.is_file() and p.parent.name != "configs") \
         if cache.is_dir() else []
