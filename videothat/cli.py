@@ -272,7 +272,7 @@ def cmd_music(args: argparse.Namespace) -> int:
     with Bars(args.quiet, ANALYZE_STATUSES) as bars:
         made = make_music(args.video, args.index, config, music_config(cfg), event_config(cfg),
                           _run(args, config.analysis.device, bars), output=output, top=args.top,
-                          video_encoder=args.video_encoder)
+                          report=args.report, video_encoder=args.video_encoder)
     if args.json:
         print(json.dumps([asdict(c) for c in made.choices], indent=1))
     else:
@@ -280,6 +280,8 @@ def cmd_music(args: argparse.Namespace) -> int:
             sound = "" if c.sound is None else f", sound {c.sound:.3f}"
             print(f"{rank:2d}. {c.score:6.3f}  {c.song} from {c.offset:.2f} s (pictures {c.pictures:.3f}{sound})")
         print(f"video: {made.video} ({time.perf_counter() - t0:.1f} s)\nchoices: {made.choices_json}")
+        if made.html:
+            print(f"report: {made.html}")
     return 0
 
 
@@ -690,7 +692,8 @@ def _add_retrieval_jobs(sub) -> None:
                        description="Rank the songs of a music index (index build --songs) by how their onsets land "
                        "on the video's cuts and motion impacts (and fit its own sound, if any), pick the best song "
                        "and offset, and write OUT.mp4: the video's pictures (copied) with that song, faded in and "
-                       "out; OUT.music.json lists the --top choices. Overrides as key=value, e.g. music.fade_out=4.")
+                       "out; OUT.music.json lists the --top choices (and, with --report, OUT.report.html shows them). "
+                       "Overrides as key=value, e.g. music.fade_out=4.")
     p.add_argument("--video", type=Path, required=True, help="the video")
     p.add_argument("--index", type=Path, required=True, metavar="DIR", help="a music index")
     p.add_argument("-o", "--output", type=Path, default=Path("music.mp4"), help="the video (default: %(default)s)")
@@ -698,6 +701,8 @@ def _add_retrieval_jobs(sub) -> None:
     p.add_argument("--video-encoder", type=Path, metavar="FILE",
                    help="a soundtrack run's video_encoder.safetensors (retrieval by pictures in a learned index)")
     p.add_argument("--json", action="store_true", help="print the choices as JSON")
+    p.add_argument("--report", action="store_true", help="also write OUT.report.html: the chosen song's onsets "
+                   "against the video's events, its score and sync, the --top choices")
     _add_common(p)
     p.set_defaults(func=cmd_music)
 

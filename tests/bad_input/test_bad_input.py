@@ -219,6 +219,7 @@ CASES = {
                               ("index of shots", "--songs"), True),
     "music/out-is-the-video": Case(f"{MUSIC} -o {{m}}/good.mp4", 2, ("good.mp4", "is the input"), True),
     "music/out-is-a-folder": Case(f"{MUSIC} -o {{o}}/isdir.mp4", 2, ("isdir.mp4", "is a folder"), True),
+    "music/report-is-a-folder": Case(f"{MUSIC} -o {{o}}/rep.mp4 --report", 2, ("rep.report.html", "is a folder"), True),
     "music/k-zero": Case(f"{MUSIC} -o {{o}}/m.mp4 -k 0", 2, ("--top 0",), True),
     "music/nan-fade": Case(f"{MUSIC} -o {{o}}/m.mp4 music.fade_in=nan", 2, ("music.fade_in=nan",), True),
     "music/huge-candidates": Case(f"{MUSIC} -o {{o}}/m.mp4 music.candidates=1000000000", 2, ("music.candidates",),

@@ -106,3 +106,53 @@ def test_wrong_inputs_are_named(library, tmp_path):
         choose_music(silent, tmp_path / "shots", Configs(), MusicConfig(), EventConfig(), Run(root / "cache"))
     with pytest.raises(ParameterError, match="top=0"):
         choose_music(silent, root / "lib", Configs(), MusicConfig(), EventConfig(), Run(root / "cache"), top=0)
+
+
+def test_the_report_shows_the_chosen_song_and_every_choice(library, tmp_path, capsys):
+    """``--report``: a self-contained page that names the chosen song and every listed choice,
+    whose table scores are OUT.music.json's, with the song's sync with the video's events."""
+    import base64
+    import html
+    import json
+    import re
+
+    root, song, _, with_song = library
+    out = tmp_path / "out.mp4"
+    assert main(["music", "--video", str(with_song), "--index", str(root / "lib"), "-o", str(out), "--cache-dir",
+                 str(root / "cache"), "-q", "-k", "3", "--report"]) == 0
+    page_path = tmp_path / "out.report.html"
+    assert f"report: {page_path}" in capsys.readouterr().out.splitlines()
+    page = page_path.read_text()
+    assert "http" not in page.split("<body>")[1]  # nothing fetched from anywhere
+    (png,) = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
+    choices = json.loads((tmp_path / "out.music.json").read_text())["choices"]
+    assert choices[0]["song"] == str(song) and f"<h1>{html.escape(song.name)}</h1>" in page
+    rows = re.findall(r"<tr><td>(\d+)</td><td><span title=\"([^\"]*)\">([^<]*)</span></td><td>([^<]*)</td>"
+                      r"<td>([^<]*)</td><td>([^<]*)</td></tr>", page)
+    assert [(int(r[0]), html.unescape(r[1]), html.unescape(r[2])) for r in rows] == [
+        (i, c["song"], Path(c["song"]).name) for i, c in enumerate(choices, 1)]
+    assert [float(r[3]) for r in rows] == [round(c["score"], 3) for c in choices]  # the listing's scores
+    assert [float(r[4]) for r in rows] == [round(c["offset"], 2) for c in choices]
+    assert rows[0][5] == "100 %"
+    for card in ("chosen song", "score", "songs ranked", "onsets on events"):
+        assert f'<div class="k">{card}</div>' in page
+    f = float(re.search(r'<div class="v">([\d.]+)</div><div class="k">onsets on events', page)[1])
+    matched, events = map(int, re.search(r"(\d+) of its (\d+) events \(cuts and impacts\) have a song onset", page)
+                          .groups())
+    assert matched >= 0.9 * events and 0 < f <= 1  # the video is cut on this song's onsets
+    assert "<b>of best</b>: the score as a percentage" in page and "-1 to 1" in page
+
+
+@pytest.mark.parametrize("which", ["video", "song"])
+def test_the_report_path_must_not_be_an_input(library, tmp_path, capsys, which):
+    """The output check covers OUT.report.html with --report: the video, or a song of the index,
+    there is refused before any work, and nothing is written."""
+    root, song, silent, _ = library
+    target = silent if which == "video" else song
+    (tmp_path / "out.report.html").symlink_to(target)
+    before = target.read_bytes()
+    assert main(["music", "--video", str(silent), "--index", str(root / "lib"), "-o", str(tmp_path / "out.mp4"),
+                 "--cache-dir", str(root / "cache"), "-q", "--report"]) == 2
+    assert "out.report.html: it is the input" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.report.html"] and target.read_bytes() == before

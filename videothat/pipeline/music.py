@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,11 +48,19 @@ class MusicChoice:
     sound: float | None  # the same for the video's own sound (None: the video has none)
 
 
+class Ranking(NamedTuple):
+    """What :func:`choose_music` found: the best choices and what they were chosen from."""
+
+    choices: list[MusicChoice]  # best first
+    events: PictureEvents  # the video's
+    ranked: int  # songs scored (the usable candidates)
+    library: int  # songs in the index
+
+
 def choose_music(video: str | Path, index_root: Path, configs: Configs, music: MusicConfig, events: EventConfig,
-                 run: Run, *, top: int = 5, video_encoder: Path | None = None
-                 ) -> tuple[list[MusicChoice], PictureEvents]:
+                 run: Run, *, top: int = 5, video_encoder: Path | None = None) -> Ranking:
     """The ``top`` songs of the index at ``index_root`` for ``video``, best first (module doc),
-    and the video's picture events.
+    the video's picture events and how many songs were ranked (a :class:`Ranking`).
 
     Raises
     ------
@@ -63,6 +72,7 @@ def choose_music(video: str | Path, index_root: Path, configs: Configs, music: M
         raise ParameterError(f"top={top} must be >= 1")
     root = Path(index_root)
     songs, analysis = _library(root, configs)
+    library = len(songs)
     found = picture_events(video, analysis, configs.analysis.motion, events, run)
     if found.duration < MIN_SECONDS:
         raise MusicError(f"{found.path} lasts {found.duration:.2f} s: too short to fit a song to (at least "
@@ -78,7 +88,7 @@ def choose_music(video: str | Path, index_root: Path, configs: Configs, music: M
         raise MusicError(f"{root}: no usable song for {found.path} ({reasons})")
     bank = _video_bank(found, run)
     choices = [_best_offset(bank, found, a, music, run) for a in usable]
-    return sorted(choices, key=lambda c: (-c.score, c.song))[:top], found
+    return Ranking(sorted(choices, key=lambda c: (-c.score, c.song))[:top], found, len(usable), library)
 
 
 def _library(root: Path, configs: Configs):
@@ -161,13 +171,22 @@ class MusicVideo:
     choices_json: Path
     choices: list[MusicChoice]
     events: PictureEvents
+    html: Path | None = None  # the report (``report=True``)
+
+
+def music_outputs(output: Path, *, report: bool = False) -> list[Path]:
+    """What :func:`make_music` writes for ``output``: the video, ``OUT.music.json`` and with
+    ``report`` ``OUT.report.html``."""
+    return [output, output.with_suffix(".music.json"), *([output.with_suffix(".report.html")] if report else [])]
 
 
 def make_music(video: str | Path, index_root: Path, configs: Configs, music: MusicConfig, events: EventConfig,
-               run: Run, *, output: Path, top: int = 5, video_encoder: Path | None = None) -> MusicVideo:
+               run: Run, *, output: Path, top: int = 5, report: bool = False, video_encoder: Path | None = None
+               ) -> MusicVideo:
     """Choose music (:func:`choose_music`) and write ``output``: the video's pictures with the
     best song from its offset, faded in and out; ``OUT.music.json`` lists the ``top`` choices
-    (both checked before any work: :func:`~videothat.core.outputs.check_outputs`)."""
+    and, with ``report``, ``OUT.report.html`` shows them (all checked before any work:
+    :func:`~videothat.core.outputs.check_outputs`)."""
     from videothat.audio.splice import faded
     from videothat.core.atomic import atomic_write
     from videothat.core.outputs import check_outputs
@@ -177,17 +196,24 @@ def make_music(video: str | Path, index_root: Path, configs: Configs, music: Mus
     from videothat.media.render import AUDIO_RATE
     from videothat.pipeline.archive import guarded_inputs
 
-    listing = output.with_suffix(".music.json")
-    check_outputs([output, listing], inputs=guarded_inputs([output, listing], [Path(video)], Path(index_root)))
-    choices, found = choose_music(video, index_root, configs, music, events, run, top=top,
-                                  video_encoder=video_encoder)
+    wanted = music_outputs(output, report=report)
+    check_outputs(wanted, inputs=guarded_inputs(wanted, [Path(video)], Path(index_root)))
+    ranking = choose_music(video, index_root, configs, music, events, run, top=top, video_encoder=video_encoder)
+    choices, found = ranking.choices, ranking.events
     best = choices[0]
     sound = decode_audio_range(best.song, AUDIO_RATE, best.offset, found.duration)
     playing = min(sound.size, max(0, round((probe(best.song).duration - best.offset) * AUDIO_RATE)))
-    sound[:playing] = faded(sound[:playing], AUDIO_RATE, fade_in=music.fade_in, fade_out=music.fade_out)
     sound[playing:] = 0.0  # a song shorter than the video: it fades out at its own end
+    song = sound.copy()  # the song as it is from the offset (the report's onsets), before the fades
+    sound[:playing] = faded(sound[:playing], AUDIO_RATE, fade_in=music.fade_in, fade_out=music.fade_out)
     with_sound(Path(video), sound, AUDIO_RATE, output, render=configs.render)
     text = json.dumps({"video": str(found.path), "duration": found.duration,
                        "choices": [asdict(replace(c, offset=round(c.offset, 3))) for c in choices]}, indent=1)
-    atomic_write(listing, lambda f: f.write(text.encode()))
-    return MusicVideo(output, listing, choices, found)
+    atomic_write(wanted[1], lambda f: f.write(text.encode()))
+    html = None
+    if report:
+        from videothat.report.music import write_music_report
+
+        html = write_music_report(ranking, song, AUDIO_RATE, wanted[2], sound_weight=music.sound_weight,
+                                  video=output)
+    return MusicVideo(output, wanted[1], choices, found, html)

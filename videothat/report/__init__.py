@@ -19,7 +19,7 @@ import numpy as np
 from videothat.audio.onsets import onset_frames
 from videothat.match.assemble import MatchResult
 from videothat.report.measures import SIGMA_S, WINDOW_S, beat_alignment, onset_f_measure
-from videothat.report.page import (Column, figure_png, html_page, legend_html, segment_table, shade_sources,
+from videothat.report.page import (Column, figure_png, html_page, legend_html, of_best, segment_table, shade_sources,
                                    source_colours)
 
 __all__ = ["Summary", "beat_alignment", "onset_f_measure", "summarize", "visual_impacts", "write_report"]
@@ -142,9 +142,8 @@ SCORE_NOTE = ("how well the segment's onsets (its sound, and its motion where th
 
 def score_columns(segments) -> list[Column]:
     """The match score of each segment, and that score as a percentage of the report's best."""
-    best = max((c.score for c in segments), default=0.0)
     return [Column("score", [f"{c.score:.3f}" for c in segments], SCORE_NOTE),
-            Column("of best", [f"{100 * c.score / best:.0f} %" if best > 0 else "-" for c in segments],
+            Column("of best", of_best([c.score for c in segments]),
                    "the score as a percentage of the highest score in this report")]
 
 

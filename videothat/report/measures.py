@@ -72,3 +72,10 @@ def onset_times(sound: np.ndarray, rate: int, *, hop: int = 512) -> np.ndarray:
 
     curve, frame_rate = onset_curve(sound, rate, hop=hop)
     return onset_frames(curve, frame_rate=frame_rate) / frame_rate
+
+
+def sync_figures(events: np.ndarray, sound: np.ndarray, rate: int) -> tuple[float, float | None, np.ndarray]:
+    """(onset F of the sound's onsets against ``events`` (s), mean offset (s) of the matched
+    pairs or None, the sound's onset times) of a mono ``sound`` at ``rate`` Hz."""
+    onsets = onset_times(sound, rate)
+    return onset_f_measure(events, onsets), mean_offset(events, onsets), onsets

@@ -1,5 +1,6 @@
-"""The parts every HTML report shares: the page, its figure cards, embedded plots, the colour
-of each source, cut lists."""
+"""The parts every HTML report shares: the page, its figure cards, embedded plots (the video's
+events against a sound's onsets), the colour of each source, cut lists and other tables with
+explained columns."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import base64
 import html
 import io
 from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 # matplotlib's tab20 reordered: its ten strong colours first, then their light variants
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -96,6 +100,65 @@ def segment_table(segments, colours: dict[str, str], *, over: str = "song", colu
         notes.append(f"... and {more} more segments in the timeline file")
     return (f"<table><tr><th>#</th><th>source</th>{header}</tr>\n{rows}\n</table>\n"
             f'<p class="note">{"<br>".join(notes)}</p>')
+
+
+def of_best(scores: Sequence[float]) -> list[str]:
+    """Each score as a percentage of the highest (``"87 %"``); ``"-"`` each when none is above 0."""
+    best = max(scores, default=0.0)
+    return [f"{100 * s / best:.0f} %" if best > 0 else "-" for s in scores]
+
+
+def table_html(columns: Sequence[Column]) -> str:
+    """``columns`` as an HTML table (the second column left-aligned: put names there), each
+    header with its note as tooltip, and a caption under it that says what each column is."""
+    header = "".join(f'<th title="{html.escape(c.note)}">{html.escape(c.name)}</th>' for c in columns)
+    rows = "\n".join("<tr>" + "".join(f"<td>{c.values[i]}</td>" for c in columns) + "</tr>"
+                     for i in range(min((len(c.values) for c in columns), default=0)))
+    notes = "<br>".join(f"<b>{html.escape(c.name)}</b>: {html.escape(c.note)}" for c in columns)
+    return f'<table><tr>{header}</tr>\n{rows}\n</table>\n<p class="note">{notes}</p>'
+
+
+def events_plot(events, strength: np.ndarray, strength_rate: float, onsets: np.ndarray, *, duration: float,
+                title: str, sound: str, onsets_label: str, shade: Callable | None = None) -> str:
+    """The video's events against a sound's onsets, as base64 PNG: above, the video's event
+    curve (``events``: a :class:`~videothat.pipeline.events.PictureEvents`; its ``curve`` on
+    ``frame_rate``) up and the sound's onset ``strength`` [shape=(frames,)] at
+    ``strength_rate`` frames per second down, each scaled to its peak; below, ticks for the
+    video's cuts and motion impacts and the sound's ``onsets`` (s), over ``duration`` s of
+    video time. ``sound`` names the sound in the legend ("the new sound"), ``onsets_label``
+    its row of ticks; ``shade(ax)``, if given, draws behind the curves (e.g. :func:`shade_sources`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 5.6), sharex=True, height_ratios=[3, 1.2])
+    if shade is not None:
+        shade(top)
+    top.plot(np.arange(events.curve.size) / events.frame_rate, events.curve / (events.curve.max() or 1.0),
+             color="#2a9d8f", lw=0.9, label="the video's events (impacts and cuts)")
+    top.plot(np.arange(strength.size) / strength_rate, -strength / (strength.max() or 1.0), color="#d1495b", lw=0.9,
+             label=f"{sound}'s onset strength (downwards)")
+    top.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=9, frameon=False)  # above the peaks
+    top.set_title(title, fontsize=11, loc="left", pad=22)  # a line above the legend
+    top.set_ylim(-1.08, 1.12)
+    top.set_yticks([1, 0.5, 0, -0.5, -1], ["1", "0.5", "0", "0.5", "1"])
+    top.axhline(0, color="#999", lw=0.5)
+    top.set_ylabel(f"strength, 1 = its peak\n(video events up, {onsets_label} down)")
+    for x in events.cuts:
+        bottom.axvline(x, ymin=0.0, ymax=0.3, color="#1f5fbf", lw=1.2)
+    for x in events.impacts:
+        bottom.axvline(x, ymin=0.35, ymax=0.62, color="#2a9d8f", lw=1.0)
+    for x in onsets:
+        bottom.axvline(x, ymin=0.68, ymax=1.0, color="#d1495b", lw=0.8)
+    bottom.set_yticks([0.15, 0.48, 0.84], ["cuts", "motion impacts", onsets_label])
+    bottom.set_ylim(0, 1)
+    bottom.set_xlabel("video time (s)")
+    bottom.set_xlim(0, duration)
+    for ax in (top, bottom):
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return figure_png(fig)
 
 
 def html_page(title: str, kind: str, figures: list[tuple[str, str, str]], body: str, *, video: Path | None) -> str:

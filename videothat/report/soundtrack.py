@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from videothat.report.measures import WINDOW_S, mean_offset, onset_curve, onset_f_measure, onset_times
-from videothat.report.page import (Column, figure_png, html_page, legend_html, segment_table, shade_sources,
+from videothat.report.measures import WINDOW_S, onset_curve, sync_figures
+from videothat.report.page import (Column, events_plot, html_page, legend_html, segment_table, shade_sources,
                                    source_colours)
 
 
@@ -24,49 +24,12 @@ ALIGNMENT_NOTE = ("how well the chosen sounds' onsets follow the video's events:
                   "events around each, from -1 to 1 (1: in step; 0: no relation)")
 
 
-def sync_figures(events: np.ndarray, sound: np.ndarray, rate: int) -> tuple[float, float | None, np.ndarray]:
-    """(onset F of the sound's onsets against ``events`` (s), mean offset (s) of the matched
-    pairs or None, the sound's onset times) of a mono ``sound`` at ``rate`` Hz."""
-    onsets = onset_times(sound, rate)
-    return onset_f_measure(events, onsets), mean_offset(events, onsets), onsets
-
-
 def _plot(plan, sound: np.ndarray, rate: int, onsets: np.ndarray, colours: dict[str, str]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    events, timeline = plan.events, plan.timeline
-    t = np.arange(events.curve.size) / events.frame_rate
     strength, frame_rate = onset_curve(sound, rate)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 5.6), sharex=True, height_ratios=[3, 1.2])
-    shade_sources(top, timeline.segments, colours)
-    top.plot(t, events.curve / (events.curve.max() or 1.0), color="#2a9d8f", lw=0.9,
-             label="the video's events (impacts and cuts)")
-    top.plot(np.arange(strength.size) / frame_rate, -strength / (strength.max() or 1.0), color="#d1495b", lw=0.9,
-             label="the new sound's onset strength (downwards)")
-    top.legend(loc="upper right", fontsize=9, frameon=False)
-    top.set_title("The new sound under the video (background: sound source, as in the legend)", fontsize=11,
-                  loc="left")
-    top.set_ylim(-1.08, 1.12)
-    top.set_yticks([1, 0.5, 0, -0.5, -1], ["1", "0.5", "0", "0.5", "1"])
-    top.axhline(0, color="#999", lw=0.5)
-    top.set_ylabel("strength, 1 = its peak\n(video events up, sound onsets down)")
-    for x in events.cuts:
-        bottom.axvline(x, ymin=0.0, ymax=0.3, color="#1f5fbf", lw=1.2)
-    for x in events.impacts:
-        bottom.axvline(x, ymin=0.35, ymax=0.62, color="#2a9d8f", lw=1.0)
-    for x in onsets:
-        bottom.axvline(x, ymin=0.68, ymax=1.0, color="#d1495b", lw=0.8)
-    bottom.set_yticks([0.15, 0.48, 0.84], ["cuts", "motion impacts", "sound onsets"])
-    bottom.set_ylim(0, 1)
-    bottom.set_xlabel("video time (s)")
-    bottom.set_xlim(0, timeline.duration)
-    for ax in (top, bottom):
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return figure_png(fig)
+    return events_plot(plan.events, strength, frame_rate, onsets, duration=plan.timeline.duration,
+                       title="The new sound under the video (background: sound source, as in the legend)",
+                       sound="the new sound", onsets_label="sound onsets",
+                       shade=lambda ax: shade_sources(ax, plan.timeline.segments, colours))
 
 
 def write_soundtrack_report(plan, sound: np.ndarray, rate: int, path: Path, *, video: Path | None = None) -> Path:
