@@ -181,28 +181,31 @@ def test_cut_keeps_positional_fields_and_defaults_speed():
     assert cut.speed == 1.0 and replace(cut, speed=2.0).speed == 2.0
 
 
-def test_a_timeline_over_a_video_names_it_video_and_reads_older_files(tmp_path):
-    """A sound track's timeline runs over a video: its file says ``"video"``, not ``"song"``;
-    files written before, with the video under ``"song"``, still load (as over a song)."""
-    over_video = replace(_timeline(), song=Path("clip.mp4"), over="video")
-    path = over_video.save_json(tmp_path / "st.timeline.json")
+@pytest.mark.parametrize("over", ["video", "target"])
+def test_a_timeline_over_a_video_or_target_names_it_so_and_reads_older_files(tmp_path, over):
+    """A sound track's timeline runs over a video, a mosaic's over its target sound: the file
+    says ``"video"`` / ``"target"``, not ``"song"``; files written before, with either under
+    ``"song"``, still load (as over a song)."""
+    timeline = replace(_timeline(), song=Path("clip.mp4"), over=over)
+    path = timeline.save_json(tmp_path / "st.timeline.json")
     data = json.loads(path.read_text())
-    assert data["video"] == "clip.mp4" and "song" not in data
-    assert Timeline.load_json(path) == over_video
-    data["song"] = data.pop("video")  # as soundtrack wrote it before
+    assert data[over] == "clip.mp4" and "song" not in data
+    assert Timeline.load_json(path) == timeline
+    data["song"] = data.pop(over)  # as soundtrack and mosaic wrote it before
     (tmp_path / "old.json").write_text(json.dumps(data))
     old = Timeline.load_json(tmp_path / "old.json")
-    assert old.song == Path("clip.mp4") and old.over == "song" and old.segments == over_video.segments
-    assert "song" in _timeline().to_dict() and "video" not in _timeline().to_dict()  # make's stays "song"
-    with pytest.raises(ParameterError, match="over='picture' must be one of song, video"):
+    assert old.song == Path("clip.mp4") and old.over == "song" and old.segments == timeline.segments
+    assert "song" in _timeline().to_dict() and over not in _timeline().to_dict()  # make's stays "song"
+    with pytest.raises(ParameterError, match="over='picture' must be one of song, video, target"):
         replace(_timeline(), over="picture")
 
 
-def test_otio_of_a_timeline_over_a_video_names_its_track_video(tmp_path):
-    over_video = replace(_timeline(), song=Path("clip.mp4"), over="video")
-    path = over_video.save_otio(tmp_path / "st.otio")
+@pytest.mark.parametrize("over", ["video", "target"])
+def test_otio_of_a_timeline_over_a_video_or_target_names_its_track_so(tmp_path, over):
+    timeline = replace(_timeline(), song=Path("clip.mp4"), over=over)
+    path = timeline.save_otio(tmp_path / "st.otio")
     read = otio.adapters.read_from_file(str(path))
-    assert [t.name for t in read.audio_tracks()] == ["video"]
+    assert [t.name for t in read.audio_tracks()] == [over]
     back = Timeline.from_otio(read)
-    assert back.over == "video" and back.song == Path("clip.mp4").resolve()
+    assert back.over == over and back.song == Path("clip.mp4").resolve()
     assert Timeline.from_otio(_timeline().to_otio()).over == "song"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -41,6 +44,8 @@ def test_a_target_from_one_video_is_rebuilt_from_that_place(material, tmp_path):
     made = make_mosaic(target, videos, _configs(), MosaicConfig(), Run(tmp_path / "cache"), output=tmp_path / "m.mp4")
     assert made.video.is_file() and made.timeline_json.is_file() and made.otio.is_file()
     assert not list(tmp_path.glob("*.tmp*"))
+    written = json.loads(made.timeline_json.read_text())
+    assert Path(written["target"]) == Path(target) and "song" not in written  # the mosaic's own key
     t = np.arange(0, SECONDS, 0.01)
     right = 0
     for cut in made.timeline.segments:

@@ -7,9 +7,10 @@ JSON (see DESIGN.md)::
                    "song_start": 0.0, "song_end": 2.7, "score": 0.81, "speed": 1.0}]}
 
 A sound track made for a video (``videothat soundtrack``) is a timeline over the video, not a
-song: its file names the video under ``"video"`` instead of ``"song"`` (:attr:`Timeline.over`;
-the segment keys stay ``song_start``/``song_end``: times on what the timeline runs over).
-Files written before that, with the video under ``"song"``, load as timelines over a song.
+song: its file names the video under ``"video"`` instead of ``"song"``; a mosaic's names its
+target sound under ``"target"`` (:attr:`Timeline.over`; the segment keys stay
+``song_start``/``song_end``: times on what the timeline runs over). Files written before
+that, with either under ``"song"``, load as timelines over a song.
 
 Segments are ordered by ``song_start`` and tile ``[0, duration]`` without gaps or
 overlaps; times are seconds. A segment plays its source at ``speed`` (1 = as recorded;
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 FORMAT_VERSION = 1
-OVER = ("song", "video")  # what a timeline runs over: the key its file names that file under
+OVER = ("song", "video", "target")  # what a timeline runs over: the key its file names that file under
 TOLERANCE_S = 1e-6  # seconds two touching segments may differ by
 SPAN_TOLERANCE_S = 1e-3  # seconds of song time by which a source span may miss speed * song span
 
@@ -76,8 +77,9 @@ class Cut:
 @dataclass
 class Timeline:
     """The cuts of a music video over a song of ``duration`` seconds. ``over``: what ``song``
-    is, and the key the JSON names it under: ``"song"`` (the sound the pictures are cut to:
-    make, mosaic) or ``"video"`` (the video sounds are laid under: soundtrack)."""
+    is, and the key the JSON names it under: ``"song"`` (the song the pictures are cut to:
+    make), ``"target"`` (the sound a mosaic rebuilds) or ``"video"`` (the video sounds are laid
+    under: soundtrack)."""
 
     song: Path
     duration: float
@@ -124,7 +126,7 @@ class Timeline:
                         float(s["song_start"]), float(s["song_end"]), float(s.get("score", 0.0)),
                         float(s.get("speed", 1.0)))
                     for s in data["segments"]]
-            over = "song" if "song" in data or "video" not in data else "video"  # older soundtracks: "song"
+            over = next((k for k in OVER if k in data), "song")  # older soundtracks and mosaics: "song"
             return cls(Path(data[over]), float(data["duration"]), cuts, over).validate()
         except (KeyError, TypeError, ValueError) as exc:
             raise TimelineError(f"not a VideoThat timeline ({exc!r})") from exc
@@ -200,7 +202,7 @@ class Timeline:
             raise TimelineError(f"OTIO timeline {timeline.name!r} has no video track")
         cuts = [_cut_from_otio(clip, videos[0].range_of_child_at_index(i))
                 for i, clip in enumerate(videos[0]) if isinstance(clip, otio.schema.Clip)]
-        over = "video" if audios and audios[0].name == "video" else "song"
+        over = audios[0].name if audios and audios[0].name in OVER else "song"
         if audios and len(audios[0]):
             song, duration = _otio_path(audios[0][0]), audios[0].duration()
         else:

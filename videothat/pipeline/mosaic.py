@@ -250,7 +250,7 @@ def _plan(goal: UnitTable, table: UnitTable, chosen: np.ndarray, costs: np.ndarr
         source_start = source_frame[a] / frame_rate
         cuts.append(Cut(sources[owner[a]].path, source_start, source_start + song_end - song_start, song_start,
                         song_end, -float(costs[a:b].mean())))
-    timeline = Timeline(target.path, target.duration, cuts).validate()
+    timeline = Timeline(target.path, target.duration, cuts, over="target").validate()
     return MosaicPlan(timeline, ends - begins, np.array([c.duration for c in cuts]), float(costs.mean()), failures)
 
 
