@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
+# One torch (OpenMP) thread per test process, and in the CLI subprocesses the tests start,
+# unless OMP_NUM_THREADS says otherwise: the tests' tensors are small, and a second thread
+# mostly spun waiting (on 2 shared cores the fast set took 262 s of CPU with 2 threads,
+# 126 s with 1); pytest-xdist runs one test process per core instead (addopts in pyproject.toml).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/mediagen.py
 
