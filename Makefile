@@ -20,10 +20,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)  # the slow set: Ray, Hydra multirun, training loops, the demo, the wheel install
-	$(BIN)/python -m pytest -m "slow and not gpu"
+	$(BIN)/python -m pytest -m "slow and not gpu" -n 0
 
 test-all: $(STAMP)  # both sets (and GPU tests where CUDA is present)
-	$(BIN)/python -m pytest -m "not gpu or gpu"
+	$(BIN)/python -m pytest -m "not gpu or gpu" -n 0
 
 demo: $(STAMP)  # the main job on built-in material: writes videothat_demo.mp4 (+ .timeline.json, .otio)
 	$(BIN)/videothat demo -o videothat_demo.mp4

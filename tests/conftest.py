@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
+# Under pytest-xdist (the fast set: -n 2 in pyproject.toml's addopts) one OpenMP thread per
+# test process, in torch and in the CLI subprocesses the tests start, unless
+# OMP_NUM_THREADS says otherwise: the processes fill the cores, and the tests' tensors are
+# small, so a second thread mostly spun waiting (on 2 busy cores the fast set took 262 s of
+# CPU with 2 threads, 126 s with 1). A run in one process (-n 0, the slow set) keeps
+# torch's default: its larger work (FAISS training, renders) uses the threads.
+WORKERS = os.environ.get("PYTEST_XDIST_WORKER") is not None
+if WORKERS:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+if WORKERS:
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/mediagen.py
 

@@ -168,13 +168,17 @@ def frame_chunks(video: VideoFrames, height: int, *, device: torch.device | str 
     if chunk_frames < 2:
         raise ParameterError(f"chunk_frames={chunk_frames} must be >= 2")
     width = max(16, round(video.width * height / max(video.height, 1) / 2) * 2)
-    a = 0
+    a, last = 0, None
     while a == 0 or a < video.count - 1:
         b = min(a + chunk_frames, video.count)
-        yield a, video.get(np.arange(a, b), height=height, width=width).to(device)
+        # the shared frame is kept, not decoded again: reading backwards makes the decoder
+        # seek to a keyframe and decode forward, once per chunk
+        new = video.get(np.arange(a if last is None else a + 1, b), height=height, width=width).to(device)
+        frames = new if last is None else torch.cat([last, new])
+        yield a, frames
         if b >= video.count:
             return
-        a = b - 1
+        a, last = b - 1, frames[-1:]
 
 
 def file_impacts(video: VideoFrames, config: MotionConfig, *, device: torch.device | str = "cpu",
