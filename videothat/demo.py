@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from videothat.core.errors import CorruptMediaError
 from videothat.core.timeline import Timeline
 
 SONG = "rock_war_of_freedom_30s.ogg"
@@ -59,7 +60,8 @@ def placed_seconds(timeline: Timeline, material: DemoMaterial, *, tolerance: flo
         source = cut.source_time(t[on])
         for p in material.pieces.get(Path(cut.source).name, []):
             inside = (source >= p.video_start) & (source < p.video_start + p.song_end - p.song_start)
-            placed[np.flatnonzero(on)[inside & (np.abs(p.song_start + source - p.video_start - t[on]) < tolerance)]] = True
+            right = inside & (np.abs(p.song_start + source - p.video_start - t[on]) < tolerance)
+            placed[np.flatnonzero(on)[right]] = True
     return float(placed.sum() * 0.01)
 
 
@@ -134,7 +136,8 @@ def plan_pieces(rng: np.random.Generator, duration: float, n_videos: int, onsets
             length = int(frames[k + 1] - frames[k])
             name = max((c for c in CLIPS if c != previous and left[c] >= length), key=lambda c: left[c], default=None)
             if name is None:
-                raise RuntimeError(f"the shipped demo clips hold too little footage for a {length / FPS:.2f} s shot")
+                raise CorruptMediaError(f"the shipped demo clips hold too little footage for a "
+                                        f"{length / FPS:.2f} s shot; reinstall VideoThat")
             pieces.append(Piece(name, used[name] / FPS, at / FPS, int(frames[k]) / FPS, int(frames[k + 1]) / FPS))
             used[name], left[name], at, previous = used[name] + length, left[name] - length, at + length, name
         layout.append(pieces)
@@ -178,7 +181,8 @@ def clip_frames(name: str, first: int, count: int):
             if i >= first:
                 yield frame
     if i < first + count - 1:
-        raise RuntimeError(f"{data_file(name)}: has {i + 1} frames, the demo needs {first + count}")
+        raise CorruptMediaError(f"{data_file(name)}: has {i + 1} frames, the demo needs {first + count}; "
+                                "reinstall VideoThat")
 
 
 def _clip_seconds(name: str) -> float:
