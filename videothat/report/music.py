@@ -30,14 +30,9 @@ def score_note(sound_weight: float, *, has_sound: bool) -> str:
 
 
 def _score_card(best, sound_weight: float) -> tuple[str, str, str]:
-    """The chosen song's score, its parts and its scale in words."""
-    if best.sound is None:
-        return ("score", f"{best.score:.3f}", "how the song's onsets, from its offset, follow the video's cuts and "
-                "motion impacts: their correlation, -1 to 1 (1: in step, 0: unrelated)")
-    return ("score", f"{best.score:.3f}", f"pictures {best.pictures:.3f} + {sound_weight:g} × sound "
-            f"{best.sound:.3f}: how the song's onsets, from its offset, follow the video's cuts and impacts, and "
-            f"its own sound (correlations, each -1 to 1; 1: in step, 0: unrelated), so -{1 + sound_weight:g} to "
-            f"{1 + sound_weight:g}")
+    """The chosen song's score, its parts (pictures, sound) and its scale in words."""
+    parts = "" if best.sound is None else f"pictures {best.pictures:.3f} + {sound_weight:g} × sound {best.sound:.3f}: "
+    return "score", f"{best.score:.3f}", parts + score_note(sound_weight, has_sound=best.sound is not None)
 
 
 def _figures(ranking, sound: np.ndarray, rate: int, sound_weight: float) -> tuple[list[tuple[str, str, str]],
