@@ -4,6 +4,7 @@ search that finds at which speed each shot plays."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,78 @@ def test_retimed_prefix_scores_match_the_kernel():
         n = int(bank.lengths[row])
         pre = prefix_scores(bank, song, 20, max_frames=n, frame_rate=FR, config=SCORE)
         assert torch.allclose(pre[row, 0, n - 1], full[row, 20], rtol=1e-4, atol=1e-5)
+
+
+def test_speeds_within_one_percent_of_one_are_one():
+    grid = speed_grid(0.85, 1.2, 0.005)
+    assert 1.0 in grid
+    assert all(s == 1.0 or abs(np.log(s)) >= np.log(1.01) - 1e-12 for s in grid)
+    assert min(s for s in grid if s > 1) < 1.011 and max(s for s in grid if s < 1) > 0.989
+
+
+def _pieces(rng: np.random.Generator, song: np.ndarray, speed: float, n: int, seconds: float) -> list[np.ndarray]:
+    """``n`` pieces of ``song`` of ``seconds`` song time each, recorded at ``speed``."""
+    t = np.arange(len(song))
+    out = []
+    for _ in range(n):
+        a = int(rng.integers(0, len(song) - round((seconds + 1) * FR)))
+        frames = round(seconds * FR * speed)
+        out.append(np.interp(a + np.arange(frames) / speed, t, song).astype(np.float32))
+    return out
+
+
+def test_retiming_pays_for_shots_at_another_tempo_and_not_for_unrelated_ones():
+    """best_speeds' gain over speed 1: large for pieces of the song recorded at 90 % or
+    115 % tempo, small for footage unrelated to the song (its best of many speeds beats
+    speed 1 only by chance) and for pieces at the song's own tempo."""
+    from videothat.match.correlate import best_speeds
+
+    rng = np.random.default_rng(4)
+    song = novelty_like(rng, round(40 * FR))
+    other = _pieces(rng, song, 0.9, 4, 4.0) + _pieces(rng, song, 1.15, 4, 4.0)
+    same = _pieces(rng, song, 1.0, 4, 4.0)
+    unrelated = [novelty_like(rng, round(4 * FR)) for _ in range(8)]
+    curves = [torch.from_numpy(c) for c in other + same + unrelated]
+    grid = speed_grid(0.85, 1.2, 0.005)
+    fit = best_speeds(curves, grid, prepare_song(torch.from_numpy(song), SCORE), frame_rate=FR, config=SCORE,
+                      max_frames=round(8 * FR), min_frames=round(1 * FR))
+    margin = SearchConfig().speed_margin
+    gain = fit.gain.numpy()
+    assert np.all(gain[:8] >= 2 * margin), gain[:8]
+    found = np.array(grid)[fit.best.numpy()[:8]]
+    assert np.allclose(found, [0.9] * 4 + [1.15] * 4, rtol=0.011)
+    assert np.all(np.abs(gain[8:12]) < 1e-6) and np.all(np.array(grid)[fit.best.numpy()[8:12]] == 1.0)
+    assert gain[12:].max() < gain[:8].min() and np.median(gain[12:]) < margin, gain
+
+
+def test_shots_that_do_not_pay_for_retiming_play_at_speed_one():
+    """shot_speeds gives non-paying shots 1 in every column, the search leaves those
+    repeated rows out, and with no paying shot the search runs at speed 1 alone; the
+    timeline plays only the retimed pieces at another speed."""
+    from videothat.core.records import Shot
+    from videothat.match.assemble import Material, place_shots, repeated_speeds, shot_speeds
+    from videothat.match.config import MatchConfig
+
+    rng = np.random.default_rng(8)
+    song = novelty_like(rng, round(15 * FR))
+    t = np.arange(len(song))
+    bounds = np.linspace(0, len(song), 6).round().astype(int)
+    true = [1.0, 0.9, 1.0, 1.15, 1.0]
+    pieces = [np.interp(a + np.arange(round((b - a - 1) * r) + 1) / r, t, song).astype(np.float32)
+              for (a, b), r in zip(zip(bounds[:-1], bounds[1:], strict=True), true, strict=True)]
+    config = MatchConfig(search=SearchConfig(min_length=1.0, max_length=4.0))
+    song_t = prepare_song(torch.from_numpy(song), config.score)
+    curves = [torch.from_numpy(c) for c in pieces]
+    variants = shot_speeds(curves, song_t, FR, config)
+    for speeds in variants:
+        assert torch.all(speeds[[0, 2, 4]] == 1.0) and torch.all((speeds[[1, 3]] != 1.0).any(dim=1))
+        off = repeated_speeds(speeds).view(speeds.shape)
+        assert torch.all(off[[0, 2, 4]].sum(dim=1) == speeds.shape[1] - 1) and not off[:, 0].any()
+    same_tempo = shot_speeds([curves[i] for i in (0, 2, 4)], song_t, FR, config)
+    assert len(same_tempo) == 1 and same_tempo[0].shape[1] == 1
+    shots = [Shot(Path(f"v{i}.mp4"), 0.0, len(c) / FR, 25.0) for i, c in enumerate(pieces)]
+    placements = place_shots(song, None, len(song) / FR, Material(shots, pieces, None), config, fr=FR,
+                             device="cpu", progress=None, edge_frames=0)
+    assert [p.shot for p in placements] == [0, 1, 2, 3, 4]
+    assert [p.speed for p in placements][::2] == [1.0, 1.0, 1.0]
+    assert abs(placements[1].speed - 0.9) < 0.011 and abs(placements[3].speed - 1.15) < 0.011

@@ -195,7 +195,8 @@ def place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration
         part = None if progress is None else _part(progress, k, len(variants))
         found = search(bank, song_t, frame_rate=fr, score=config.score, config=knobs,
                        onsets=torch.from_numpy(snaps), shot_seconds=seconds.flatten().tolist(), duration=duration,
-                       progress=part, speeds=speeds.shape[1], shortlist_speed=speeds.shape[1] // 2)
+                       progress=part, speeds=speeds.shape[1], shortlist_speed=speeds.shape[1] // 2,
+                       rows_off=repeated_speeds(speeds).to(bank.device) if speeds.shape[1] > 1 else None)
         value = sum(p.score * (p.end_time - p.start_time) for p in found)
         if value > best_value:
             best, best_value = [_source_placement(p, speeds) for p in found], value
@@ -289,20 +290,27 @@ def _gaps(placements: Sequence[Placement], t: int) -> list[tuple[int, int]]:
 def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: float, config: MatchConfig,
                 edge_frames: int = 0) -> list[torch.Tensor]:
     """The sets of speeds each shot may be searched at, each [shape=(S, R)]: 1 alone when the
-    speed range is 1..1; else the SPEEDS_PER_SHOT speeds of the grid around the one at which
-    the shot fits the song best (:func:`~videothat.match.correlate.best_speeds`), and the
-    same with 1 among them (:func:`with_recorded_speed`). A shot keeps its tempo along its
-    segment, so the search weighs a few speeds per shot, not all; the estimate can be fooled
-    by a repeat (then the recorded speed is right) and speed 1 can fool the search (then it
-    is wrong), so both sets are searched and the objective picks (see :func:`place_shots`).
+    speed range is 1..1 or no shot pays for retiming; else the SPEEDS_PER_SHOT speeds of the
+    grid around the one at which the shot fits the song best
+    (:func:`~videothat.match.correlate.best_speeds`), and the same with 1 among them
+    (:func:`with_recorded_speed`). A shot keeps its tempo along its segment, so the search
+    weighs a few speeds per shot, not all; the estimate can be fooled by a repeat (then the
+    recorded speed is right) and speed 1 can fool the search (then it is wrong), so both sets
+    are searched and the objective picks (see :func:`place_shots`).
+
+    Retiming must pay: a shot whose best fit beats its best at speed 1 by less than
+    ``match.speed_margin`` (a correlation) has 1 in every column (the search scores the
+    repeats once). Over many speeds some fit of unrelated footage beats speed 1 by chance;
+    a shot recorded at another tempo drifts off the song within a second at speed 1.
 
     Finding the best speed scores every shot at every 6th speed of the grid, then at the 7
     around its best, at every offset; past PREPASS_ROWS (shot, speed) rows only the range's
     ends and 1 are tried, so large archives get coarse speeds in bounded time."""
     knobs = config.search
     grid = speed_grid(knobs.speed_min, knobs.speed_max, knobs.speed_step)
+    recorded_only = [torch.ones(len(curves), 1, dtype=torch.float64)]
     if len(grid) == 1:
-        return [torch.ones(len(curves), 1, dtype=torch.float64)]
+        return recorded_only
     coarse = SPEED_COARSE
     if len(curves) * (len(grid) // coarse + 2 + coarse) > PREPASS_ROWS:  # rows the coarse-to-fine search scores
         log.info("speeds: %d shots, only %.2f, 1 and %.2f tried (at most %d shot x speed rows)", len(curves),
@@ -310,11 +318,25 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
         grid, coarse = [grid[0], 1.0, grid[-1]], 1
     max_f = max(1, round(knobs.max_length * frame_rate))
     min_f = max(1, round(knobs.min_length * frame_rate))
-    best = best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
-                       min_frames=min_f, edge_frames=edge_frames, coarse=coarse)
-    estimate = speed_window(grid, best, SPEEDS_PER_SHOT)
-    recorded = with_recorded_speed(speed_window(grid, best, SPEEDS_PER_SHOT + 1))
+    fit = best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
+                      min_frames=min_f, edge_frames=edge_frames, coarse=coarse)
+    pays = fit.gain >= knobs.speed_margin
+    log.info("speeds: %d of %d shots fit the song better by %.2f or more at another speed", int(pays.sum()),
+             len(curves), knobs.speed_margin)
+    if not bool(pays.any()):
+        return recorded_only
+    estimate = speed_window(grid, fit.best, SPEEDS_PER_SHOT)
+    recorded = with_recorded_speed(speed_window(grid, fit.best, SPEEDS_PER_SHOT + 1))
+    estimate[~pays], recorded[~pays] = 1.0, 1.0
     return [estimate] if torch.equal(estimate, recorded) else [estimate, recorded]
+
+
+def repeated_speeds(speeds: torch.Tensor) -> torch.Tensor:
+    """Which bank rows repeat a speed of their shot already in the bank ([shape=(S, R)]
+    ascending speeds -> [shape=(S * R,)] bool): the search leaves them out."""
+    repeat = torch.zeros_like(speeds, dtype=torch.bool)
+    repeat[:, 1:] = speeds[:, 1:] == speeds[:, :-1]
+    return repeat.flatten()
 
 
 def with_recorded_speed(speeds: torch.Tensor) -> torch.Tensor:

@@ -115,10 +115,14 @@ def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.de
     return replace(bank, chroma=_running_chroma(_pad_chroma(chroma, padded.shape[1], device)))
 
 
+SPEED_UNITY = 0.01  # speeds within 1 % of 1 (either way, in log) are 1: no visible change, only drift at cuts
+
+
 def speed_grid(speed_min: float, speed_max: float, step: float) -> list[float]:
     """Playback speeds from ``speed_min`` to ``speed_max``: 1 and its multiples by
     ``(1 + step) ** k`` in both directions, the range's ends included (an end nearer than
-    half a step to the grid's last speed takes its place). Ascending."""
+    half a step to the grid's last speed takes its place), less the speeds within
+    SPEED_UNITY of 1 (other than 1). Ascending."""
     down = math.floor(math.log(1.0 / speed_min) / math.log1p(step) + 1e-9)
     up = math.floor(math.log(speed_max) / math.log1p(step) + 1e-9)
     speeds = [(1 + step) ** k for k in range(-down, up + 1)]
@@ -129,7 +133,7 @@ def speed_grid(speed_min: float, speed_max: float, step: float) -> list[float]:
     if speed_max > speeds[-1] + 1e-9:
         keep = speed_max / speeds[-1] > half or speeds[-1] == 1.0
         speeds = [*speeds, speed_max] if keep else [*speeds[:-1], speed_max]
-    return speeds
+    return [s for s in speeds if s == 1.0 or abs(math.log(s)) >= math.log1p(SPEED_UNITY) - 1e-12]
 
 
 def retimed_bank(curves: Sequence[Tensor], speeds: Sequence[float] | Tensor, config: ScoreConfig, *,
@@ -190,44 +194,68 @@ def speed_window(speeds: Sequence[float], best: Tensor, keep: int) -> Tensor:
     return grid[low[:, None] + torch.arange(keep)]
 
 
+@dataclass(frozen=True)
+class SpeedFit:
+    """Each shot's best speed and what it gains over speed 1."""
+
+    best: Tensor  # [S] int64 index into the grid of the speed the shot fits best at
+    gain: Tensor  # [S] float64: the shot's best correlation at that speed less its best at speed 1
+
+
 def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCurve, *, frame_rate: float,
                 config: ScoreConfig, max_frames: int, min_frames: int, edge_frames: int = 0,
-                coarse: int = 6, max_rows: int = 4096) -> Tensor:
-    """Index into ``speeds`` (an ascending grid) of the speed at which each shot fits the song
+                coarse: int = 6, max_rows: int = 4096) -> SpeedFit:
+    """The speed of ``speeds`` (an ascending grid holding 1) at which each shot fits the song
     best (its best score at any offset, the shot cut to ``max_frames``): a shot recorded at
     another tempo plays at the speed that brings it back to the song's. Coarse to fine: every
-    ``coarse``-th speed of the grid first, then every speed within half a coarse step of each
-    shot's best coarse one. Shots are scored in chunks of about ``max_rows`` (shot, speed)
-    rows (memory).
+    ``coarse``-th speed of the grid and 1 first, then every speed within half a coarse step of
+    each shot's best coarse one. Shots are scored in chunks of about ``max_rows`` (shot,
+    speed) rows (memory).
 
-    Returns [shape=(S,)] int64 grid indices.
+    ``gain``: the fit of the best placement at the best speed less that of the best at
+    speed 1, both as correlations (the window score divided by ``overlap_s ** (1 - power)``;
+    with ``normalize="none"``, relative to the speed-1 score's size), so a margin on it
+    means the same for short and long shots.
     """
     grid = torch.tensor(list(speeds), dtype=torch.float64)
-    steps = sorted({*range(0, len(grid), coarse), len(grid) - 1})
-    first = _best_rows(curves, grid[steps].expand(len(curves), -1), song, frame_rate, config, max_frames,
-                       min_frames, edge_frames, max_rows)
+    one = int(torch.argmin((grid - 1.0).abs()))
+    steps = sorted({*range(0, len(grid), coarse), len(grid) - 1, one})
+    first, fit = _best_rows(curves, grid[steps].expand(len(curves), -1), song, frame_rate, config, max_frames,
+                            min_frames, edge_frames, max_rows)
+    at_one = fit[:, steps.index(one)]
     best = torch.tensor(steps)[first]  # [S] grid index of each shot's best coarse speed
+    best_fit = fit.gather(1, first[:, None])[:, 0]
     reach = coarse // 2
     if reach > 0:
         near = (best[:, None] + torch.arange(-reach, reach + 1)).clamp(0, len(grid) - 1)  # [S, 2 reach + 1]
-        best = near.gather(1, _best_rows(curves, grid[near], song, frame_rate, config, max_frames, min_frames,
-                                         edge_frames, max_rows)[:, None])[:, 0]
-    return best
+        pick, fine = _best_rows(curves, grid[near], song, frame_rate, config, max_frames, min_frames, edge_frames,
+                                max_rows)
+        best, best_fit = near.gather(1, pick[:, None])[:, 0], fine.gather(1, pick[:, None])[:, 0]
+    gain = best_fit - at_one
+    if config.normalize == "none":
+        gain = gain / at_one.abs().clamp(min=1e-12)
+    return SpeedFit(best, torch.where(torch.isfinite(gain), gain, 0.0))
 
 
 def _best_rows(curves: Sequence[Tensor], rates: Tensor, song: SongCurve, frame_rate: float, config: ScoreConfig,
-               max_frames: int, min_frames: int, edge_frames: int, max_rows: int) -> Tensor:
+               max_frames: int, min_frames: int, edge_frames: int, max_rows: int) -> tuple[Tensor, Tensor]:
     """For each shot, the index r of its speeds ``rates[s]`` ([shape=(S, R)]) at which it
-    scores best at any song offset. [shape=(S,)] int64 on the CPU"""
+    scores best at any song offset ([shape=(S,)] int64), and the fit of that best placement
+    at every speed ([shape=(S, R)] float64: a correlation in window mode, see
+    :func:`best_speeds`), on the CPU."""
     chunk = max(1, max_rows // rates.shape[1])
-    best = []
+    scores, fits = [], []
     for s0 in range(0, len(curves), chunk):  # chunks of shots bound the retimed bank's memory
         bank = retimed_bank(curves[s0 : s0 + chunk], rates[s0 : s0 + chunk], config, device=song.curve.device,
                             edge_frames=edge_frames)
-        scores, _, _ = best_offsets(bank, song, frame_rate=frame_rate, config=config, max_frames=max_frames,
-                                    min_frames=min_frames)
-        best.append(scores.view(-1, rates.shape[1]).argmax(dim=1).cpu())
-    return torch.cat(best)
+        best, _, lengths = best_offsets(bank, song, frame_rate=frame_rate, config=config, max_frames=max_frames,
+                                        min_frames=min_frames)
+        fit = best
+        if config.normalize == "window":  # score = correlation x overlap_s ** (1 - power)
+            fit = best / (lengths.clamp(min=1).to(torch.float32) / frame_rate).pow(1.0 - config.power)
+        scores.append(best.view(-1, rates.shape[1]).cpu())
+        fits.append(fit.double().view(-1, rates.shape[1]).cpu())
+    return torch.cat(scores).argmax(dim=1), torch.cat(fits)
 
 
 def _pad(curves: Sequence[Tensor], device: torch.device | str) -> tuple[Tensor, Tensor]:

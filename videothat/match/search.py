@@ -102,6 +102,7 @@ class _Context:
     max_f: int
     shortlist: Tensor | None  # [T, N] candidate shots per song frame, None = every shot
     progress: Callable[[float], None] | None  # told the fraction of the song searched
+    rows_off: Tensor | None = None  # [S] bool bank rows never placed (None: all are used)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def search(
     progress: Callable[[float], None] | None = None,
     speeds: int = 1,
     shortlist_speed: int = 0,
+    rows_off: Tensor | None = None,
 ) -> list[Placement]:
     """Cover the song curve (T frames) with shots from ``bank``; placements in song order.
 
@@ -132,7 +134,8 @@ def search(
     row ``s * speeds + r`` is shot ``s`` at its r-th playback speed); a shot is used at
     most once whatever its speed, and placements name bank rows. ``shortlist_speed``:
     the speed index whose rows rank shots for the shortlist (every speed of a listed shot
-    is then scored);
+    is then scored); ``rows_off`` [shape=(len(bank),)] bool: rows never placed (a speed a
+    shot already has in another row);
     ``onsets``: song frames (int64; onsets or beats) that segment ends may snap to;
     ``shot_seconds``: exact durations of the bank rows (default: curve lengths / frame_rate);
     ``duration``: exact song duration in seconds (default: T / frame_rate);
@@ -145,7 +148,7 @@ def search(
     if speeds < 1 or len(bank) % speeds:
         raise ValueError(f"speeds={speeds} must divide the bank's {len(bank)} rows")
     ctx = _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress, speeds,
-                   shortlist_speed)
+                   shortlist_speed, rows_off)
     _check_material(ctx)
     used = None if config.reuse else np.zeros(len(bank) // speeds, dtype=bool)
     whole = _Range(0, len(song), 0.0, ctx.duration)
@@ -157,7 +160,7 @@ def search(
 
 
 def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, duration, progress, speeds,
-             shortlist_speed) -> _Context:
+             shortlist_speed, rows_off=None) -> _Context:
     t = len(song)
     is_onset = torch.zeros(t + 1, dtype=torch.bool, device=bank.device)
     if onsets is not None and config.snap != "none":
@@ -192,7 +195,7 @@ def _context(bank, song, frame_rate, score, config, onsets, shot_seconds, durati
                     bank.lengths.cpu().numpy(), np.asarray(shot_seconds, dtype=np.float64),
                     zobrist[owners], owners, speeds,
                     t / frame_rate if duration is None else float(duration), min_f, max_f, candidates,
-                    progress)
+                    progress, rows_off)
 
 
 def _check_material(ctx: _Context) -> None:
@@ -393,14 +396,18 @@ def _frame_then_best(frame: Tensor, score: Tensor) -> Tensor:
 def _shots_at(ctx: _Context, pos: Tensor) -> Tensor:
     """The bank rows scored at each song frame of ``pos`` [shape=(P,)]: every row, or every
     speed of the frame's shortlisted shots, in increasing order, rows of a shot listed
-    twice set to -1. [shape=(P, N)] int64"""
+    twice (and ``rows_off``) set to -1. [shape=(P, N)] int64"""
     if ctx.shortlist is None:
-        return torch.arange(len(ctx.bank), device=pos.device).expand(len(pos), -1)
-    listed = ctx.shortlist[pos].sort(dim=1).values
-    repeat = torch.zeros_like(listed, dtype=torch.bool)
-    repeat[:, 1:] = listed[:, 1:] == listed[:, :-1]
-    rows = listed[:, :, None] * ctx.speeds + torch.arange(ctx.speeds, device=pos.device)  # [P, N, R]
-    return torch.where(repeat[:, :, None], -1, rows).flatten(1)
+        rows = torch.arange(len(ctx.bank), device=pos.device).expand(len(pos), -1)
+    else:
+        listed = ctx.shortlist[pos].sort(dim=1).values
+        repeat = torch.zeros_like(listed, dtype=torch.bool)
+        repeat[:, 1:] = listed[:, 1:] == listed[:, :-1]
+        rows = listed[:, :, None] * ctx.speeds + torch.arange(ctx.speeds, device=pos.device)  # [P, N, R]
+        rows = torch.where(repeat[:, :, None], -1, rows).flatten(1)
+    if ctx.rows_off is None:
+        return rows
+    return torch.where(ctx.rows_off[rows.clamp(min=0)], -1, rows)
 
 
 def _expand(ctx: _Context, nodes: Hypotheses, ids: np.ndarray, used_bits: np.ndarray | None,
