@@ -1,14 +1,13 @@
 """Can the matcher put a song's own shots back where they came from, on any music?
 
-    python scripts/eval_reconstruct.py CORPUS_DIR [--split tune|heldout|all] [--layouts 1]
-        [--seconds 60] [--beams 1 16] [--json OUT.json] [--limit N] [--set search.KEY=VALUE ...]
+    python scripts/eval_reconstruct.py CORPUS_DIR [--split tune|validation|test|all] [--limit N]
+        [--layouts 1] [--seconds 60] [--beams 1 16] [--json OUT.json] [--set search.KEY=VALUE ...]
 
-Tasks come from every track and pair the corpus holds: ``music/`` and ``pairs/`` of the
-development corpus (``bash scripts/build_corpus.sh CORPUS_DIR``) and, when present, ``eval/music/``
-and ``eval/pairs/`` (``bash scripts/make_eval_set.sh CORPUS_DIR``: the packages' other
-tracks and MIDI files). Each track is ``tune`` or ``heldout`` by a hash of its name (one
-in three held out): tune on ``--split tune`` only; ``heldout`` is for confirming, without
-changes, what was tuned.
+Tasks are the songs and rendition pairs of the development set (``bash scripts/build_corpus.sh
+CORPUS_DIR`` writes ``dev/manifest.csv``), each in the split of its source package
+(``eval_splits.py``): tune on ``--split tune``, choose between methods on ``validation``,
+run ``test`` once at the end. ``--split all`` runs tune and validation, never test.
+``--limit N`` draws at most N tasks per split and kind, spread over the packages.
 
 A reconstruction task (``song``) takes a track's first ``--seconds`` s, cuts them into
 10-15 shots of 1.5-6 s, spreads the shots shuffled over 4-6 generated videos (distinct
@@ -34,13 +33,13 @@ every method, e.g. ``--set search.speed_min=1 search.speed_max=1``):
   another timeline (``score``);
 * matcher wall time.
 
-Prints the per-task table and the means per split and kind; ``--json`` saves every row.
+Prints the per-task table and, per split and kind, the number of tasks and the means with
+their standard errors; ``--json`` saves every row.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import sys
@@ -50,13 +49,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from eval_splits import SPLITS, Task, chosen_splits, find_tasks, mean_se, pick
 
 SR = 22050
 FPS = 25
 TOLERANCE_S = 0.040
-HELDOUT_EVERY = 3  # one track in three (by name hash) is held out
-SILENT_DBFS = -50.0  # a second of the song quieter than this (RMS) is silent
-MAX_SILENT_SECONDS = 3  # tracks with more silent seconds in the excerpt are not used
+HELDOUT_EVERY = 3  # split_of: one track in three (by name hash) is held out (eval_mosaic, eval_soundtrack)
 TIME_MAP_AGREEMENT = 0.8  # a pair's time map holds if lag 0 correlates this well relative to the best lag
 REPEAT_SIMILARITY = 0.98  # repeat_accuracy: cosine of 1 s log-mel patches that counts as the same music
 
@@ -74,70 +72,26 @@ class Truth:
         return None
 
 
-@dataclass(frozen=True)
-class Task:
-    kind: str  # song | pair
-    name: str
-    split: str  # tune | heldout
-    song: Path  # the song (rendition A for pairs)
-    shots_from: Path  # the audio the shots are cut from
-    rate: float  # song seconds per second of shots_from
-
-
 def split_of(name: str) -> str:
-    """``heldout`` for one track name in HELDOUT_EVERY (a stable hash), else ``tune``."""
+    """``heldout`` for one track name in HELDOUT_EVERY (a stable hash), else ``tune``: the
+    older split by track that ``eval_mosaic.py`` and ``eval_soundtrack.py`` still use."""
     digest = int(hashlib.sha1(name.encode()).hexdigest(), 16)
     return "heldout" if digest % HELDOUT_EVERY == 0 else "tune"
 
 
-def find_tasks(corpus: Path, seconds: float) -> list[Task]:
-    """Every track long enough and every pair of the corpus (and its eval/ set)."""
-    import soundfile
-
-    def long_enough(path: Path) -> bool:
-        """At least ``seconds`` long, and sounding all along them: where a song is silent
-        every placement fits equally (score 0), so a silent stretch says nothing."""
-        if soundfile.info(str(path)).duration < seconds:
-            return False
-        audio, sr = soundfile.read(str(path), frames=int(seconds * soundfile.info(str(path)).samplerate),
-                                   dtype="float32", always_2d=True)
-        second = audio.mean(axis=1)[: int(seconds) * sr].reshape(int(seconds), sr)
-        quiet = 20 * np.log10(np.sqrt((second**2).mean(axis=1)) + 1e-9) < SILENT_DBFS
-        if quiet.sum() > MAX_SILENT_SECONDS:
-            print(f"note: {path.name} skipped: {int(quiet.sum())} s of its first {seconds:g} s are silent",
-                  file=sys.stderr)
-            return False
-        return True
-
-    tasks = []
-    for folder in (corpus / "music", corpus / "eval" / "music"):
-        for path in sorted(folder.glob("*.wav")):
-            if long_enough(path):
-                tasks.append(Task("song", path.stem, split_of(path.stem), path, path, 1.0))
-    for folder in (corpus / "pairs", corpus / "eval" / "pairs"):
-        if not (folder / "pairs.csv").is_file():
-            continue
-        with open(folder / "pairs.csv") as f:
-            for row in csv.DictReader(f):
-                a, b = folder / row["file_a"], folder / row["file_b"]
-                name, rate = Path(row["source_midi"]).stem, float(row["tempo_ratio_b_over_a"])
-                if long_enough(a) and time_map_holds(a, b, rate, seconds):
-                    tasks.append(Task("pair", name, split_of(name), a, b, rate))
-    return tasks
-
-
-def time_map_holds(a: Path, b: Path, rate: float, seconds: float) -> bool:
-    """Does rendition B follow A's timing by the pair's time map (t_b = t_a / rate)? The
-    novelty of A against B's resampled onto A's time, in thirds of the excerpt: each third
-    must line up at lag 0 (within a frame) at least TIME_MAP_AGREEMENT as well as at its
-    best lag within +-1 s. (A synthesizer's tempo
-    option can drift from the ratio it was given; such a pair's truth would be wrong.)"""
+def time_map_holds(task: Task) -> bool:
+    """Does rendition B follow A's timing by the pair's time map (song time = offset + rate
+    x B time)? The novelty of A against B's resampled onto A's time, in thirds of the
+    excerpt: each third must line up at lag 0 (within a frame) at least TIME_MAP_AGREEMENT as
+    well as at its best lag within +-1 s. (A synthesizer's tempo option can drift from the
+    ratio it was given; such a pair's truth would be wrong.)"""
     import librosa
 
-    ya = librosa.load(a, sr=SR, duration=seconds)[0]
-    yb = librosa.load(b, sr=SR, duration=seconds / rate + 2)[0]
+    rate, seconds = task.rate, task.seconds
+    ya = librosa.load(task.song, sr=SR, duration=seconds)[0]
+    yb = librosa.load(task.shots_from, sr=SR, duration=seconds / rate + 2)[0]
     ea, eb = librosa.onset.onset_strength(y=ya, sr=SR), librosa.onset.onset_strength(y=yb, sr=SR)
-    eb = np.interp(np.arange(len(ea)) / rate, np.arange(len(eb)), eb)
+    eb = np.interp((np.arange(len(ea)) - task.offset * SR / 512) / rate, np.arange(len(eb)), eb)
     third, reach = len(ea) // 3, round(SR / 512)
     for k in range(3):
         x = ea[k * third : (k + 1) * third] - ea[k * third : (k + 1) * third].mean()
@@ -147,7 +101,7 @@ def time_map_holds(a: Path, b: Path, rate: float, seconds: float) -> bool:
         best = lags[int(np.argmax(corr))]
         near = max(corr[reach - 1 : reach + 2])  # lags -1, 0, 1
         if near < TIME_MAP_AGREEMENT * max(corr):  # periodic music may line up a beat off nearly as well
-            print(f"note: pair {b.name} skipped: its {('first', 'second', 'last')[k]} third lines up with A "
+            print(f"note: pair {task.name} skipped: its {('first', 'second', 'last')[k]} third lines up with A "
                   f"{best * 512 / SR:+.2f} s off the time map", file=sys.stderr)
             return False
     return True
@@ -165,16 +119,18 @@ def shot_lengths(rng: np.random.Generator, total: float) -> list[float]:
 
 
 def build_case(work: Path, shots_audio: np.ndarray, rate: float, others: list[np.ndarray],
-               rng: np.random.Generator, seconds: float) -> dict[Path, Truth]:
+               rng: np.random.Generator, seconds: float, offset: float = 0.0) -> dict[Path, Truth]:
     """Write the source and distractor videos; return each video's truth.
 
-    ``shots_audio`` is the audio the shots are cut from, ``rate`` maps its time to song
-    time (1.0 when it is the song itself).
+    ``shots_audio`` is the audio the shots are cut from; its time ``t`` is song time
+    ``offset + rate t`` (rate 1, offset 0 when it is the song itself). The shots cover song
+    time from ``max(0, offset)`` to ``seconds``.
     """
     from videothat.media.synthetic import cut_video
 
-    lengths = shot_lengths(rng, seconds / rate)
-    starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+    first = max(0.0, -offset / rate)  # shots_from time at song time 0 (or 0)
+    lengths = shot_lengths(rng, (seconds - max(0.0, offset)) / rate)
+    starts = first + np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
     order = rng.permutation(len(lengths))
     groups = np.array_split(order, int(rng.integers(4, 7)))
     truths: dict[Path, Truth] = {}
@@ -185,7 +141,7 @@ def build_case(work: Path, shots_audio: np.ndarray, rate: float, others: list[np
             a, b = round(starts[i] * SR), round((starts[i] + lengths[i]) * SR)
             pieces.append(shots_audio[a:b])
             end = round((t + lengths[i]) * FPS) / FPS  # exact frame times: no drift at boundaries
-            spans.append((t, end, starts[i] * rate, rate))
+            spans.append((t, end, offset + starts[i] * rate, rate))
             t = end
         path = work / f"source{g}.mp4"
         cut_video(path, [s[0] for s in spans[1:]], t, fps=FPS, audio=np.concatenate(pieces)[None], sr=SR,
@@ -373,6 +329,7 @@ def run_task(task: Task, layout: int, song: np.ndarray, truths: dict[Path, Truth
             "true_value": true_value, "shot_recall": recall, "shot_precision": precision,
             "failure": "" if accuracy >= 0.98 else ("search" if true_value > value + 1e-6 else "score"),
             "speeds": sorted({round(c.speed, 3) for c in result.timeline.segments}),
+            "retimed": sum(abs(c.speed - 1.0) > 1e-9 for c in result.timeline.segments), "package": task.package,
         })
     return rows
 
@@ -380,12 +337,13 @@ def run_task(task: Task, layout: int, song: np.ndarray, truths: dict[Path, Truth
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("--split", default="all", choices=["tune", "heldout", "all"])
+    parser.add_argument("--split", default="tune", choices=[*SPLITS, "all"],
+                        help="tune (default), validation, test (once, at the end) or all (tune and validation)")
     parser.add_argument("--kinds", nargs="+", default=["song", "pair"], choices=["song", "pair"])
     parser.add_argument("--layouts", type=int, default=1, help="seeded layouts per track")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 16])
-    parser.add_argument("--limit", type=int, default=0, help="at most this many tasks (0 = all)")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many tasks per split and kind (0 = all)")
     parser.add_argument("--only", nargs="*", default=[], help="task names to run (substrings)")
     parser.add_argument("--json", type=Path, default=None, help="save every row here")
     parser.add_argument("--seed", type=int, default=0)
@@ -394,40 +352,36 @@ def main() -> int:
     args = parser.parse_args()
     args.overrides = dict(item.split("=", 1) for item in args.overrides)
     if not (args.corpus / "music").is_dir():
-        print(f"{args.corpus}: not a development corpus; build it with\n"
-              f"  bash scripts/build_corpus.sh {args.corpus}\n  bash scripts/make_eval_set.sh {args.corpus}",
+        print(f"{args.corpus}: not a development corpus; build it with\n  bash scripts/build_corpus.sh {args.corpus}",
               file=sys.stderr)
         return 2
-    if not (args.corpus / "eval").is_dir():
-        print(f"note: {args.corpus}/eval missing, only the corpus's own tracks are used "
-              f"(bash scripts/make_eval_set.sh {args.corpus} adds the rest)", file=sys.stderr)
     import av
 
     from videothat.media.audio import decode_audio
 
     av.logging.set_level(av.logging.PANIC)  # the encoders' statistics of every generated video
-    tasks = [t for t in find_tasks(args.corpus, args.seconds)
-             if t.kind in args.kinds and args.split in ("all", t.split)
+    splits = chosen_splits(args.split)
+    every = find_tasks(args.corpus, args.seconds)
+    tasks = [t for t in every if t.kind in args.kinds and t.split in splits
              and (not args.only or any(o in t.name for o in args.only))]
-    tasks = tasks[: args.limit or None]
-    songs = [t.song for t in find_tasks(args.corpus, args.seconds) if t.kind == "song"]
+    tasks = [t for t in pick(tasks, args.limit, args.seed) if t.kind == "song" or time_map_holds(t)]
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="videothat-eval-") as tmp:
         for k, task in enumerate(tasks):
             for layout in range(args.layouts):
                 rng = np.random.default_rng([args.seed, layout, int(hashlib.sha1(task.name.encode()).hexdigest()[:8], 16)])
-                song = decode_audio(task.song, SR)[: round(args.seconds * SR)]
+                song = decode_audio(task.song, SR)[: round(task.seconds * SR)]
                 shots_from = decode_audio(task.shots_from, SR)
-                pool = [p for p in songs if p != task.song]
-                others = [decode_audio(pool[i], SR) for i in rng.choice(len(pool), 3, replace=False)]
+                pool = [t.song for t in every if t.kind == "song" and t.split == task.split and t.song != task.song]
+                others = [decode_audio(pool[i], SR) for i in rng.choice(len(pool), min(3, len(pool)), replace=False)]
                 work = Path(tmp) / f"task{k}_{layout}"
                 work.mkdir()
-                truths = build_case(work, shots_from, task.rate, others, rng, args.seconds)
+                truths = build_case(work, shots_from, task.rate, others, rng, task.seconds, task.offset)
                 new = run_task(task, layout, song, truths, work, args)
                 rows += new
                 if new:
                     print(f"  [{k + 1}/{len(tasks)}] {task.kind} {task.name} ({task.split}) layout {layout}: "
-                      + ", ".join(f"beam {r['beam']}: {r['placement']:.3f}" for r in new), file=sys.stderr)
+                          + ", ".join(f"beam {r['beam']}: {r['placement']:.3f}" for r in new), file=sys.stderr)
     print_table(rows, args.beams)
     if args.json:
         args.json.write_text(json.dumps({"overrides": args.overrides, "rows": rows}, indent=1))
@@ -436,30 +390,31 @@ def main() -> int:
 
 
 def print_table(rows: list[dict], beams: list[int]) -> None:
-    print(f"\n{'task':<34} {'kind':<4} {'split':<7} {'rate':>4} {'beam':>4} {'place':>6} {'repeat':>6} {'onsetF':>6} {'truthF':>6} "
-          f"{'segs':>4} {'recall':>6} {'prec':>5} {'value found/true':>17} {'miss':>6} {'s':>6}")
+    print(f"\n{'task':<34} {'kind':<4} {'split':<10} {'rate':>4} {'beam':>4} {'place':>6} {'repeat':>6} {'onsetF':>6} "
+          f"{'truthF':>6} {'segs':>4} {'retimed':>7} {'recall':>6} {'prec':>5} {'value found/true':>17} {'miss':>6} "
+          f"{'s':>6}")
     for r in rows:
-        print(f"{r['task'][:34]:<34} {r['kind']:<4} {r['split']:<7} {r['rate']:>4.2f} {r['beam']:>4} "
-              f"{r['placement']:>6.3f} {r['placement_repeats']:>6.3f} {r['onset_f']:>6.3f} {r['onset_f_truth']:>6.3f} {r['segments']:>4} {r['shot_recall']:>6.3f} "
-              f"{r['shot_precision']:>5.2f} {r['value']:>8.1f}/{r['true_value']:<8.1f} {r['failure']:>6} "
-              f"{r['seconds']:>6.2f}")
-    print()
-    for split in ("tune", "heldout"):
+        print(f"{r['task'][:34]:<34} {r['kind']:<4} {r['split']:<10} {r['rate']:>4.2f} {r['beam']:>4} "
+              f"{r['placement']:>6.3f} {r['placement_repeats']:>6.3f} {r['onset_f']:>6.3f} {r['onset_f_truth']:>6.3f} "
+              f"{r['segments']:>4} {r['retimed']:>7} {r['shot_recall']:>6.3f} {r['shot_precision']:>5.2f} "
+              f"{r['value']:>8.1f}/{r['true_value']:<8.1f} {r['failure']:>6} {r['seconds']:>6.2f}")
+    print("\nmeans ± one standard error over tasks")
+    for split in SPLITS:
         for kind, label in (("song", "reconstruction"), ("pair", "rendition pairs")):
             for beam in beams:
                 sel = [r for r in rows if r["split"] == split and r["kind"] == kind and r["beam"] == beam]
                 if not sel:
                     continue
-                other_tempo = [r for r in sel if abs(r["rate"] - 1) > 1e-6]
+                other_tempo = [r for r in sel if abs(r["rate"] - 1) > 0.011]
                 extra = (f", at another tempo ({len(other_tempo)}): "
-                         f"{np.mean([r['placement'] for r in other_tempo]):.3f}") if other_tempo and kind == "pair" else ""
-                print(f"{split:<8} {label:<16} beam {beam:>2} ({len(sel):>2} tasks): placement "
-                      f"{np.mean([r['placement'] for r in sel]):.3f} (repeats counted "
-                      f"{np.mean([r['placement_repeats'] for r in sel]):.3f}), onset F {np.mean([r['onset_f'] for r in sel]):.3f} "
-                      f"(the truth's {np.mean([r['onset_f_truth'] for r in sel]):.3f}), "
-                      f"shot recall {np.mean([r['shot_recall'] for r in sel]):.3f}, misses "
-                      f"{sum(r['failure'] == 'search' for r in sel)} search / {sum(r['failure'] == 'score' for r in sel)} score"
-                      f"{extra}")
+                         f"{mean_se([r['placement'] for r in other_tempo])}") if other_tempo and kind == "pair" else ""
+                print(f"{split:<10} {label:<16} {'greedy' if beam == 1 else f'beam {beam}':<8} n={len(sel):<3} "
+                      f"placement {mean_se([r['placement'] for r in sel])} (repeats counted "
+                      f"{mean_se([r['placement_repeats'] for r in sel])}), onset F {mean_se([r['onset_f'] for r in sel])} "
+                      f"(the truth's {np.mean([r['onset_f_truth'] for r in sel]):.3f}), retimed "
+                      f"{sum(r['retimed'] for r in sel)} of {sum(r['segments'] for r in sel)} segments, misses "
+                      f"{sum(r['failure'] == 'search' for r in sel)} search / "
+                      f"{sum(r['failure'] == 'score' for r in sel)} score{extra}")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,16 @@
 """Does the music video look in sync? Free tasks: a song and footage unrelated to it.
 
-    python scripts/eval_sync.py CORPUS_DIR [--split tune|heldout|all] [--seconds 30]
+    python scripts/eval_sync.py CORPUS_DIR [--split tune|validation|test|all] [--seconds 30]
         [--limit N] [--excerpts 3] [--json OUT.json] [--seed 0] [--set KEY=VALUE ...]
 
-Each track of ``music/`` (and ``eval/music/`` when ``bash scripts/make_eval_set.sh CORPUS_DIR``
-made it) gives up to ``--excerpts`` tasks, its consecutive ``--seconds`` s excerpts that sound
-(silent stretches say nothing), each against the corpus's footage (``videos/real``,
-hand-held clips with their sound and silent street, tree and city footage, and
-``videos/synthetic``, generated pictures over excerpts of corpus songs; those cut from the
-task's own song are left out, so nothing is related to it). Tracks are ``tune`` or
-``heldout`` by a hash of their name (one in three held out, as in ``eval_reconstruct.py``):
-look only at ``tune`` while changing anything; ``heldout`` confirms it, unchanged.
+Each song of the development set (``dev/manifest.csv``, in the split of its package: see
+``eval_splits.py``) gives up to ``--excerpts`` tasks, its consecutive ``--seconds`` s
+excerpts that sound (silent stretches say nothing), each against the corpus's footage
+(``videos/real``, hand-held clips with their sound and silent street, tree and city footage,
+and ``videos/synthetic``, generated pictures over excerpts of corpus songs; those cut from
+the task's own song are left out, so nothing is related to it). Tune on ``--split tune``,
+choose on ``validation``, run ``test`` once at the end; ``--limit N`` draws at most N songs
+per split, spread over the packages.
 
 Methods, in one run on the same tasks:
 
@@ -27,7 +27,9 @@ and visual impacts from OpenCV's Farneback flow, not the matcher's Lucas-Kanade)
 
 * onset F (mir_eval, 50 ms): song onsets vs onsets of the footage's own sound as the
   timeline plays it (silent footage adds silence);
-* cut-on-onset: fraction of inner cuts within 50 ms of a song onset;
+* cut-on-onset: fraction of inner cuts within 50 ms of a song onset; cut-on-beat, the same
+  for librosa's beats;
+* retimed: segments played at another speed than 1 (of all segments);
 * visual beat alignment, both ways: for each song beat ``exp(-d^2 / (2 sigma^2))`` of the
   distance to the nearest visual impact of the output (sigma = 50 ms), and for each
   impact the same to the nearest beat. The output's impacts are the footage's own impacts
@@ -50,7 +52,8 @@ from pathlib import Path
 
 import numpy as np
 from bench_motion import naive_curve
-from eval_reconstruct import MAX_SILENT_SECONDS, SILENT_DBFS, SR, find_tasks
+from eval_reconstruct import SR
+from eval_splits import MAX_SILENT_SECONDS, SILENT_DBFS, SPLITS, chosen_splits, find_tasks, mean_se, pick
 
 METHODS = {
     "default": [],
@@ -138,10 +141,13 @@ def measures(timeline, song: np.ndarray, audio_of, curves, ref_onsets, beats) ->
     est = librosa.onset.onset_detect(y=splice(timeline, audio_of, rate=SR), sr=SR, units="time")
     cuts = np.array([c.song_start for c in timeline.segments[1:]])
     near = np.abs(cuts[:, None] - ref_onsets[None, :]).min(axis=1) <= 0.05 if cuts.size and ref_onsets.size else []
+    on_beat = np.abs(cuts[:, None] - beats[None, :]).min(axis=1) <= 0.05 if cuts.size and beats.size else []
     impacts = output_impacts(timeline, curves)
     return {
         "onset_f": float(mir_eval.onset.f_measure(ref_onsets, est, window=0.05)[0]),
         "cut_on_onset": float(np.mean(near)) if len(near) else 1.0,
+        "cut_on_beat": float(np.mean(on_beat)) if len(on_beat) else 1.0,
+        "retimed": sum(abs(c.speed - 1.0) > 1e-9 for c in timeline.segments),
         "visual_on_beats": beat_alignment(beats, impacts, sigma=SIGMA_S),
         "beats_on_visual": beat_alignment(impacts, beats, sigma=SIGMA_S),
         **chance_alignment(beats, impacts),
@@ -207,6 +213,8 @@ def run_task(task, start: float, song: np.ndarray, args, work: Path, cache: Path
             audio_of[v] = decode_audio(v, SR) if _has_audio(v) else np.zeros(round(curve.size / fps * SR), np.float32)
     rows, analyses = [], None
     for method, overrides in METHODS.items():
+        if method not in args.methods:
+            continue
         overrides = [*args.set, *overrides]  # the method's own keys win
         t0 = time.perf_counter()
         try:
@@ -217,7 +225,7 @@ def run_task(task, start: float, song: np.ndarray, args, work: Path, cache: Path
         analyses = report.analyses if method == "default" else analyses
         rows.append({"task": name, "split": task.split, "method": method, "seconds": time.perf_counter() - t0,
                      **measures(result.timeline, song, audio_of, curves, ref_onsets, beats)})
-    if analyses:
+    if analyses and RANDOM in args.methods:
         timeline = random_timeline(song_path, len(song) / SR, beats, analyses, np.random.default_rng(seed))
         rows.append({"task": name, "split": task.split, "method": RANDOM, "seconds": 0.0,
                      **measures(timeline, song, audio_of, curves, ref_onsets, beats)})
@@ -231,44 +239,47 @@ def _has_audio(path: Path) -> bool:
 
 
 def print_table(rows: list[dict]) -> None:
-    keys = ["onset_f", "cut_on_onset", "visual_on_beats", "beats_on_visual", "silent_share", "segments"]
-    head = f"{'task':<42} {'split':<8} {'method':<13} " + " ".join(f"{k:>15}" for k in keys)
+    keys = ["onset_f", "cut_on_onset", "cut_on_beat", "visual_on_beats", "beats_on_visual", "silent_share",
+            "segments", "retimed"]
+    head = f"{'task':<42} {'split':<10} {'method':<13} " + " ".join(f"{k:>15}" for k in keys)
     print(head)
     for r in rows:
-        print(f"{r['task'][:42]:<42} {r['split']:<8} {r['method']:<13} "
+        print(f"{r['task'][:42]:<42} {r['split']:<10} {r['method']:<13} "
               + " ".join(f"{r[k]:>15.3f}" if isinstance(r[k], float) else f"{r[k]:>15}" for k in keys))
     print()
-    print("means (visual: beats on impacts / impacts on beats)")
-    for split in ("tune", "heldout"):
+    print("means ± one standard error over tasks (visual: beats on impacts / impacts on beats)")
+    for split in SPLITS:
         for method in [*METHODS, RANDOM]:
             sel = [r for r in rows if r["split"] == split and r["method"] == method]
             if sel:
-                print(f"  {split:<8} {method:<13} n={len(sel):<3} onset F {_mean(sel, 'onset_f')}  "
-                      f"cut-on-onset {np.mean([r['cut_on_onset'] for r in sel]):.3f}  "
+                print(f"  {split:<10} {method:<13} n={len(sel):<3} onset F {_mean(sel, 'onset_f')}  "
+                      f"cut-on-onset {_mean(sel, 'cut_on_onset')}  cut-on-beat {_mean(sel, 'cut_on_beat')}  "
+                      f"retimed {sum(r['retimed'] for r in sel)} of {sum(r['segments'] for r in sel)}  "
                       f"visual {_mean(sel, 'visual_on_beats')} / {_mean(sel, 'beats_on_visual')}  "
                       f"(chance {np.mean([r['chance_on_beats'] for r in sel]):.3f} / "
                       f"{np.mean([r['chance_beats_on'] for r in sel]):.3f})  "
                       f"silent footage {np.mean([r['silent_share'] for r in sel]):.2f}")
-    print("(± one standard error of the mean over tasks)")
 
 
 def _mean(rows: list[dict], key: str) -> str:
-    x = np.array([r[key] for r in rows])
-    return f"{x.mean():.3f}±{x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0:.3f}"
+    return mean_se([r[key] for r in rows])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("--split", default="all", choices=["tune", "heldout", "all"])
+    parser.add_argument("--split", default="tune", choices=[*SPLITS, "all"],
+                        help="tune (default), validation, test (once, at the end) or all (tune and validation)")
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--limit", type=int, default=0, help="at most this many tracks (0 = all)")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many songs per split (0 = all)")
     parser.add_argument("--excerpts", type=int, default=3,
                         help="consecutive --seconds excerpts per track (those that fit and sound)")
     parser.add_argument("--json", type=Path, default=None, help="save every row here")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="config overrides for every matcher method (tune split only while tuning)")
+    parser.add_argument("--methods", nargs="+", default=[*METHODS, RANDOM], choices=[*METHODS, RANDOM],
+                        help="methods to run (default: all; random beats needs default)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="analysis cache (default: a temporary one)")
     args = parser.parse_args()
     if not (args.corpus / "music").is_dir() or not (args.corpus / "videos").is_dir():
@@ -278,8 +289,9 @@ def main() -> int:
     import av
 
     av.logging.set_level(av.logging.PANIC)
-    tasks = [t for t in find_tasks(args.corpus, args.seconds) if t.kind == "song" and args.split in ("all", t.split)]
-    tasks = tasks[: args.limit or None]
+    splits = chosen_splits(args.split)
+    tasks = [t for t in find_tasks(args.corpus, args.seconds) if t.kind == "song" and t.split in splits]
+    tasks = pick(tasks, args.limit, args.seed)
     rows: list[dict] = []
     curves: dict = {}
     audio_of: dict = {}
