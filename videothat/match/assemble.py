@@ -298,10 +298,11 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
     recorded speed is right) and speed 1 can fool the search (then it is wrong), so both sets
     are searched and the objective picks (see :func:`place_shots`).
 
-    Retiming must pay: a shot whose best fit beats its best at speed 1 by less than
-    ``match.speed_margin`` (a correlation) has 1 in every column (the search scores the
-    repeats once). Over many speeds some fit of unrelated footage beats speed 1 by chance;
-    a shot recorded at another tempo drifts off the song within a second at speed 1.
+    Retiming must pay: a shot whose best fit (a correlation) is under ``match.speed_fit``, or
+    beats its best at speed 1 by less than ``match.speed_margin``, has 1 in every column (the
+    search leaves the repeats out). Over many speeds some fit of unrelated footage beats
+    speed 1 by chance, but seldom fits well; a shot recorded at another tempo fits well at its
+    speed and drifts off the song within a second at speed 1.
 
     Finding the best speed scores every shot at every 6th speed of the grid, then at the 7
     around its best, at every offset; past PREPASS_ROWS (shot, speed) rows only the range's
@@ -320,9 +321,9 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
     min_f = max(1, round(knobs.min_length * frame_rate))
     fit = best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
                       min_frames=min_f, edge_frames=edge_frames, coarse=coarse)
-    pays = fit.gain >= knobs.speed_margin
-    log.info("speeds: %d of %d shots fit the song better by %.2f or more at another speed", int(pays.sum()),
-             len(curves), knobs.speed_margin)
+    pays = (fit.gain >= knobs.speed_margin) & (fit.fit >= knobs.speed_fit)
+    log.info("speeds: %d of %d shots fit the song at another speed (correlation >= %.2f) better by %.2f or more",
+             int(pays.sum()), len(curves), knobs.speed_fit, knobs.speed_margin)
     if not bool(pays.any()):
         return recorded_only
     estimate = speed_window(grid, fit.best, SPEEDS_PER_SHOT)

@@ -61,6 +61,7 @@ class SearchConfig:
     speed_max: float = 1.2  # fastest playback speed of a shot
     speed_step: float = 0.005  # relative step between tried speeds (geometric grid from 1 towards both ends)
     speed_margin: float = 0.1  # a shot plays at another speed than 1 only if it fits the song better by this (correlation)
+    speed_fit: float = 0.65  # ... and fits the song at that speed at least this well (correlation of its best placement)
     min_brightness: float = 0.04  # shots whose median mean luma (0 black .. 1 white) is below this are left out
     min_sharpness: float = 0.0  # shots whose median Laplacian variance (grey levels^2 at the analysis height) is below
     min_motion: float = 0.0  # shots whose mean flow (pixels/frame at the analysis height) is below this are left out
@@ -69,7 +70,7 @@ class SearchConfig:
     BOUNDS: ClassVar[Bounds] = {"beam_width": (1, 1024), "expansions": (1, 1024), "shortlist": (0, 1 << 20),
                                 "min_length": (0.01, 600.0), "max_length": (0.01, 600.0), "in_point_step": (0.0, 600.0),
                                 "pin_threshold": (-1e3, 1e3), "speed_min": (0.25, 1.0), "speed_max": (1.0, 4.0),
-                                "speed_step": (0.001, 0.5), "speed_margin": (0.0, 2.0), "min_brightness": (0.0, 1.0), "min_sharpness": (0.0, 1e6),
+                                "speed_step": (0.001, 0.5), "speed_margin": (0.0, 2.0), "speed_fit": (-1.0, 1.0), "min_brightness": (0.0, 1.0), "min_sharpness": (0.0, 1e6),
                                 "min_motion": (0.0, 1e6), "duplicates": (-1, 32)}
 
     def __post_init__(self) -> None:

@@ -200,6 +200,7 @@ class SpeedFit:
 
     best: Tensor  # [S] int64 index into the grid of the speed the shot fits best at
     gain: Tensor  # [S] float64: the shot's best correlation at that speed less its best at speed 1
+    fit: Tensor  # [S] float64: the shot's best correlation at that speed
 
 
 def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCurve, *, frame_rate: float,
@@ -234,7 +235,7 @@ def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCur
     gain = best_fit - at_one
     if config.normalize == "none":
         gain = gain / at_one.abs().clamp(min=1e-12)
-    return SpeedFit(best, torch.where(torch.isfinite(gain), gain, 0.0))
+    return SpeedFit(best, torch.where(torch.isfinite(gain), gain, 0.0), best_fit)
 
 
 def _best_rows(curves: Sequence[Tensor], rates: Tensor, song: SongCurve, frame_rate: float, config: ScoreConfig,
