@@ -35,7 +35,7 @@ def test_config_lists_every_key_with_its_default_range_and_meaning(capsys):
     assert any(line.startswith("device ") and "cuda:N" in line for line in lines)
 
 
-@pytest.mark.parametrize(("prefix", "count"), [("match", 26), ("index.rhythm", 3), ("vision.person.", 5)])
+@pytest.mark.parametrize(("prefix", "count"), [("match", 28), ("index.rhythm", 3), ("vision.person.", 5)])
 def test_config_prefix_keeps_a_section_or_longer_prefix(capsys, prefix, count):
     lines = _lines(capsys, prefix)
     assert len(lines) == count and all(line.startswith(prefix) for line in lines)
