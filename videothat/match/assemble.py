@@ -25,7 +25,7 @@ from videothat.match.correlate import (
     speed_grid,
     speed_window,
 )
-from videothat.match.fuse import fuse_curves
+from videothat.match.fuse import fuse_curves, missing_sound
 from videothat.match.search import Placement, SearchError, search
 from videothat.match.takes import align_takes, cover
 
@@ -55,6 +55,7 @@ class MatchResult:
     song_chroma: np.ndarray | None = None  # [T, 12]
     sound: list[np.ndarray] | None = None  # the shots' audio novelty (None: ``curves`` are the sound)
     visual: list[np.ndarray] | None = None  # the shots' visual impact curves (None: pictures not analysed)
+    quiet: np.ndarray | None = None  # [S] energy per frame of the sound silent shots lack (fuse.missing_sound)
 
     @property
     def sound_curves(self) -> list[np.ndarray]:
@@ -75,7 +76,8 @@ def placement_scores(result: MatchResult, config: ScoreConfig,
     out = []
     for i, pos, n, *speed in placements:
         bank = retimed_bank(curves[i : i + 1], speed or [1.0], config, edge_frames=result.edge_frames,
-                            chroma=None if chroma is None else chroma[i : i + 1])
+                            chroma=None if chroma is None else chroma[i : i + 1],
+                            quiet=None if result.quiet is None else result.quiet[i : i + 1])
         n = min(n, int(bank.lengths[0]))
         out.append(float(prefix_scores(bank, song, pos, max_frames=n, frame_rate=fr, config=config)[0, 0, n - 1]))
     return out
@@ -88,7 +90,8 @@ def usable_shots(sources: Sequence[FileAnalysis], *, visual_weight: float = 0.0,
     scored curves fuse the shots' sound and visual impacts (:func:`~videothat.match.fuse.fuse_curves`,
     ``reference``: the song curve's level) and videos without usable sound take part by
     their pictures; else only videos with sound do. The chroma list is None unless every
-    source has chroma."""
+    source has chroma. Shots without sound, scored by their pictures, carry the energy of the
+    sound they lack (``quiet``, :func:`~videothat.match.fuse.missing_sound`)."""
     pictures = visual_weight > 0
     videos = [a for a in sources if a.has_video and (a.has_audio or (pictures and a.visual is not None))]
     shots, curves, chroma, visual = [], [], [], []
@@ -104,8 +107,10 @@ def usable_shots(sources: Sequence[FileAnalysis], *, visual_weight: float = 0.0,
                 chroma.append(None if c is None else c[:frames])
                 visual.append(np.zeros(frames, np.float32) if v is None else v[:frames])
     scored = fuse_curves(curves, visual, weight=visual_weight, reference=reference) if pictures else curves
+    quiet = missing_sound(curves, reference=reference) if pictures and curves else None
     return Material(shots, scored, chroma if every else None, sound=curves,
-                    visual=visual if any(a.visual is not None for a in videos) else None)
+                    visual=visual if any(a.visual is not None for a in videos) else None,
+                    quiet=None if quiet is None or not quiet.any() else quiet)
 
 
 def match(
@@ -147,20 +152,22 @@ def match(
                                  snaps=beats if config.search.snap == "beats" else onsets)
     timeline = to_timeline(song, placements, material.shots)
     return MatchResult(timeline, placements, material.shots, material.curves, song_curve, onsets, beats, fr,
-                       edge_frames, material.chroma, song_chroma, material.sound, material.visual)
+                       edge_frames, material.chroma, song_chroma, material.sound, material.visual, material.quiet)
 
 
 @dataclass(frozen=True)
 class Material:
     """Shots to place, with their curves as scored [frames] and chroma [frames, 12] (or None);
     ``sound`` and ``visual``: each shot's audio novelty and visual impacts on the same frames
-    (``sound`` None: the scored curves are the sound; ``visual`` None: no pictures analysed)."""
+    (``sound`` None: the scored curves are the sound; ``visual`` None: no pictures analysed);
+    ``quiet``: the energy per frame each shot's score adds for the sound it lacks."""
 
     shots: list[Shot]
     curves: list[np.ndarray]
     chroma: list[np.ndarray] | None
     sound: list[np.ndarray] | None = None
     visual: list[np.ndarray] | None = None
+    quiet: np.ndarray | None = None  # [S] energy per frame of the sound each silent shot lacks (None: all have sound)
 
     def subset(self, keep: Sequence[int]) -> Material:
         """The material of shots ``keep`` (indices), in that order."""
@@ -168,7 +175,8 @@ class Material:
             return None if items is None else [items[k] for k in keep]
 
         return Material([self.shots[k] for k in keep], [self.curves[k] for k in keep], pick(self.chroma),
-                        pick(self.sound), pick(self.visual))
+                        pick(self.sound), pick(self.visual),
+                        None if self.quiet is None else self.quiet[np.asarray(keep, dtype=np.int64)])
 
 
 def place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration: float, material: Material,
@@ -185,12 +193,14 @@ def place_shots(song_curve: np.ndarray, song_chroma: np.ndarray | None, duration
     if snaps is None:
         snaps = beat_frames(song_curve, frame_rate=fr) if knobs.snap == "beats" else onset_frames(song_curve, frame_rate=fr)
     best, best_value = [], -math.inf
-    variants = shot_speeds(tensors, song_t, fr, config, edge_frames)
+    quiet = None if material.quiet is None else torch.from_numpy(material.quiet)
+    variants = shot_speeds(tensors, song_t, fr, config, edge_frames, quiet=quiet)
     for k, speeds in enumerate(variants):  # [S, R] each; the timeline worth the most wins
         if speeds.shape[1] == 1:
-            bank = shot_bank(tensors, config.score, device=device, edge_frames=edge_frames, chroma=pitch)
+            bank = shot_bank(tensors, config.score, device=device, edge_frames=edge_frames, chroma=pitch, quiet=quiet)
         else:
-            bank = retimed_bank(tensors, speeds, config.score, device=device, edge_frames=edge_frames, chroma=pitch)
+            bank = retimed_bank(tensors, speeds, config.score, device=device, edge_frames=edge_frames, chroma=pitch,
+                                quiet=quiet)
         seconds = torch.tensor([s.duration for s in material.shots], dtype=torch.float64)[:, None] / speeds
         part = None if progress is None else _part(progress, k, len(variants))
         found = search(bank, song_t, frame_rate=fr, score=config.score, config=knobs,
@@ -236,7 +246,8 @@ def _place_takes(song_curve: np.ndarray, song_chroma: np.ndarray | None, duratio
     combined = Material(fill.shots + whole, fill.curves + takes,
                         None if fill.chroma is None else fill.chroma + no_chroma,
                         None if fill.sound is None else fill.sound + takes,
-                        None if fill.visual is None else fill.visual + [_file_curve(a, field="visual") for a in videos])
+                        None if fill.visual is None else fill.visual + [_file_curve(a, field="visual") for a in videos],
+                        None if fill.quiet is None else np.concatenate([fill.quiet, np.zeros(len(takes))]))
     placements = []
     for i, a, b in runs:
         end_time = duration if b == t else b / fr
@@ -288,7 +299,7 @@ def _gaps(placements: Sequence[Placement], t: int) -> list[tuple[int, int]]:
 
 
 def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: float, config: MatchConfig,
-                edge_frames: int = 0) -> list[torch.Tensor]:
+                edge_frames: int = 0, *, quiet: torch.Tensor | None = None) -> list[torch.Tensor]:
     """The sets of speeds each shot may be searched at, each [shape=(S, R)]: 1 alone when the
     speed range is 1..1 or no shot pays for retiming; else the SPEEDS_PER_SHOT speeds of the
     grid around the one at which the shot fits the song best
@@ -320,7 +331,7 @@ def shot_speeds(curves: Sequence[torch.Tensor], song: SongCurve, frame_rate: flo
     max_f = max(1, round(knobs.max_length * frame_rate))
     min_f = max(1, round(knobs.min_length * frame_rate))
     fit = best_speeds(curves, grid, song, frame_rate=frame_rate, config=config.score, max_frames=max_f,
-                      min_frames=min_f, edge_frames=edge_frames, coarse=coarse)
+                      min_frames=min_f, edge_frames=edge_frames, coarse=coarse, quiet=quiet)
     pays = (fit.gain >= knobs.speed_margin) & (fit.fit >= knobs.speed_fit)
     log.info("speeds: %d of %d shots fit the song at another speed (correlation >= %.2f) better by %.2f or more",
              int(pays.sum()), len(curves), knobs.speed_fit, knobs.speed_margin)

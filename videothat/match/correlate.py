@@ -100,16 +100,21 @@ def _cumulative_energy(curves: Tensor) -> Tensor:
 
 
 def shot_bank(curves: Sequence[Tensor], config: ScoreConfig, *, device: torch.device | str = "cpu",
-              edge_frames: int = 0, chroma: Sequence[Tensor] | None = None) -> ShotBank:
+              edge_frames: int = 0, chroma: Sequence[Tensor] | None = None,
+              quiet: Sequence[float] | Tensor | None = None) -> ShotBank:
     """Pad shot curves into one tensor, apply ``subtract``, and move it to ``device`` (once).
 
     With ``config.edge``, each curve's first ``edge_frames`` frames (those that depend on
     the sound before the shot, see :func:`videothat.audio.novelty.edge_frames`) are left
     out of the mean and set to zero (after ``subtract``), so they add nothing to scores.
     ``chroma``: each shot's chroma [shape=(L_i, 12)], for the harmony term (``config.harmony``).
+    ``quiet`` [shape=(S,)]: energy per frame added to each shot's energy (the sound a silent
+    shot lacks, see :func:`videothat.match.fuse.missing_sound`): the window score then divides
+    by it too, as if the shot had that much sound that does not follow the song.
     """
     padded, lengths = _pad(curves, device)
-    bank = _bank(padded, lengths, torch.full_like(lengths, edge_frames), config)
+    bank = _bank(padded, lengths, torch.full_like(lengths, edge_frames), config, _per_row(quiet, len(padded), 1,
+                                                                                        padded.device))
     if chroma is None or config.harmony == 0:
         return bank
     return replace(bank, chroma=_running_chroma(_pad_chroma(chroma, padded.shape[1], device)))
@@ -138,7 +143,7 @@ def speed_grid(speed_min: float, speed_max: float, step: float) -> list[float]:
 
 def retimed_bank(curves: Sequence[Tensor], speeds: Sequence[float] | Tensor, config: ScoreConfig, *,
                  device: torch.device | str = "cpu", edge_frames: int = 0,
-                 chroma: Sequence[Tensor] | None = None) -> ShotBank:
+                 chroma: Sequence[Tensor] | None = None, quiet: Sequence[float] | Tensor | None = None) -> ShotBank:
     """A bank of every shot at every playback speed: row ``s * R + r`` is shot ``s`` played at
     ``speeds[r]`` (source seconds per song second), R = len(speeds); or, with ``speeds`` a
     [shape=(S, R)] tensor, at its own speeds ``speeds[s, r]``.
@@ -146,8 +151,8 @@ def retimed_bank(curves: Sequence[Tensor], speeds: Sequence[float] | Tensor, con
     Played at speed ``r``, the shot's curve frame ``k`` (song time) shows source time ``r k``:
     the curve is resampled by linear interpolation, ``x_r[k] = x(r k)``, for the
     ``floor((L - 1) / r) + 1`` frames inside the shot (all shots and speeds in one gather);
-    its edge frames become ``ceil(edge_frames / r)``; ``chroma`` is resampled the same way.
-    Speed 1 rows equal :func:`shot_bank`'s.
+    its edge frames become ``ceil(edge_frames / r)``; ``chroma`` is resampled the same way;
+    ``quiet`` as in :func:`shot_bank`, per shot. Speed 1 rows equal :func:`shot_bank`'s.
     """
     padded, lengths = _pad(curves, device)
     rates = torch.as_tensor(speeds, dtype=torch.float64).to(padded.device)
@@ -163,7 +168,8 @@ def retimed_bank(curves: Sequence[Tensor], speeds: Sequence[float] | Tensor, con
     inside = torch.arange(n_max, device=padded.device) < new_lengths[..., None]  # [S, R, K]
     retimed = torch.where(inside, retimed, 0.0)
     edges = torch.ceil(edge_frames / rates - 1e-9).long().expand_as(new_lengths)
-    bank = _bank(retimed.flatten(0, 1), new_lengths.flatten(), edges.flatten(), config)
+    bank = _bank(retimed.flatten(0, 1), new_lengths.flatten(), edges.flatten(), config,
+                 _per_row(quiet, len(padded), rates.shape[1], padded.device))
     if chroma is None or config.harmony == 0:
         return bank
     pitch = _pad_chroma(chroma, padded.shape[1], device)  # [S, L, 12]
@@ -205,7 +211,7 @@ class SpeedFit:
 
 def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCurve, *, frame_rate: float,
                 config: ScoreConfig, max_frames: int, min_frames: int, edge_frames: int = 0,
-                coarse: int = 6, max_rows: int = 4096) -> SpeedFit:
+                coarse: int = 6, max_rows: int = 4096, quiet: Tensor | None = None) -> SpeedFit:
     """The speed of ``speeds`` (an ascending grid holding 1) at which each shot fits the song
     best (its best score at any offset, the shot cut to ``max_frames``): a shot recorded at
     another tempo plays at the speed that brings it back to the song's. Coarse to fine: every
@@ -216,13 +222,13 @@ def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCur
     ``gain``: the fit of the best placement at the best speed less that of the best at
     speed 1, both as correlations (the window score divided by ``overlap_s ** (1 - power)``;
     with ``normalize="none"``, relative to the speed-1 score's size), so a margin on it
-    means the same for short and long shots.
+    means the same for short and long shots. ``quiet``: as in :func:`shot_bank`.
     """
     grid = torch.tensor(list(speeds), dtype=torch.float64)
     one = int(torch.argmin((grid - 1.0).abs()))
     steps = sorted({*range(0, len(grid), coarse), len(grid) - 1, one})
     first, fit = _best_rows(curves, grid[steps].expand(len(curves), -1), song, frame_rate, config, max_frames,
-                            min_frames, edge_frames, max_rows)
+                            min_frames, edge_frames, max_rows, quiet)
     at_one = fit[:, steps.index(one)]
     best = torch.tensor(steps)[first]  # [S] grid index of each shot's best coarse speed
     best_fit = fit.gather(1, first[:, None])[:, 0]
@@ -230,7 +236,7 @@ def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCur
     if reach > 0:
         near = (best[:, None] + torch.arange(-reach, reach + 1)).clamp(0, len(grid) - 1)  # [S, 2 reach + 1]
         pick, fine = _best_rows(curves, grid[near], song, frame_rate, config, max_frames, min_frames, edge_frames,
-                                max_rows)
+                                max_rows, quiet)
         best, best_fit = near.gather(1, pick[:, None])[:, 0], fine.gather(1, pick[:, None])[:, 0]
     gain = best_fit - at_one
     if config.normalize == "none":
@@ -239,7 +245,8 @@ def best_speeds(curves: Sequence[Tensor], speeds: Sequence[float], song: SongCur
 
 
 def _best_rows(curves: Sequence[Tensor], rates: Tensor, song: SongCurve, frame_rate: float, config: ScoreConfig,
-               max_frames: int, min_frames: int, edge_frames: int, max_rows: int) -> tuple[Tensor, Tensor]:
+               max_frames: int, min_frames: int, edge_frames: int, max_rows: int,
+               quiet: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """For each shot, the index r of its speeds ``rates[s]`` ([shape=(S, R)]) at which it
     scores best at any song offset ([shape=(S,)] int64), and the fit of that best placement
     at every speed ([shape=(S, R)] float64: a correlation in window mode, see
@@ -248,7 +255,7 @@ def _best_rows(curves: Sequence[Tensor], rates: Tensor, song: SongCurve, frame_r
     scores, fits = [], []
     for s0 in range(0, len(curves), chunk):  # chunks of shots bound the retimed bank's memory
         bank = retimed_bank(curves[s0 : s0 + chunk], rates[s0 : s0 + chunk], config, device=song.curve.device,
-                            edge_frames=edge_frames)
+                            edge_frames=edge_frames, quiet=None if quiet is None else quiet[s0 : s0 + chunk])
         best, _, lengths = best_offsets(bank, song, frame_rate=frame_rate, config=config, max_frames=max_frames,
                                         min_frames=min_frames)
         fit = best
@@ -271,15 +278,31 @@ def _pad(curves: Sequence[Tensor], device: torch.device | str) -> tuple[Tensor, 
     return padded, lengths.to(device)
 
 
-def _bank(padded: Tensor, lengths: Tensor, edges: Tensor, config: ScoreConfig) -> ShotBank:
-    """The bank of padded curves [S, L] with lengths [S] and edge frames [S] (see :func:`shot_bank`)."""
+def _per_row(quiet: Sequence[float] | Tensor | None, shots: int, rows_per_shot: int,
+             device: torch.device | str) -> Tensor | None:
+    """Per-shot ``quiet`` energies [shape=(shots,)] repeated for each shot's bank rows, or None."""
+    if quiet is None:
+        return None
+    values = torch.as_tensor(quiet, dtype=torch.float64).to(device)
+    if values.shape != (shots,):
+        raise ParameterError(f"quiet has shape {tuple(values.shape)}, need ({shots},): one value per shot")
+    return values.repeat_interleave(rows_per_shot)
+
+
+def _bank(padded: Tensor, lengths: Tensor, edges: Tensor, config: ScoreConfig, quiet: Tensor | None = None
+          ) -> ShotBank:
+    """The bank of padded curves [S, L] with lengths [S] and edge frames [S] (see :func:`shot_bank`);
+    ``quiet`` [S] float64 energy per frame added to each row's cumulative energy."""
     frame = torch.arange(padded.shape[1], device=padded.device)[None, :]
     valid = frame < lengths[:, None]
     if config.edge:
         edge = edges[:, None]
         valid &= (frame >= edge) | (lengths[:, None] <= edge)  # a shot all edge keeps its frames
     centred = _subtract(padded, valid, config)
-    return ShotBank(centred, lengths, _cumulative_energy(centred))
+    energy = _cumulative_energy(centred)
+    if quiet is not None and bool((quiet > 0).any()):
+        energy = energy + quiet[:, None] * torch.arange(energy.shape[1], device=energy.device, dtype=torch.float64)
+    return ShotBank(centred, lengths, energy)
 
 
 def prepare_song(curve: Tensor, config: ScoreConfig, *, device: torch.device | str = "cpu",
