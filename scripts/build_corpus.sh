@@ -65,7 +65,7 @@ Environment knobs:
   DEV=1             0 = skip the development set dev/
   DEV_SEC=90        length cap of each dev/music track in s
   DEV_PAIR_SEC=75   length cap of rendition A of each dev pair in s (B covers the same music)
-  M21_MAX=600       music21 scores tried (candidates; those whose MIDI lasts at least 45 s are
+  M21_MAX=400       music21 scores tried (candidates; those whose MIDI lasts at least 45 s are
                     rendered; a score taking over 10 s to parse is skipped)
   CACHE=DIR         download and unpack cache (default TARGET_DIR/.cache)
   CLEAN_CACHE=0     1 = delete the unpacked trees at the end (keeps .deb/.whl; a rerun unpacks
@@ -94,7 +94,7 @@ NO_APT_INSTALL=${NO_APT_INSTALL:-0}
 DEV=${DEV:-1}
 DEV_SEC=${DEV_SEC:-90}
 DEV_PAIR_SEC=${DEV_PAIR_SEC:-75}
-M21_MAX=${M21_MAX:-600}
+M21_MAX=${M21_MAX:-400}
 [[ $MAX_SEC =~ ^[0-9]+([.][0-9]+)?$ ]] || die "MAX_SEC=$MAX_SEC: give seconds (0 = whole tracks)"
 [[ $PAIR_SEC =~ ^[0-9]+([.][0-9]+)?$ ]] && [ "$PAIR_SEC" != 0 ] || die "PAIR_SEC=$PAIR_SEC: give seconds > 0"
 case $FORMAT in wav|ogg) ;; *) die "FORMAT=$FORMAT: wav or ogg";; esac

@@ -139,21 +139,37 @@ def _clip(mf: Any, seconds: float) -> None:
             limit = tick + int(left * 1e6 / mpqn * mf.ticksPerQuarterNote)
             break
         left -= span
+    cvm = midi.ChannelVoiceMessages
     for track in mf.tracks:
-        kept, tick = [], 0
+        kept: list[Any] = []
+        tick, sounding = 0, set()
         for ev in track.events:
             if isinstance(ev, midi.DeltaTime):
                 tick += ev.time
                 if tick > limit:
                     break
+            elif ev.type == cvm.NOTE_ON and ev.velocity:
+                sounding.add((ev.channel, ev.pitch))
+            elif ev.type in (cvm.NOTE_ON, cvm.NOTE_OFF):
+                sounding.discard((ev.channel, ev.pitch))
             kept.append(ev)
-        if len(kept) < len(track.events):  # cut: end the track right there
+        if len(kept) < len(track.events):  # cut: stop what sounds (else a synth renders forever), end the track
             if not isinstance(kept[-1], midi.DeltaTime):
                 kept.append(midi.DeltaTime(track, time=0))
+            closing = []
+            for channel, pitch in sorted(sounding):
+                off = midi.MidiEvent(track, type=cvm.NOTE_OFF, channel=channel)
+                off.pitch, off.velocity = pitch, 0
+                closing.append(off)
+            for channel in sorted({c for c, _ in sounding}):  # sustain pedal up
+                cc = midi.MidiEvent(track, type=cvm.CONTROLLER_CHANGE, channel=channel)
+                cc.parameter1, cc.parameter2 = 64, 0
+                closing.append(cc)
             end = midi.MidiEvent(track, type=midi.MetaEvents.END_OF_TRACK)
             end.data = b""
-            kept.append(end)
-            track.events = kept
+            for ev in closing + [end]:
+                kept += [ev, midi.DeltaTime(track, time=0)]
+            track.events = kept[:-1]
 
 
 def _timed(track: Any) -> list[tuple[int, Any]]:
@@ -292,7 +308,7 @@ def cmd_scores(root: Path, midi_dir: Path, listing: Path, cap: int, min_sec: flo
         rows.append(row)
     tmp = listing.with_suffix(".part")
     with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fields, delimiter="\t")
+        writer = csv.DictWriter(f, fields, delimiter="\t", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(listing)
@@ -395,7 +411,7 @@ def cmd_timemap(listing: Path, out_dir: Path, result: Path) -> None:
                           onset_envelope(read_wav(Path(item["wav_b"]))), ratio)
             tmp = cache.with_suffix(".part")
             with tmp.open("w", newline="") as f:
-                w = csv.writer(f)
+                w = csv.writer(f, lineterminator="\n")
                 w.writerow(["t_a", "t_b", "corr"])
                 w.writerows([f"{a:.4f}", f"{b:.4f}", f"{c:.3f}"] for a, b, c in anc)
             tmp.replace(cache)
@@ -405,7 +421,7 @@ def cmd_timemap(listing: Path, out_dir: Path, result: Path) -> None:
             print(f"  left out {pair}: {res['verdict']}", flush=True)
     tmp = result.with_suffix(".part")
     with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fields, delimiter="\t")
+        writer = csv.DictWriter(f, fields, delimiter="\t", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(result)
