@@ -580,14 +580,15 @@ PYEOF
     local out=$1 cap=$2 rend=$3 mid=$4 raw
     [ -s "$out" ] && return 0
     raw=$(tmpname wav)
+    local rc=0 lim=120   # a render takes seconds; one that never ends (a note held forever) is cut off
     case $rend in
-      fluidsynth/FluidR3) fluidsynth -ni -q -r 44100 -g 0.5 -F "$raw" "$SF_FLUID" "$mid" >/dev/null 2>&1 || true;;
-      fluidsynth/TimGM6mb) fluidsynth -ni -q -r 44100 -g 0.5 -F "$raw" "$SF_TIM" "$mid" >/dev/null 2>&1 || true;;
-      timidity/freepats) timidity -c "$TIMIDITY_FREEPATS" -idq -Ow -s 44100 -o "$raw" "$mid" >/dev/null 2>&1 || true;;
-      timidity/TimGM6mb) timidity -c "$TIM_SF_CFG" -idq -Ow -s 44100 -o "$raw" "$mid" >/dev/null 2>&1 || true;;
+      fluidsynth/FluidR3) timeout $lim fluidsynth -ni -q -r 44100 -g 0.5 -F "$raw" "$SF_FLUID" "$mid" >/dev/null 2>&1 || rc=$?;;
+      fluidsynth/TimGM6mb) timeout $lim fluidsynth -ni -q -r 44100 -g 0.5 -F "$raw" "$SF_TIM" "$mid" >/dev/null 2>&1 || rc=$?;;
+      timidity/freepats) timeout $lim timidity -c "$TIMIDITY_FREEPATS" -idq -Ow -s 44100 -o "$raw" "$mid" >/dev/null 2>&1 || rc=$?;;
+      timidity/TimGM6mb) timeout $lim timidity -c "$TIM_SF_CFG" -idq -Ow -s 44100 -o "$raw" "$mid" >/dev/null 2>&1 || rc=$?;;
       *) die "render_dev: unknown rendition $rend";;
     esac
-    [ -s "$raw" ] || { rm -f "$raw"; return 1; }
+    [ "$rc" != 124 ] && [ -s "$raw" ] || { rm -f "$raw"; return 1; }
     to_audio "$out" "$(audible_end "$raw" "$cap")" "$raw"
     rm -f "$raw"
   }
@@ -622,10 +623,10 @@ PYEOF
   while IFS=$'\t' read -r id pkg src ratio rend family; do
     if cut -f1 "$DC/left_out.tsv" | grep -qxF "$id"; then continue; fi
     a=$DP/${id}_A.wav b=$DP/${id}_B.wav
-    if ! render_dev "$a" "$DEV_PAIR_SEC" fluidsynth/FluidR3 "$DP/midi/${id}_A.mid"; then left_out "$id" "FluidSynth rendered nothing"; continue; fi
+    if ! render_dev "$a" "$DEV_PAIR_SEC" fluidsynth/FluidR3 "$DP/midi/${id}_A.mid"; then left_out "$id" "FluidSynth rendered nothing or did not end"; continue; fi
     len_a=$(duration "$a")
     if ! render_dev "$b" "$(awk -v l="$len_a" -v r="$ratio" 'BEGIN{printf "%.3f", l / r}')" "$rend" "$DP/midi/${id}_B.mid"; then
-      left_out "$id" "$rend rendered nothing"; rm -f "$a"; continue
+      left_out "$id" "$rend rendered nothing or did not end"; rm -f "$a"; continue
     fi
     printf '%s\t%s\t%s\t%s\t%s\n' "$id" "$a" "$b" "$ratio" "$len_a" >> "$MAPLIST"
     n=$((n + 1)); if [ $((n % 50)) = 0 ]; then log "  $n pairs rendered"; fi
