@@ -328,6 +328,8 @@ def onset_envelope(x: np.ndarray) -> np.ndarray:
     """Spectral flux of log band energies (48 log-spaced bands, 50 Hz-8 kHz), FPS frames per s."""
     from scipy.signal import stft
 
+    if len(x) < 22050:  # under a second: nothing to measure
+        return np.zeros(0)
     _, _, z = stft(x, fs=22050, nperseg=2048, noverlap=2048 - 256, boundary=None, padded=False)
     mag = np.abs(z)
     freqs = np.fft.rfftfreq(2048, 1 / 22050)
@@ -407,8 +409,8 @@ def cmd_timemap(listing: Path, out_dir: Path, result: Path) -> None:
             with cache.open() as f:
                 anc = [(float(r["t_a"]), float(r["t_b"]), float(r["corr"])) for r in csv.DictReader(f)]
         else:
-            anc = anchors(onset_envelope(read_wav(Path(item["wav_a"]))),
-                          onset_envelope(read_wav(Path(item["wav_b"]))), ratio)
+            env_a, env_b = onset_envelope(read_wav(Path(item["wav_a"]))), onset_envelope(read_wav(Path(item["wav_b"])))
+            anc = anchors(env_a, env_b, ratio) if len(env_a) and len(env_b) else []
             tmp = cache.with_suffix(".part")
             with tmp.open("w", newline="") as f:
                 w = csv.writer(f, lineterminator="\n")
