@@ -40,7 +40,7 @@ B. Raw FAISS on ``--vectors`` clustered unit vectors of dimension ``--dim`` (65 
    on ``--store-vectors`` vectors, to show the store's own overhead.
 
 C. Landmark identification at scale (``index.encoder=landmarks``): every track of the
-   corpus and of its evaluation set (``scripts/make_eval_set.sh``) and a time-reversed copy
+   corpus and of its development set (``dev/``, from ``scripts/build_corpus.sh``) and a time-reversed copy
    of each (more music with the same spectra; never the answer): about 1.7 million hashes;
    build time, size per hour, and for ``--singles`` clean 2 s and 5 s excerpts: top-1
    accuracy, median in-process query time (fingerprinting + look-up + offset votes), and
@@ -594,7 +594,7 @@ def part_c(args) -> None:
     config = LandmarkConfig()
     sr = config.sample_rate
     paths = sorted(args.corpus.glob("music/*.wav")) + sorted(args.corpus.glob("pairs/*.wav")) \
-        + sorted(args.corpus.glob("eval/*/*.wav"))
+        + sorted(args.corpus.glob("dev/*/*.wav"))
     tracks = [decode_audio(p, sr) for p in paths]
     hours = sum(x.size for x in tracks) / sr / 3600
     t0 = time.perf_counter()

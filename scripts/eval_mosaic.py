@@ -3,7 +3,7 @@
     python scripts/eval_mosaic.py CORPUS_DIR [--split tune|heldout|all] [--seconds 20] [--limit N]
         [--set KEY=VALUE ...]
 
-Each corpus track (``music/``, and ``eval/music/`` when ``scripts/make_eval_set.sh`` made it)
+Each corpus track (``music/``, and the development set's ``dev/music/`` from ``scripts/build_corpus.sh``)
 is a target: its first ``--seconds`` s, rebuilt from the corpus's videos with sound
 (``videos/``: hand-held clips, generated pictures over other songs' excerpts; clips cut
 from the target's own song are left out, so the target's audio is not among the units).
@@ -70,7 +70,7 @@ def main() -> int:
     from videothat.pipeline.run import Run
     from videothat.settings import compose_config, mosaic_config
 
-    targets = sorted((args.corpus / "music").glob("*.wav")) + sorted((args.corpus / "eval" / "music").glob("*.wav"))
+    targets = sorted((args.corpus / "music").glob("*.wav")) + sorted((args.corpus / "dev" / "music").glob("*.wav"))
     targets = [t for t in targets if args.split in ("all", split_of(t.stem))][: args.limit or None]
     rows = []
     with tempfile.TemporaryDirectory(prefix="videothat-mosaic-") as tmp:

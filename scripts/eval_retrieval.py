@@ -5,8 +5,8 @@
         [--checkpoint RUN/audio_encoder.safetensors]
 
 Indexes every track of the development corpus (``music/`` and ``pairs/``: the ``tune``
-split) and of the evaluation set (``eval/music/`` and ``eval/pairs/`` from
-``scripts/make_eval_set.sh``: ``heldout``, tracks never looked at while tuning) together,
+split) and of the development set (``dev/music/`` and ``dev/pairs/`` from
+``scripts/build_corpus.sh``: ``heldout``, tracks never looked at while tuning) together,
 with each encoder: ``landmarks`` (spectral peak pairs in a hash table,
 :mod:`videothat.index.landmarks`) and the FAISS encoders in an exact (``Flat``) and a
 compressed index. Queries are drawn per split and reported apart: excerpts taken at random
@@ -179,12 +179,20 @@ def _resample(x: np.ndarray, rate: int) -> np.ndarray:
 
 
 def find_tracks(corpus: Path) -> tuple[list[Path], list[str]]:
-    """The tracks and their split: the corpus's (tune) and the evaluation set's (heldout)."""
-    paths, splits = [], []
-    for split, root in (("tune", corpus), ("heldout", corpus / "eval")):
-        found = sorted((root / "music").glob("*.wav")) + sorted((root / "pairs").glob("*.wav"))
-        paths += found
-        splits += [split] * len(found)
+    """The tracks and their split: the corpus's own (tune) and the development set's songs
+    and renditions of packages outside its tune split (heldout; ``dev/manifest.csv``)."""
+    import csv
+
+    paths = sorted((corpus / "music").glob("*.wav")) + sorted((corpus / "pairs").glob("*.wav"))
+    splits = ["tune"] * len(paths)
+    manifest = corpus / "dev" / "manifest.csv"
+    if manifest.is_file():
+        with open(manifest) as f:
+            for row in csv.DictReader(f):
+                if row["split"] != "tune":
+                    found = [corpus / "dev" / row[k] for k in ("file", "file_a", "file_b") if row.get(k)]
+                    paths += found
+                    splits += ["heldout"] * len(found)
     return paths, splits
 
 
@@ -210,7 +218,7 @@ def main() -> int:
     if not paths:
         sys.exit(f"no tracks under {args.corpus}/music or pairs: build the corpus first")
     if "heldout" not in splits:
-        print(f"note: no held-out tracks ({args.corpus}/eval): bash scripts/make_eval_set.sh {args.corpus}",
+        print(f"note: no held-out tracks ({args.corpus}/dev): bash scripts/build_corpus.sh {args.corpus}",
               file=sys.stderr)
     tracks = [decode_audio(p, SR) for p in paths]
     hours = sum(t.size for t in tracks) / SR / 3600

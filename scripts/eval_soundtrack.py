@@ -4,7 +4,7 @@
         [--query 8] [--work DIR] [--seed 0] [--set KEY=VALUE ...]
 
 Data. The corpus holds no footage whose pictures follow their sound, so the script makes
-it: for every track of ``music/`` (and ``eval/music/`` from ``scripts/make_eval_set.sh``) a
+it: for every track of ``music/`` (and ``dev/music/`` from ``scripts/build_corpus.sh``) a
 ``--seconds`` s video whose sound is the track and whose pictures are a square that turns
 back on each of the track's onsets (librosa's ``onset_detect``, at least 0.25 s apart) and
 moves steadily in between (``videothat.media.synthetic.turning_frames``). All of them, with
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
     from videothat.pipeline.soundtrack import plan_soundtrack
     from videothat.settings import compose_config, configs, event_config, soundtrack_config
 
-    tracks = sorted((args.corpus / "music").glob("*.wav")) + sorted((args.corpus / "eval" / "music").glob("*.wav"))
+    tracks = sorted((args.corpus / "music").glob("*.wav")) + sorted((args.corpus / "dev" / "music").glob("*.wav"))
     (work / "av").mkdir(parents=True, exist_ok=True)
     turns = {t: make_av(t, work / "av" / f"{t.stem}.mp4", args.seconds) for t in tracks}
     from videothat.media.probe import probe

@@ -90,9 +90,10 @@ def find_tasks(corpus: Path, seconds: float, *, pair_seconds: float = 45.0) -> l
             elif row["kind"] == "pair":
                 a, b = corpus / "dev" / row["file_a"], corpus / "dev" / row["file_b"]
                 length = _pair_length(a, seconds, pair_seconds)
-                if length:
-                    tasks.append(Task("pair", row["id"], split, row["package"], a, b, length,
-                                      float(row["fitted_ratio"]), float(row["fitted_offset_s"]), row["genre"]))
+                if length:  # the measured map t_b = t_a / ratio + offset_b, as song time of B's time
+                    ratio, offset_b = float(row["fitted_ratio"]), float(row["fitted_offset_s"])
+                    tasks.append(Task("pair", row["id"], split, row["package"], a, b, length, ratio,
+                                      -ratio * offset_b, row["genre"]))
     return tasks
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -40,7 +41,8 @@ def test_tasks_come_with_their_package_split_and_time_map(tmp_path):
     assert set(tasks) == {"a1", "b1", "p1"}  # the silent song says nothing: left out
     assert (tasks["a1"].split, tasks["b1"].split, tasks["p1"].split) == ("tune", "validation", "test")
     pair = tasks["p1"]
-    assert pair.kind == "pair" and pair.rate == 1.25 and pair.offset == 0.012 and pair.seconds == 9.0
+    # the manifest's measured map t_b = t_a / 1.25 + 0.012 s: song time = 1.25 (t_b - 0.012 s)
+    assert pair.kind == "pair" and pair.rate == 1.25 and pair.offset == pytest.approx(-0.015) and pair.seconds == 9.0
     assert pair.package == "music21/bach" and pair.shots_from.name == "p1_B.wav"
 
 
