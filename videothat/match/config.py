@@ -47,8 +47,8 @@ class ScoreConfig:
 class SearchConfig:
     """Search constraints and effort (units in comments)."""
 
-    beam_width: int = 16  # hypotheses kept per song frame reached; 1 = the original greedy strategy
-    expansions: int = 16  # best next segments tried from each hypothesis
+    beam_width: int = 64  # hypotheses kept per song frame reached; 1 = the original greedy strategy
+    expansions: int = 32  # best next segments tried from each hypothesis
     shortlist: int = 64  # shots scored exactly at each song frame: the best by correlation there; 0 = all
     min_length: float = 1.0  # s, shortest segment (the song's end may force a shorter song)
     max_length: float = 8.0  # s, longest segment
@@ -57,8 +57,8 @@ class SearchConfig:
     in_point_step: float = 0.0  # s; > 0 also tries in-points every this many seconds into a shot
     mode: str = "sequential"  # sequential | global | take (sources that are long takes of the song, aligned whole)
     pin_threshold: float = 0.0  # global mode: only placements scoring above this are pinned
-    speed_min: float = 0.85  # slowest playback speed of a shot (source s per song s); speed_min = speed_max = 1: off
-    speed_max: float = 1.2  # fastest playback speed of a shot
+    speed_min: float = 0.8  # slowest playback speed of a shot (source s per song s); speed_min = speed_max = 1: off
+    speed_max: float = 1.25  # fastest playback speed of a shot
     speed_step: float = 0.005  # relative step between tried speeds (geometric grid from 1 towards both ends)
     speed_margin: float = 0.1  # a shot plays at another speed than 1 only if it fits the song better by this (correlation)
     speed_fit: float = 0.65  # ... and fits the song at that speed at least this well (correlation of its best placement)
