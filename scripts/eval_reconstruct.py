@@ -323,7 +323,8 @@ def run_task(task: Task, layout: int, song: np.ndarray, truths: dict[Path, Truth
         accuracy = placement_accuracy(result.timeline, truths)
         rows.append({
             "kind": task.kind, "task": task.name, "split": task.split, "layout": layout, "rate": task.rate,
-            "beam": beam, "placement": accuracy, "placement_repeats": repeat_accuracy(result.timeline, truths, song), "onset_f": onset_f_measure(result.timeline, song, audio_of),
+            "beam": beam, "placement": accuracy, "placement_repeats": repeat_accuracy(result.timeline, truths, song),
+            "onset_f": onset_f_measure(result.timeline, song, audio_of),
             "onset_f_truth": onset_f_measure(true_timeline(truths, result.timeline.duration), song, audio_of),
             "segments": len(result.timeline.segments), "seconds": elapsed, "value": value,
             "true_value": true_value, "shot_recall": recall, "shot_precision": precision,
@@ -369,7 +370,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="videothat-eval-") as tmp:
         for k, task in enumerate(tasks):
             for layout in range(args.layouts):
-                rng = np.random.default_rng([args.seed, layout, int(hashlib.sha1(task.name.encode()).hexdigest()[:8], 16)])
+                digest = int(hashlib.sha1(task.name.encode()).hexdigest()[:8], 16)
+                rng = np.random.default_rng([args.seed, layout, digest])
                 song = decode_audio(task.song, SR)[: round(task.seconds * SR)]
                 shots_from = decode_audio(task.shots_from, SR)
                 pool = [t.song for t in every if t.kind == "song" and t.split == task.split and t.song != task.song]
@@ -410,7 +412,8 @@ def print_table(rows: list[dict], beams: list[int]) -> None:
                          f"{mean_se([r['placement'] for r in other_tempo])}") if other_tempo and kind == "pair" else ""
                 print(f"{split:<10} {label:<16} {'greedy' if beam == 1 else f'beam {beam}':<8} n={len(sel):<3} "
                       f"placement {mean_se([r['placement'] for r in sel])} (repeats counted "
-                      f"{mean_se([r['placement_repeats'] for r in sel])}), onset F {mean_se([r['onset_f'] for r in sel])} "
+                      f"{mean_se([r['placement_repeats'] for r in sel])}), "
+                      f"onset F {mean_se([r['onset_f'] for r in sel])} "
                       f"(the truth's {np.mean([r['onset_f_truth'] for r in sel]):.3f}), retimed "
                       f"{sum(r['retimed'] for r in sel)} of {sum(r['segments'] for r in sel)} segments, misses "
                       f"{sum(r['failure'] == 'search' for r in sel)} search / "

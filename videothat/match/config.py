@@ -60,8 +60,8 @@ class SearchConfig:
     speed_min: float = 0.8  # slowest playback speed of a shot (source s per song s); speed_min = speed_max = 1: off
     speed_max: float = 1.25  # fastest playback speed of a shot
     speed_step: float = 0.005  # relative step between tried speeds (geometric grid from 1 towards both ends)
-    speed_margin: float = 0.1  # a shot plays at another speed than 1 only if it fits the song better by this (correlation)
-    speed_fit: float = 0.65  # ... and fits the song at that speed at least this well (correlation of its best placement)
+    speed_margin: float = 0.1  # a shot plays at a speed other than 1 only if it fits better there by this (correlation)
+    speed_fit: float = 0.65  # ... and fits the song there at least this well (correlation of its best placement)
     min_brightness: float = 0.04  # shots whose median mean luma (0 black .. 1 white) is below this are left out
     min_sharpness: float = 0.0  # shots whose median Laplacian variance (grey levels^2 at the analysis height) is below
     min_motion: float = 0.0  # shots whose mean flow (pixels/frame at the analysis height) is below this are left out
