@@ -48,10 +48,10 @@ def fuse_curves(audio: Sequence[np.ndarray], visual: Sequence[np.ndarray | None]
     a = _pad(audio, mask)
     v = _pad([np.zeros(n, np.float32) if c is None else c for c, n in zip(visual, lengths, strict=True)], mask)
     level_a, level_v = _level(a, mask, lengths), _level(v, mask, lengths)
-    sound, moving = level_a[level_a > 0], level_v[level_v > 0]
+    moving = level_v[level_v > 0]
     if moving.size == 0:
         return list(audio)
-    typical_a = float(np.median(sound)) if sound.size else reference
+    typical_a = _typical_sound(level_a, reference)
     fused = (a + weight * typical_a / float(np.median(moving)) * v).astype(np.float32)
     return [fused[i, :n] for i, n in enumerate(lengths)]
 
@@ -66,9 +66,14 @@ def missing_sound(audio: Sequence[np.ndarray], *, reference: float) -> np.ndarra
     lengths = np.array([len(a) for a in audio])
     mask = np.arange(lengths.max())[None, :] < lengths[:, None]
     level = _level(_pad(audio, mask), mask, lengths)
+    return np.where(level > 0, 0.0, _typical_sound(level, reference) ** 2)
+
+
+def _typical_sound(level: np.ndarray, reference: float) -> float:
+    """``A``: the median of the shots' sound levels [shape=(S,)] over those with sound, or
+    ``reference`` when none has any."""
     sound = level[level > 0]
-    typical = float(np.median(sound)) if sound.size else reference
-    return np.where(level > 0, 0.0, typical**2)
+    return float(np.median(sound)) if sound.size else reference
 
 
 def _pad(curves: Sequence[np.ndarray], mask: np.ndarray) -> np.ndarray:
