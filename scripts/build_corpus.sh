@@ -518,9 +518,10 @@ PYEOF
   # splits: the packages the corpus used before are all tune; every other package (DEV_PKGS and
   # each music21/<top folder> but omr) in sha1 order of its name, round-robin tune, validation, test
   CORE_PKGS="fretsonfire-songs-sectoid pushover-data pingus-data extremetuxracer-data frozen-bubble-data openttd-openmsx"
+  DEV_NAMES=$(while IFS='|' read -r pv _ _; do echo "${pv%%=*}"; done <<< "$DEV_PKGS")   # the package names alone
   M21_FOLDERS=$(cd "$M21_CORPUS" && for f in */; do f=${f%/}; case $f in omr|_*) ;; *) echo "music21/$f";; esac; done)
   SPLITS=$( { for p in $CORE_PKGS; do echo "$p tune"; done
-             { while IFS='|' read -r pv _ _; do echo "${pv%%=*}"; done <<< "$DEV_PKGS"; echo "$M21_FOLDERS"; } \
+             { echo "$DEV_NAMES"; echo "$M21_FOLDERS"; } \
                | while read -r p; do echo "$(printf %s "$p" | sha1sum | cut -c1-40) $p"; done | sort \
                | awk '{split("tune validation test", s, " "); print $2, s[(NR - 1) % 3 + 1]}'; } )
   split_of() { awk -v p="$1" '$1 == p {print $2; exit}' <<< "$SPLITS"; }
@@ -531,7 +532,7 @@ PYEOF
   touch "$DC/probe.tsv"
   SONGS=$(tmpname tsv)   # id | package | file in the package | 2nd stem
   declare -A SEEN=()
-  for p in $CORE_PKGS $(while IFS='|' read -r pv _ _; do echo "${pv%%=*}"; done <<< "$DEV_PKGS"); do
+  for p in $CORE_PKGS $DEV_NAMES; do
     [ "$p" = openttd-openmsx ] && continue
     while IFS= read -r -d '' f; do
       rel=${f#"$X/$p/"}
